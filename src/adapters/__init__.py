@@ -1,0 +1,1 @@
+"""Platform adapters: everything one platform means, behind the small interface in `adapters.base`."""

@@ -1,0 +1,87 @@
+"""What every platform adapter provides, and the errors its writer raises.
+
+An adapter turns the platform's webhook payloads into domain events, validates its own tenant settings, and
+builds a writer that makes a domain write true on the platform. Retryable versus fatal errors decide what the
+connector's dispatcher does next: 429, 5xx and timeouts are retryable, other 4xx are fatal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import requests
+
+from connector.domain import Event, ObligationWrite, ReminderWrite, WriteResult
+
+
+class EventValidationError(Exception):
+    """A payload that fails the platform's event schema; `errors` maps field paths to messages."""
+
+    def __init__(self, errors: Mapping[str, list[str]], message: str = "The event does not match its schema.") -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = dict(errors)
+
+
+class SettingsError(Exception):
+    """Platform settings in the config that are wrong; `errors` maps keys to messages."""
+
+    def __init__(self, errors: Mapping[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()))
+        self.errors = dict(errors)
+
+
+class PlatformError(Exception):
+    """A write the platform did not confirm."""
+
+    retryable: bool = False
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class RetryableError(PlatformError):
+    """Worth trying again later: 429, 5xx, a timeout or a dropped connection."""
+
+    retryable = True
+
+    def __init__(self, reason: str, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(reason, status)
+        self.retry_after = retry_after
+
+
+class FatalError(PlatformError):
+    """Will fail the same way again until someone changes something (a 4xx other than 429)."""
+
+
+class PlatformWriter(Protocol):
+    """Makes domain writes true on one tenant's platform. Every method is safe to repeat."""
+
+    def sync_obligation(self, write: ObligationWrite) -> WriteResult: ...
+
+    def send_reminder(self, write: ReminderWrite) -> str: ...
+
+
+class PlatformAdapter(Protocol):
+    """One platform: its name, its event parser, its settings and its writer factory."""
+
+    name: str
+
+    def parse_event(self, body: Mapping[str, Any]) -> Event:
+        """Validate a webhook body and return its domain event; raise EventValidationError."""
+        ...
+
+    def parse_settings(self, raw: Mapping[str, Any], environ: Mapping[str, str]) -> Any:
+        """Validate this platform's section of a tenant's config; raise SettingsError."""
+        ...
+
+    def webhook_secrets(self, settings: Any) -> list[str]:
+        """The `whsec_...` secrets webhooks from this platform are signed with."""
+        ...
+
+    def writer(self, settings: Any, reference_prefix: str, session: requests.Session) -> PlatformWriter:
+        """A writer for one tenant, using the given HTTP session."""
+        ...

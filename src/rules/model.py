@@ -1,0 +1,193 @@
+"""The rule engine's plain values: facts in, obligations out.
+
+These are the engine's own types so that `rules` depends on nothing but the standard library and its date
+helpers; the connector builds them from its store. Ids are strings; dates are local dates (Europe/London).
+Relationship codes are the Mosaic vocabulary the rules use: ALLWKR (allocated worker), LEADPROF (lead
+professional), INVWKR (involved worker). ALLWKR and LEADPROF are keyworkers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+KEYWORKER_RELATIONSHIPS = frozenset({"ALLWKR", "LEADPROF"})
+
+OBLIGATION_KINDS = (
+    "case_supervision",
+    "personal_supervision",
+    "group_supervision",
+    "supervision_agreement",
+    "practice_observation",
+    "team_brief",
+    "fsm_group_supervision",
+    "supervision_record",
+    "dip_sample",
+    "agenda",
+)
+
+
+@dataclass(frozen=True)
+class AgreedAction:
+    """An action agreed at a supervision (its text is never kept)."""
+
+    owner_worker_id: str | None
+    due_date: date | None
+
+
+@dataclass(frozen=True)
+class Session:
+    """A supervision that was held and recorded. Counts on `held_on` (computation rule 7)."""
+
+    session_id: str
+    kind: str
+    worker_id: str
+    supervisor_id: str | None
+    team_id: str | None
+    case_ids: tuple[str, ...]
+    held_on: date
+    recorded_on: date
+    significant: bool = False
+    step_ref: str | None = None
+    actions: tuple[AgreedAction, ...] = ()
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A supervision booked ahead (`supervision.booked`); a cancelled booking stays here with cancelled=True."""
+
+    booking_id: str
+    kind: str
+    worker_id: str
+    supervisor_id: str | None
+    team_id: str | None
+    case_ids: tuple[str, ...]
+    starts_at: datetime
+    duration_minutes: int
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class StatusSpell:
+    """The case's current status, since `start_date`."""
+
+    status: str
+    start_date: date
+    permanency_plan_agreed: bool = False
+    fsm: bool = False
+
+
+@dataclass(frozen=True)
+class CaseAllocation:
+    """An open allocation of a worker to a case. `transferred` is True when it began with a transfer."""
+
+    worker_id: str
+    team_id: str | None
+    relationship: str
+    start_date: date
+    transferred: bool = False
+
+    @property
+    def is_keyworker(self) -> bool:
+        return self.relationship in KEYWORKER_RELATIONSHIPS
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """Everything the rules may know about one case, as of now.
+
+    `known_since` is the date of the earliest event that told the connector about the case (rule 13).
+    `allocations` holds the open allocations only; `sessions` every recorded session that discussed the case.
+    """
+
+    case_id: str
+    known_since: date
+    status: StatusSpell | None
+    allocations: tuple[CaseAllocation, ...]
+    closed_on: date | None
+    sessions: tuple[Session, ...]
+
+
+@dataclass(frozen=True)
+class WorkerFacts:
+    """Everything the rules may know about one worker.
+
+    `sessions` are the sessions where the worker was the supervisee (or facilitator for group kinds);
+    `supervisor_since` is when the current supervisor relationship began, as far as the connector saw it.
+    """
+
+    worker_id: str
+    known_since: date
+    team_id: str | None
+    supervisor_id: str | None
+    supervisor_since: date | None
+    job_role: str
+    case_holding: bool
+    supervises_case_holders: bool
+    frontline: bool
+    asye: bool
+    employment: str
+    start_date: date
+    end_date: date | None
+    sessions: tuple[Session, ...] = ()
+    shifts: tuple[date, ...] = ()
+    bookings: tuple[Booking, ...] = ()
+    allocated_case_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TeamFacts:
+    """A team, its current members, the team-level sessions held, and the tags its tenant gave it."""
+
+    team_id: str
+    members: tuple[WorkerFacts, ...]
+    sessions: tuple[Session, ...] = ()
+    tags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One rule that produced an obligation's due date."""
+
+    rule_id: str
+    source: str
+    words: str
+
+
+@dataclass(frozen=True)
+class Basis:
+    """The fact a due date counted from, e.g. ("allocation", 2026-11-02) or ("case supervision held", ...)."""
+
+    fact: str
+    on: date
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """Something that must happen by `due_date`, with every rule that set that date.
+
+    Identity (what the connector diffs on) is `key`: kind, scope (the case id, "team-<id>" or "-"), holder
+    (the worker whose clock it is, or "-" for a team) and cycle. Assignee, team, due date and text may change
+    within one identity; a new cycle is a new obligation.
+    """
+
+    kind: str
+    scope: str
+    holder: str
+    cycle: int
+    assignee_id: str
+    case_id: str | None
+    team_id: str | None
+    due_date: date
+    reasons: tuple[Reason, ...]
+    counted_from: Basis
+    explanation: str
+    form: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.kind, self.scope, self.holder, self.cycle)
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        return tuple(r.rule_id for r in self.reasons)
