@@ -1,0 +1,214 @@
+"""The `connector` command line: thin click wrappers over plain functions.
+
+Every failure an operator can cause prints one line, `connector: error: ...`, and exits 2.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from datetime import date
+from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn
+
+import click
+
+from connector.config import Config, ConfigError, load_config_file
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"connector: error: {message}", err=True)
+    sys.exit(2)
+
+
+def _load(path: str) -> Config:
+    try:
+        return load_config_file(path)
+    except ConfigError as exc:
+        fail(exc.one_line())
+
+
+def _parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: {value!r} is not a date in the form YYYY-MM-DD")
+
+
+config_option = click.option(
+    "--config", "config_path", required=True, type=click.Path(dir_okay=False), help="The TOML config file."
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
+def main(log_level: str) -> None:
+    """Supervision connector: councils' supervision rules applied to Mosaic events."""
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command("check-config")
+@config_option
+def check_config(config_path: str) -> None:
+    """Validate a config file and say what is wrong, field by field."""
+    try:
+        config = load_config_file(config_path)
+    except ConfigError as exc:
+        click.echo(f"{config_path}: {len(exc.errors)} problem(s)", err=True)
+        for line in exc.lines():
+            click.echo(f"  {line}", err=True)
+        sys.exit(2)
+    for tenant in config.tenants.values():
+        platforms = ", ".join(sorted(tenant.platforms))
+        click.echo(f"tenant {tenant.id}: rule pack {tenant.rule_pack.name}, platforms {platforms}")
+    click.echo(f"{config_path}: OK")
+
+
+@main.command()
+@config_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+def serve(config_path: str, host: str, port: int) -> None:
+    """Run the HTTP service (and, unless the config says otherwise, the background work)."""
+    from connector.serve import run_server
+
+    config = _load(config_path)
+    try:
+        run_server(config, host, port)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
+@main.command()
+@config_option
+def work(config_path: str) -> None:
+    """Run only the background work (processing, delivery, reminders), for `service.background = false`."""
+    from connector.service import Service
+
+    service = Service(_load(config_path))
+    service.start_background()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        service.stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    service.stopping.wait()
+    service.close()
+
+
+@main.command()
+@config_option
+@click.option("--now", "now_text", default=None, help="Run as of this date (YYYY-MM-DD); default today in London.")
+def tick(config_path: str, now_text: str | None) -> None:
+    """Run the time-driven work once (reminders, overdue marks, escalations), deliver, and exit."""
+    from connector.service import Service, london_today
+
+    as_of = _parse_date(now_text, "--now") or london_today()
+    service = Service(_load(config_path), today=lambda: as_of)
+    try:
+        service.reevaluate_if_rules_changed()
+        for tenant in service.config.tenants.values():
+            for platform in tenant.platforms:
+                service.processor.reevaluate_all(tenant.id, platform)
+        counts = service.tick(as_of)
+        service.drain()
+        status = service.status()
+    finally:
+        service.close()
+    click.echo(
+        f"tick {as_of.isoformat()}: {counts.reminders} reminder(s), {counts.overdue} newly overdue, "
+        f"{counts.escalations} escalation(s); outbox pending {status['outbox_pending']}, "
+        f"dead letters {status['dead_letters']}"
+    )
+
+
+@main.command()
+@config_option
+def status(config_path: str) -> None:
+    """Print the backlog counts that GET /status answers."""
+    from connector.service import Service
+
+    service = Service(_load(config_path))
+    try:
+        click.echo(json.dumps(service.status(), indent=2))
+    finally:
+        service.close()
+
+
+@main.command("dead-letters")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def dead_letters(config_path: str, as_json: bool) -> None:
+    """List writes the platform would not take, with the reason."""
+    from connector.service import Service
+
+    service = Service(_load(config_path))
+    try:
+        rows = service.outbox.dead_letters()
+    finally:
+        service.close()
+    if as_json:
+        click.echo(json.dumps([_dead_letter_json(r) for r in rows], indent=2))
+        return
+    if not rows:
+        click.echo("No dead letters.")
+        return
+    click.echo(f"{'ID':>5}  {'TENANT':<14} {'ACTION':<9} {'ATTEMPTS':>8}  {'REFERENCE':<44} REASON")
+    for r in rows:
+        click.echo(f"{r.id:>5}  {r.tenant:<14} {r.action:<9} {r.attempts:>8}  {r.reference:<44} {r.last_error}")
+
+
+def _dead_letter_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "tenant": row.tenant,
+        "platform": row.platform,
+        "reference": row.reference,
+        "action": row.action,
+        "attempts": row.attempts,
+        "reason": row.last_error,
+        "parked_at": row.updated_at,
+    }
+
+
+@main.command()
+@config_option
+@click.argument("dead_letter_id", type=int)
+def retry(config_path: str, dead_letter_id: int) -> None:
+    """Send one dead letter again now."""
+    from connector.service import Service
+
+    service = Service(_load(config_path))
+    try:
+        if not service.outbox.retry(dead_letter_id):
+            fail(f"there is no dead letter with id {dead_letter_id} (see `connector dead-letters`)")
+        service.dispatcher.run_once()
+        rows = {r.id: r for r in service.outbox.dead_letters()}
+    finally:
+        service.close()
+    if dead_letter_id in rows:
+        fail(f"dead letter {dead_letter_id} failed again: {rows[dead_letter_id].last_error}")
+    click.echo(f"dead letter {dead_letter_id} delivered (or queued for a retry)")
+
+
+@main.command()
+@click.option("--workdir", default="var/sandbox", show_default=True, type=click.Path(file_okay=False))
+@click.option("--port", default=0, type=int, help="Port for the simulated Mosaic (0: any free port).")
+def sandbox(workdir: str, port: int) -> None:
+    """Replay a sample team's month against a simulated Mosaic and show the due supervisions it now holds."""
+    from connector.sandbox import run_sandbox
+
+    run_sandbox(Path(workdir), port, click.echo)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

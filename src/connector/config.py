@@ -1,0 +1,292 @@
+"""Loading and validating the operator's TOML config into plain dataclasses.
+
+marshmallow checks the shape field by field; each platform's own table is checked by its adapter, and the rule
+pack is loaded here so a bad pack is refused at start with the file, the rule and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from adapters.base import SettingsError
+from adapters.registry import ADAPTERS
+from rules.pack import PackError, RulePack, load_pack
+
+
+class ConfigError(Exception):
+    """A config that cannot be used. `errors` maps dotted field paths to messages."""
+
+    def __init__(self, errors: Mapping[str, list[str]], source: str = "config") -> None:
+        self.errors = dict(errors)
+        self.source = source
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        parts = [f"{path}: {' '.join(msgs)}" for path, msgs in sorted(self.errors.items())]
+        return f"{self.source}: " + "; ".join(parts)
+
+    def lines(self) -> list[str]:
+        return [f"{path}: {' '.join(msgs)}" for path, msgs in sorted(self.errors.items())]
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested error dicts as {"tenants[0].mosaic.base_url": [...]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            elif key == "_schema":
+                path = prefix or "config"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_errors(value, path))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        flat[prefix or "config"] = list(messages)
+    elif isinstance(messages, list):
+        for i, value in enumerate(messages):
+            flat.update(flatten_errors(value, f"{prefix}[{i}]"))
+    else:
+        flat[prefix or "config"] = [str(messages)]
+    return flat
+
+
+TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class _StorageSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    database = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class _ServiceSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    background = fields.Boolean(load_default=True)
+    poll_interval_seconds = fields.Float(load_default=1.0, validate=validate.Range(min=0.01, max=3600))
+    tick_interval_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=1, max=86400))
+    admin_token = fields.String(validate=validate.Length(min=16))
+    admin_token_env = fields.String(validate=validate.Length(min=1))
+    threads = fields.Integer(load_default=8, validate=validate.Range(min=1, max=64))
+
+
+class _DeliverySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    max_attempts = fields.Integer(load_default=10, validate=validate.Range(min=1, max=1000))
+    backoff_seconds = fields.Float(load_default=30.0, validate=validate.Range(min=0))
+    backoff_max_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=0))
+
+
+class _RemindersSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    days_before = fields.Integer(load_default=7, validate=validate.Range(min=0, max=90))
+    escalate = fields.Boolean(load_default=True)
+
+
+class _TenantSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    id = fields.String(
+        required=True,
+        validate=validate.Regexp(TENANT_ID, error="Use lower-case letters, digits, '-' or '_' (at most 63)."),
+    )
+    rule_pack = fields.String(required=True, validate=validate.Length(min=1))
+    reference_prefix = fields.String(
+        validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,20}$", error="Use 1 to 20 letters, digits, '-' or '_'.")
+    )
+    closure_days = fields.List(fields.Date(), load_default=list)
+    team_tags = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String(validate=validate.Length(min=1))), load_default=dict
+    )
+    mosaic = fields.Dict(keys=fields.String())
+    childview = fields.Dict(keys=fields.String())
+
+    @validates_schema
+    def _one_platform(self, data: dict[str, Any], **_: Any) -> None:
+        if "mosaic" not in data and "childview" not in data:
+            raise ValidationError("A tenant needs at least one platform table: [tenants.mosaic] or [tenants.childview].")
+
+
+class _ConfigSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    storage = fields.Nested(_StorageSchema, required=True)
+    service = fields.Nested(_ServiceSchema, load_default=lambda: _ServiceSchema().load({}))
+    delivery = fields.Nested(_DeliverySchema, load_default=lambda: _DeliverySchema().load({}))
+    reminders = fields.Nested(_RemindersSchema, load_default=lambda: _RemindersSchema().load({}))
+    tenants = fields.List(fields.Nested(_TenantSchema), required=True, validate=validate.Length(min=1))
+
+
+@dataclass(frozen=True)
+class TenantConfig:
+    id: str
+    rule_pack: RulePack
+    reference_prefix: str
+    closure_days: tuple[date, ...]
+    team_tags: Mapping[str, frozenset[str]]
+    platforms: Mapping[str, Any]  # platform name -> that adapter's parsed settings
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    background: bool = True
+    poll_interval_seconds: float = 1.0
+    tick_interval_seconds: float = 3600.0
+    admin_token: str | None = None
+    threads: int = 8
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    max_attempts: int = 10
+    backoff_seconds: float = 30.0
+    backoff_max_seconds: float = 3600.0
+
+
+@dataclass(frozen=True)
+class RemindersConfig:
+    days_before: int = 7
+    escalate: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    database: Path
+    tenants: Mapping[str, TenantConfig]
+    service: ServiceConfig = field(default_factory=ServiceConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    reminders: RemindersConfig = field(default_factory=RemindersConfig)
+
+
+def load_config_file(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a config file; relative paths in it are relative to the file's folder."""
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError({"config": [f"no such file: {path}"]}, source) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError({"config": [f"not valid TOML: {exc}"]}, source) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError({"config": [f"cannot be read: {exc}"]}, source) from None
+    return parse_config(raw, base_dir=path.parent, environ=os.environ if environ is None else environ, source=source)
+
+
+def parse_config(
+    raw: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str], source: str = "config"
+) -> Config:
+    """Validate a parsed TOML document. Collects every problem before raising one ConfigError."""
+    try:
+        data = _ConfigSchema().load(dict(raw))
+    except ValidationError as exc:
+        raise ConfigError(flatten_errors(exc.messages), source) from None
+
+    errors: dict[str, list[str]] = {}
+    tenants: dict[str, TenantConfig] = {}
+    for index, tenant in enumerate(data["tenants"]):
+        where = f"tenants[{index}]"
+        if tenant["id"] in tenants:
+            errors[f"{where}.id"] = [f"Duplicate tenant id {tenant['id']!r}."]
+            continue
+        tenant_config = _tenant(tenant, where, base_dir, environ, errors)
+        if tenant_config is not None:
+            tenants[tenant_config.id] = tenant_config
+
+    service = data["service"]
+    admin_token = service.get("admin_token")
+    if "admin_token_env" in service:
+        admin_token = environ.get(service["admin_token_env"])
+        if not admin_token:
+            errors["service.admin_token_env"] = [f"Environment variable {service['admin_token_env']} is not set."]
+    if errors:
+        raise ConfigError(errors, source)
+
+    database = Path(data["storage"]["database"])
+    if not database.is_absolute():
+        database = base_dir / database
+    return Config(
+        database=database,
+        tenants=tenants,
+        service=ServiceConfig(
+            background=service["background"],
+            poll_interval_seconds=service["poll_interval_seconds"],
+            tick_interval_seconds=service["tick_interval_seconds"],
+            admin_token=admin_token,
+            threads=service["threads"],
+        ),
+        delivery=DeliveryConfig(**data["delivery"]),
+        reminders=RemindersConfig(**data["reminders"]),
+    )
+
+
+def _tenant(
+    tenant: dict[str, Any], where: str, base_dir: Path, environ: Mapping[str, str], errors: dict[str, list[str]]
+) -> TenantConfig | None:
+    pack_ref = tenant["rule_pack"]
+    if "/" in pack_ref or pack_ref.endswith(".toml"):
+        pack_path = Path(pack_ref)
+        pack_ref = str(pack_path if pack_path.is_absolute() else base_dir / pack_path)
+    pack: RulePack | None = None
+    try:
+        pack = load_pack(pack_ref)
+    except PackError as exc:
+        errors[f"{where}.rule_pack"] = [str(exc)]
+
+    platforms: dict[str, Any] = {}
+    for platform in ("mosaic", "childview"):
+        if platform not in tenant:
+            continue
+        adapter = ADAPTERS.get(platform)
+        if adapter is None:
+            errors[f"{where}.{platform}"] = [f"The {platform} adapter is not available in this version."]
+            continue
+        try:
+            settings = adapter.parse_settings(tenant[platform], environ)
+        except SettingsError as exc:
+            for key, msgs in exc.errors.items():
+                errors[f"{where}.{platform}.{key}"] = msgs
+            continue
+        if pack is not None:
+            missing = _unconfigured_kinds(settings, pack)
+            if missing:
+                errors[f"{where}.{platform}.step_types"] = [
+                    f"No step type for {', '.join(missing)}, which rule pack {pack.name!r} can produce."
+                ]
+        platforms[platform] = settings
+
+    if pack is None or len(platforms) != sum(p in tenant for p in ("mosaic", "childview")):
+        return None
+    return TenantConfig(
+        id=tenant["id"],
+        rule_pack=pack,
+        reference_prefix=tenant.get("reference_prefix", tenant["id"]),
+        closure_days=tuple(tenant["closure_days"]),
+        team_tags={team: frozenset(tags) for team, tags in tenant["team_tags"].items()},
+        platforms=platforms,
+    )
+
+
+def _unconfigured_kinds(settings: Any, pack: RulePack) -> list[str]:
+    step_types = getattr(settings, "step_types", None)
+    if step_types is None:
+        return []
+    return sorted(kind for kind in pack.kinds if kind not in step_types)

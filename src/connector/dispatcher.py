@@ -1,0 +1,169 @@
+"""Delivery: outbox rows -> the platform's writer, until the platform confirms each one.
+
+The writer already retries a call a few times (tenacity, bounded); what still fails retryably is tried again
+later with a growing delay, and parked as a dead letter after `delivery.max_attempts`. A fatal answer is parked
+at once. Each outcome is kept in the audit table (references and outcomes only, never personal data).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import requests
+
+from adapters.base import PlatformError, PlatformWriter, RetryableError
+from adapters.registry import get_adapter
+from connector.config import Config
+from connector.db import Database, utc_now_text
+from connector.domain import ObligationWrite, ReminderWrite
+from connector.ledger import Ledger
+from connector.outbox import Outbox, OutboxRow
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        config: Config,
+        session_factory: Callable[[], requests.Session] = requests.Session,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.outbox = Outbox(db)
+        self.ledger = Ledger(db, self.outbox)
+        self.session_factory = session_factory
+        self.clock = clock
+        self._writers: dict[tuple[str, str], PlatformWriter] = {}
+
+    def writer(self, tenant_id: str, platform: str) -> PlatformWriter:
+        key = (tenant_id, platform)
+        if key not in self._writers:
+            tenant = self.config.tenants[tenant_id]
+            adapter = get_adapter(platform)
+            self._writers[key] = adapter.writer(
+                tenant.platforms[platform], tenant.reference_prefix, self.session_factory()
+            )
+        return self._writers[key]
+
+    def run_once(self, limit: int = 100) -> int:
+        """Attempt every write that is due; returns how many were attempted."""
+        rows = self.outbox.due(self.clock(), limit)
+        for row in rows:
+            self.deliver(row)
+        return len(rows)
+
+    def run_until_idle(self, limit: int = 100) -> int:
+        total = 0
+        while True:
+            count = self.run_once(limit)
+            total += count
+            if count == 0:
+                return total
+
+    def deliver(self, row: OutboxRow) -> None:
+        if row.tenant not in self.config.tenants or row.platform not in self.config.tenants[row.tenant].platforms:
+            self.outbox.park(row, f"tenant {row.tenant!r} has no {row.platform} platform configured any more")
+            return
+        try:
+            writer = self.writer(row.tenant, row.platform)
+            if row.item == "reminder":
+                self._send_reminder(writer, row)
+            else:
+                self._sync_obligation(writer, row)
+        except RetryableError as exc:
+            self._retry_or_park(row, exc)
+        except PlatformError as exc:
+            log.warning("write %s parked: %s", row.reference, exc.reason)
+            self.outbox.park(row, exc.reason)
+            self._audit(row, "dead_letter", exc.reason)
+
+    def _sync_obligation(self, writer: PlatformWriter, row: OutboxRow) -> None:
+        platform_id, form_id = self.ledger.platform_ids(row.tenant, row.platform, row.reference)
+        write = obligation_write(row.reference, row.payload, platform_id, form_id)
+        result = writer.sync_obligation(write)
+        with self.db.transaction() as conn:
+            self.ledger.record_confirmation(
+                conn,
+                row.tenant,
+                row.platform,
+                row.reference,
+                result.platform_id,
+                result.form_id,
+                result.closed_on_platform,
+            )
+            self.outbox.confirm(conn, row)
+            self._audit(row, "confirmed", result.platform_id or "", conn=conn)
+
+    def _send_reminder(self, writer: PlatformWriter, row: OutboxRow) -> None:
+        p = row.payload
+        notification_id = writer.send_reminder(
+            ReminderWrite(
+                reference=row.reference,
+                worker_id=p["worker_id"],
+                platform_id=p["platform_id"],
+                case_id=p.get("case_id"),
+                show_on=date.fromisoformat(p["show_on"]),
+                due_date=date.fromisoformat(p["due_date"]),
+                message=p["message"],
+                escalation=bool(p.get("escalation")),
+            )
+        )
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE reminders SET platform_id = ? WHERE tenant = ? AND platform = ? AND reference = ?",
+                (notification_id, row.tenant, row.platform, row.reference),
+            )
+            self.outbox.confirm(conn, row)
+            self._audit(row, "confirmed", notification_id, conn=conn)
+
+    def _retry_or_park(self, row: OutboxRow, exc: RetryableError) -> None:
+        delivery = self.config.delivery
+        if row.attempts + 1 >= delivery.max_attempts:
+            reason = f"gave up after {row.attempts + 1} attempts: {exc.reason}"
+            self.outbox.park(row, reason)
+            self._audit(row, "dead_letter", reason)
+            return
+        delay = min(delivery.backoff_seconds * (2**row.attempts), delivery.backoff_max_seconds)
+        if exc.retry_after is not None:
+            delay = max(delay, exc.retry_after)
+        self.outbox.retry_later(row, exc.reason, delay, self.clock())
+        self._audit(row, "retry_scheduled", exc.reason)
+
+    def _audit(self, row: OutboxRow, outcome: str, detail: str, conn: Any = None) -> None:
+        sql = "INSERT INTO audit (at, tenant, platform, reference, action, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        params = (utc_now_text(), row.tenant, row.platform, row.reference, row.action, outcome, detail[:500])
+        if conn is not None:
+            conn.execute(sql, params)
+        else:
+            with self.db.transaction() as own:
+                own.execute(sql, params)
+
+
+def obligation_write(
+    reference: str, payload: dict[str, Any], platform_id: str | None, form_id: str | None
+) -> ObligationWrite:
+    return ObligationWrite(
+        reference=reference,
+        open=bool(payload["open"]),
+        kind=payload["kind"],
+        case_id=payload.get("case_id"),
+        assignee_id=payload["assignee_id"],
+        team_id=payload.get("team_id"),
+        due_date=date.fromisoformat(payload["due_date"]),
+        title=payload["title"],
+        notes=payload["notes"],
+        incoming_on=date.fromisoformat(payload["incoming_on"]),
+        form=tuple((str(k), str(v)) for k, v in payload.get("form", [])),
+        platform_id=platform_id,
+        form_id=form_id,
+    )

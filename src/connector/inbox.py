@@ -1,0 +1,108 @@
+"""The inbox: accepted events, stored once per webhook id, which is also the event log facts are folded from."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from connector.db import Database, utc_now_text
+from connector.domain import Event, event_from_json, event_to_json
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    seq: int
+    tenant: str
+    platform: str
+    webhook_id: str
+    event: Event
+
+
+def subject_keys(event: Event) -> set[str]:
+    """The subjects an event tells us about, as "case:<id>", "worker:<id>", "team:<id>"."""
+    keys = {f"case:{c}" for c in event.case_ids()}
+    keys |= {f"worker:{w}" for w in event.worker_ids()}
+    keys |= {f"team:{t}" for t in event.team_ids()}
+    return keys
+
+
+class Inbox:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def accept(self, tenant: str, platform: str, webhook_id: str, event: Event) -> bool:
+        """Store the event durably; False when this webhook id was accepted before (nothing is stored)."""
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO inbox (tenant, platform, webhook_id, event_type, occurred_at, received_at,"
+                " event, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
+                (
+                    tenant,
+                    platform,
+                    webhook_id,
+                    event.type_name,
+                    event.occurred_at.isoformat(),
+                    utc_now_text(),
+                    json.dumps(event_to_json(event), separators=(",", ":")),
+                ),
+            )
+            if cursor.rowcount == 0:
+                return False
+            seq = cursor.lastrowid
+            conn.executemany(
+                "INSERT OR IGNORE INTO event_subjects (seq, tenant, platform, subject) VALUES (?, ?, ?, ?)",
+                [(seq, tenant, platform, key) for key in sorted(subject_keys(event))],
+            )
+        return True
+
+    def pending(self, limit: int = 200) -> list[InboxItem]:
+        rows = self.db.query(
+            "SELECT seq, tenant, platform, webhook_id, event FROM inbox WHERE state = 'pending' ORDER BY seq LIMIT ?",
+            (limit,),
+        )
+        return [_item(row) for row in rows]
+
+    def events_about(self, tenant: str, platform: str, subject: str) -> list[Event]:
+        """Every accepted event that mentions the subject, in no particular order (the fold sorts them)."""
+        rows = self.db.query(
+            "SELECT i.event FROM event_subjects s JOIN inbox i ON i.seq = s.seq"
+            " WHERE s.tenant = ? AND s.platform = ? AND s.subject = ?",
+            (tenant, platform, subject),
+        )
+        return [event_from_json(json.loads(row["event"])) for row in rows]
+
+    def subjects(self, tenant: str, platform: str, prefix: str) -> list[str]:
+        """Every subject id of one type ("case", "worker", "team") the tenant's events ever mentioned."""
+        rows = self.db.query(
+            "SELECT DISTINCT subject FROM event_subjects WHERE tenant = ? AND platform = ? AND subject LIKE ?",
+            (tenant, platform, f"{prefix}:%"),
+        )
+        return [row["subject"].split(":", 1)[1] for row in rows]
+
+    def mark_processed(self, conn: sqlite3.Connection, seqs: list[int]) -> None:
+        now = utc_now_text()
+        conn.executemany(
+            "UPDATE inbox SET state = 'processed', processed_at = ?, error = NULL WHERE seq = ?",
+            [(now, seq) for seq in seqs],
+        )
+
+    def mark_failed(self, seq: int, error: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE inbox SET state = 'failed', processed_at = ?, error = ? WHERE seq = ?",
+                (utc_now_text(), error[:500], seq),
+            )
+
+    def count(self, state: str) -> int:
+        return int(self.db.scalar("SELECT COUNT(*) FROM inbox WHERE state = ?", (state,)) or 0)
+
+
+def _item(row: sqlite3.Row) -> InboxItem:
+    return InboxItem(
+        seq=row["seq"],
+        tenant=row["tenant"],
+        platform=row["platform"],
+        webhook_id=row["webhook_id"],
+        event=event_from_json(json.loads(row["event"])),
+    )

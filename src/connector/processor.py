@@ -1,0 +1,189 @@
+"""Processing: accepted events -> facts -> the tenant's rules -> ledger diff -> outbox, in one transaction.
+
+Recompute, don't patch: each affected case, worker and team is re-folded from every event stored about it and
+re-evaluated whole, so duplicates and any delivery order converge on the same obligations.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from connector.config import Config, TenantConfig
+from connector.db import Database
+from connector.domain import Event, SupervisionRecorded
+from connector.facts import fold_case, fold_team, fold_worker
+from connector.inbox import Inbox, InboxItem
+from connector.ledger import DiffCounts, Ledger
+from connector.outbox import Outbox
+from rules.calendar import WorkingCalendar
+from rules.engine import Engine
+from rules.model import CaseFacts, Obligation, WorkerFacts
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Facts:
+    """Folds made during one batch, so a subject touched by many events is folded once."""
+
+    inbox: Inbox
+    tenant: str
+    platform: str
+    events: dict[str, list[Event]] = field(default_factory=dict)
+    cases: dict[str, CaseFacts | None] = field(default_factory=dict)
+    workers: dict[str, WorkerFacts | None] = field(default_factory=dict)
+
+    def about(self, subject: str) -> list[Event]:
+        if subject not in self.events:
+            self.events[subject] = self.inbox.events_about(self.tenant, self.platform, subject)
+        return self.events[subject]
+
+    def case(self, case_id: str) -> CaseFacts | None:
+        if case_id not in self.cases:
+            self.cases[case_id] = fold_case(case_id, self.about(f"case:{case_id}"))
+        return self.cases[case_id]
+
+    def worker(self, worker_id: str) -> WorkerFacts | None:
+        if worker_id not in self.workers:
+            self.workers[worker_id] = fold_worker(worker_id, self.about(f"worker:{worker_id}"))
+        return self.workers[worker_id]
+
+
+class Evaluator:
+    """Evaluates one tenant's rule pack on subjects of one platform; pure apart from reading the inbox."""
+
+    def __init__(self, tenant: TenantConfig) -> None:
+        self.tenant = tenant
+        self.engine = Engine(tenant.rule_pack, WorkingCalendar(tenant.closure_days))
+
+    def obligations(self, facts: _Facts, owner: str, today: date) -> list[Obligation]:
+        kind, subject_id = owner.split(":", 1)
+        if kind == "case":
+            case = facts.case(subject_id)
+            if case is None:
+                return []
+            workers = {a.worker_id: facts.worker(a.worker_id) for a in case.allocations}
+            known = {w: f for w, f in workers.items() if f is not None}
+            return self.engine.for_case(case, known, today)
+        if kind == "worker":
+            worker = facts.worker(subject_id)
+            return [] if worker is None else self.engine.for_worker(worker, today)
+        members = []
+        for other in _ids(facts.about(f"team:{subject_id}"), "worker"):
+            member = facts.worker(other)
+            if member is not None and member.team_id == subject_id and member.end_date is None:
+                members.append(member)
+        team = fold_team(
+            subject_id,
+            members,
+            facts.about(f"team:{subject_id}"),
+            self.tenant.team_tags.get(subject_id, frozenset()),
+        )
+        return self.engine.for_team(team, today)
+
+
+def _ids(events: Iterable[Event], kind: str) -> set[str]:
+    found: set[str] = set()
+    for event in events:
+        found.update(event.worker_ids() if kind == "worker" else event.case_ids())
+    return found
+
+
+def owners_affected(facts: _Facts, event: Event) -> set[str]:
+    """Every subject whose obligations may change because of this event."""
+    owners = {f"case:{c}" for c in event.case_ids()}
+    owners |= {f"team:{t}" for t in event.team_ids()}
+    for worker_id in event.worker_ids():
+        owners.add(f"worker:{worker_id}")
+        # A worker's facts feed the cases they hold (case supervision at personal supervision) and their team.
+        owners |= {f"case:{c}" for c in _ids(facts.about(f"worker:{worker_id}"), "case")}
+        worker = facts.worker(worker_id)
+        if worker is not None and worker.team_id is not None:
+            owners.add(f"team:{worker.team_id}")
+    return owners
+
+
+class Processor:
+    def __init__(self, db: Database, config: Config, today: Callable[[], date]) -> None:
+        self.db = db
+        self.config = config
+        self.today = today
+        self.inbox = Inbox(db)
+        self.ledger = Ledger(db, Outbox(db))
+        self.evaluators = {tid: Evaluator(t) for tid, t in config.tenants.items()}
+
+    def run_once(self, limit: int = 200) -> int:
+        """Process up to `limit` pending events; returns how many were processed."""
+        items = self.inbox.pending(limit)
+        if not items:
+            return 0
+        try:
+            self._process(items)
+        except Exception:
+            # One bad event must not block the rest: retry one by one and set aside what still fails.
+            log.exception("batch of %d events failed; retrying one by one", len(items))
+            for item in items:
+                try:
+                    self._process([item])
+                except Exception as exc:
+                    log.exception("event %s could not be processed", item.webhook_id)
+                    self.inbox.mark_failed(item.seq, f"{type(exc).__name__}: {exc}")
+        return len(items)
+
+    def run_until_idle(self, limit: int = 200) -> int:
+        total = 0
+        while True:
+            count = self.run_once(limit)
+            total += count
+            if count == 0:
+                return total
+
+    def _process(self, items: list[InboxItem]) -> DiffCounts:
+        today = self.today()
+        groups: dict[tuple[str, str], list[InboxItem]] = {}
+        for item in items:
+            groups.setdefault((item.tenant, item.platform), []).append(item)
+        totals = DiffCounts()
+        with self.db.transaction() as conn:
+            for (tenant_id, platform), group in groups.items():
+                evaluator = self.evaluators.get(tenant_id)
+                if evaluator is None:
+                    raise RuntimeError(f"tenant {tenant_id!r} is no longer configured")
+                facts = _Facts(self.inbox, tenant_id, platform)
+                owners: set[str] = set()
+                for item in group:
+                    owners |= owners_affected(facts, item.event)
+                    if isinstance(item.event, SupervisionRecorded) and item.event.step_ref:
+                        self.ledger.mark_closed_by_step(conn, tenant_id, platform, item.event.step_ref)
+                totals = _add(totals, self._evaluate(conn, evaluator, facts, owners, today))
+            self.inbox.mark_processed(conn, [item.seq for item in items])
+        return totals
+
+    def _evaluate(
+        self, conn: sqlite3.Connection, evaluator: Evaluator, facts: _Facts, owners: Iterable[str], today: date
+    ) -> DiffCounts:
+        totals = DiffCounts()
+        tenant = evaluator.tenant
+        for owner in sorted(owners):
+            desired = evaluator.obligations(facts, owner, today)
+            counts = self.ledger.apply(
+                conn, tenant.id, facts.platform, tenant.reference_prefix, owner, desired, today
+            )
+            totals = _add(totals, counts)
+        return totals
+
+    def reevaluate_all(self, tenant_id: str, platform: str) -> DiffCounts:
+        """Re-evaluate every subject a tenant's events ever mentioned (after a rule or config change, or daily)."""
+        evaluator = self.evaluators[tenant_id]
+        facts = _Facts(self.inbox, tenant_id, platform)
+        owners = {f"{kind}:{sid}" for kind in ("case", "worker", "team") for sid in self.inbox.subjects(tenant_id, platform, kind)}
+        with self.db.transaction() as conn:
+            return self._evaluate(conn, evaluator, facts, owners, self.today())
+
+
+def _add(a: DiffCounts, b: DiffCounts) -> DiffCounts:
+    return DiffCounts(a.created + b.created, a.moved + b.moved, a.withdrawn + b.withdrawn)

@@ -1,0 +1,138 @@
+"""Time-driven work, run as of a given date: reminders before a due date, overdue marks and escalations.
+
+Reminders go out once per obligation and due date (a moved due date earns a fresh one); escalations go to the
+supervisor of the worker whose clock it is, once per due date. References are deterministic, so a repeated tick
+or a retried write never makes a second notification.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from connector.config import Config
+from connector.db import Database, utc_now_text
+from connector.facts import fold_worker
+from connector.inbox import Inbox
+from connector.outbox import Outbox
+
+LABELS = {
+    "case_supervision": "Case supervision",
+    "personal_supervision": "Personal supervision",
+    "group_supervision": "Group supervision",
+    "supervision_agreement": "The supervision agreement",
+    "practice_observation": "A practice observation",
+    "team_brief": "The team brief",
+    "fsm_group_supervision": "FSM group supervision",
+    "supervision_record": "The supervision record",
+    "dip_sample": "A dip sample",
+    "agenda": "The supervision agenda",
+}
+
+
+@dataclass(frozen=True)
+class TickCounts:
+    reminders: int = 0
+    overdue: int = 0
+    escalations: int = 0
+
+
+def describe(kind: str, case_id: str | None) -> str:
+    label = LABELS.get(kind, kind.replace("_", " ").capitalize())
+    return f"{label} for person {case_id}" if case_id else label
+
+
+class Scheduler:
+    def __init__(self, db: Database, config: Config) -> None:
+        self.db = db
+        self.config = config
+        self.outbox = Outbox(db)
+        self.inbox = Inbox(db)
+
+    def tick(self, as_of: date) -> TickCounts:
+        reminders = overdue = escalations = 0
+        days_before = self.config.reminders.days_before
+        rows = self.db.query(
+            "SELECT * FROM obligations WHERE status = 'open' AND platform_id IS NOT NULL AND due_date <= ?",
+            ((as_of + timedelta(days=days_before)).isoformat(),),
+        )
+        with self.db.transaction() as conn:
+            for row in rows:
+                tenant = self.config.tenants.get(row["tenant"])
+                if tenant is None:
+                    continue
+                due = date.fromisoformat(row["due_date"])
+                what = describe(row["kind"], row["case_id"])
+                reference = f"{tenant.reference_prefix}:reminder:{row['platform_id']}:due-{days_before}:{due:%Y%m%d}:{row['assignee_id']}"
+                show_on = due - timedelta(days=days_before)
+                message = f"{what} is due on {due.isoformat()}."
+                if self._queue(conn, row, reference, row["assignee_id"], show_on, message, escalation=False):
+                    reminders += 1
+                if due >= as_of:
+                    continue
+                if row["overdue_since"] is None:
+                    conn.execute(
+                        "UPDATE obligations SET overdue_since = ? WHERE tenant = ? AND platform = ? AND reference = ?",
+                        ((due + timedelta(days=1)).isoformat(), row["tenant"], row["platform"], row["reference"]),
+                    )
+                    overdue += 1
+                if not self.config.reminders.escalate:
+                    continue
+                manager = self._manager_of(row["tenant"], row["platform"], row["holder"]) or row["assignee_id"]
+                reference = f"{tenant.reference_prefix}:overdue:{row['platform_id']}:{due:%Y%m%d}:{manager}"
+                message = f"Overdue: {what[0].lower() + what[1:]} was due on {due.isoformat()} (assigned to worker {row['assignee_id']})."
+                if self._queue(conn, row, reference, manager, as_of, message, escalation=True):
+                    escalations += 1
+        return TickCounts(reminders, overdue, escalations)
+
+    def _queue(
+        self,
+        conn: sqlite3.Connection,
+        row: sqlite3.Row,
+        reference: str,
+        worker_id: str,
+        show_on: date,
+        message: str,
+        escalation: bool,
+    ) -> bool:
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO reminders (tenant, platform, reference, obligation_reference, worker_id, show_on,"
+            " escalation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row["tenant"],
+                row["platform"],
+                reference,
+                row["reference"],
+                worker_id,
+                show_on.isoformat(),
+                int(escalation),
+                utc_now_text(),
+            ),
+        )
+        if cursor.rowcount == 0:
+            return False
+        self.outbox.put(
+            conn,
+            row["tenant"],
+            row["platform"],
+            reference,
+            "reminder",
+            "send",
+            {
+                "worker_id": worker_id,
+                "platform_id": row["platform_id"],
+                "case_id": row["case_id"],
+                "show_on": show_on.isoformat(),
+                "due_date": row["due_date"],
+                "message": message,
+                "escalation": escalation,
+            },
+        )
+        return True
+
+    def _manager_of(self, tenant: str, platform: str, holder: str) -> str | None:
+        if holder == "-":
+            return None
+        worker = fold_worker(holder, self.inbox.events_about(tenant, platform, f"worker:{holder}"))
+        return None if worker is None else worker.supervisor_id

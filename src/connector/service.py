@@ -1,0 +1,179 @@
+"""The running connector: its store, the processing and delivery loop, and the daily tick, as threads.
+
+`connector serve` runs these beside the HTTP server unless `service.background = false` (then run
+`connector work` or cron `connector tick` elsewhere). Stopping sets an event; loops finish their current step.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import requests
+
+from connector.config import Config
+from connector.db import Database, utc_now_text
+from connector.dispatcher import Dispatcher
+from connector.inbox import Inbox
+from connector.ledger import DiffCounts
+from connector.outbox import Outbox
+from connector.processor import Processor
+from connector.scheduler import Scheduler, TickCounts
+
+log = logging.getLogger(__name__)
+LONDON = ZoneInfo("Europe/London")
+
+
+def london_today() -> date:
+    return datetime.now(LONDON).date()
+
+
+class Service:
+    def __init__(
+        self,
+        config: Config,
+        today: Callable[[], date] = london_today,
+        session_factory: Callable[[], requests.Session] = requests.Session,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self.db = Database(config.database)
+        self.db.migrate()
+        self.today = today
+        self.inbox = Inbox(self.db)
+        self.outbox = Outbox(self.db)
+        self.processor = Processor(self.db, config, today)
+        self.dispatcher = Dispatcher(self.db, config, session_factory, clock)
+        self.scheduler = Scheduler(self.db, config)
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._last_tick: date | None = None
+
+    # --- one-shot work, used by the loop, the CLI and tests -------------------------------------------------
+
+    def work_once(self) -> tuple[int, int]:
+        """Process what is pending, then deliver what is due; returns (events processed, writes attempted)."""
+        processed = self.processor.run_until_idle()
+        delivered = self.dispatcher.run_once()
+        return processed, delivered
+
+    def drain(self) -> None:
+        """Process and deliver until nothing is due now (writes waiting for a later retry stay queued)."""
+        while True:
+            processed, delivered = self.work_once()
+            if processed == 0 and delivered == 0:
+                return
+
+    def tick(self, as_of: date) -> TickCounts:
+        self.processor.run_until_idle()
+        counts = self.scheduler.tick(as_of)
+        self._last_tick = as_of
+        return counts
+
+    def reevaluate_if_rules_changed(self) -> dict[str, DiffCounts]:
+        """Re-evaluate every subject of a tenant whose rule pack or rule settings changed since last time."""
+        changed: dict[str, DiffCounts] = {}
+        for tenant in self.config.tenants.values():
+            fingerprint = json.dumps(
+                {
+                    "pack": tenant.rule_pack.fingerprint,
+                    "closures": [d.isoformat() for d in tenant.closure_days],
+                    "tags": {k: sorted(v) for k, v in sorted(tenant.team_tags.items())},
+                    "prefix": tenant.reference_prefix,
+                },
+                sort_keys=True,
+            )
+            previous = self.db.scalar("SELECT fingerprint FROM tenant_state WHERE tenant = ?", (tenant.id,))
+            if previous == fingerprint:
+                continue
+            if previous is not None:
+                total = DiffCounts()
+                for platform in tenant.platforms:
+                    counts = self.processor.reevaluate_all(tenant.id, platform)
+                    total = DiffCounts(
+                        total.created + counts.created, total.moved + counts.moved, total.withdrawn + counts.withdrawn
+                    )
+                changed[tenant.id] = total
+                log.info("rules changed for %s: re-evaluated (%s)", tenant.id, total)
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO tenant_state (tenant, fingerprint, evaluated_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (tenant) DO UPDATE SET fingerprint = excluded.fingerprint,"
+                    " evaluated_at = excluded.evaluated_at",
+                    (tenant.id, fingerprint, utc_now_text()),
+                )
+        return changed
+
+    def status(self) -> dict[str, int | str | None]:
+        return {
+            "inbox_pending": self.inbox.count("pending"),
+            "inbox_failed": self.inbox.count("failed"),
+            "outbox_pending": self.outbox.count("pending"),
+            "dead_letters": self.outbox.count("dead"),
+            "open_obligations": int(
+                self.db.scalar("SELECT COUNT(*) FROM obligations WHERE status = 'open'") or 0
+            ),
+            "overdue_obligations": int(
+                self.db.scalar(
+                    "SELECT COUNT(*) FROM obligations WHERE status = 'open' AND due_date < ?",
+                    (self.today().isoformat(),),
+                )
+                or 0
+            ),
+            "schema_version": self.db.schema_version(),
+            "last_tick": None if self._last_tick is None else self._last_tick.isoformat(),
+        }
+
+    # --- background threads ---------------------------------------------------------------------------------
+
+    def start_background(self) -> None:
+        self.reevaluate_if_rules_changed()
+        for name, target in (("connector-worker", self._work_loop), ("connector-ticker", self._tick_loop)):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopping.set()
+        self.wake.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def _work_loop(self) -> None:
+        interval = self.config.service.poll_interval_seconds
+        while not self.stopping.is_set():
+            self.wake.clear()
+            try:
+                processed, delivered = self.work_once()
+            except Exception:
+                log.exception("processing or delivery failed; trying again shortly")
+                processed = delivered = 0
+            if processed or delivered:
+                continue
+            self.wake.wait(interval)
+
+    def _tick_loop(self) -> None:
+        interval = self.config.service.tick_interval_seconds
+        while not self.stopping.is_set():
+            today = self.today()
+            try:
+                if self._last_tick != today:
+                    for tenant in self.config.tenants.values():
+                        for platform in tenant.platforms:
+                            # Some rules depend on the date itself (a year's observations, booking horizons).
+                            self.processor.reevaluate_all(tenant.id, platform)
+                self.tick(today)
+                self.wake.set()
+            except Exception:
+                log.exception("time-driven work failed; trying again at the next interval")
+            self.stopping.wait(interval)
+
+    def close(self) -> None:
+        self.stop()
+        self.db.close()

@@ -1,0 +1,73 @@
+"""POST /webhooks/{tenant}/{platform}: limits, signature, JSON, the platform's schema, then durable intake.
+
+The edge knows nothing of rules or of any platform's fields: a `WebhookIntake` tells it, per tenant and
+platform, which keys sign the webhooks and how to parse the body, and stores what was accepted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from flask import Blueprint, Response, jsonify, request
+
+from adapters.base import EventValidationError
+from connector.domain import Event
+from webhooks.errors import error_response
+from webhooks.signature import verify
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Route:
+    keys: tuple[bytes, ...]
+    parse: Callable[[Mapping[str, Any]], Event]
+
+
+class WebhookIntake(Protocol):
+    def route(self, tenant: str, platform: str) -> Route | None: ...
+
+    def accept(self, tenant: str, platform: str, webhook_id: str, event: Event) -> bool:
+        """Store durably; False when this webhook id was accepted before."""
+        ...
+
+
+def create_webhook_blueprint(intake: WebhookIntake, clock: Callable[[], float]) -> Blueprint:
+    bp = Blueprint("webhooks", __name__)
+
+    @bp.post("/webhooks/<tenant>/<platform>")
+    def receive(tenant: str, platform: str) -> Response | tuple[Response, int]:
+        route = intake.route(tenant, platform)
+        if route is None:
+            return error_response(404, f"No tenant {tenant!r} with platform {platform!r} is configured.")
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return error_response(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
+        if request.mimetype != "application/json":
+            return error_response(415, "The body must be sent as application/json.")
+        body = request.stream.read(MAX_BODY_BYTES + 1)
+        if len(body) > MAX_BODY_BYTES:
+            return error_response(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
+        headers = {name: request.headers.get(name, "") for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+        if not verify(route.keys, headers, body, clock()):
+            return error_response(401, "The webhook signature is missing or not valid.")
+        try:
+            document = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return error_response(400, "The body is not valid JSON.", {"body": [str(exc)]})
+        if not isinstance(document, dict):
+            return error_response(400, "The body must be a JSON object.", {"body": ["Must be a JSON object."]})
+        webhook_id = headers["webhook-id"]
+        if document.get("id") != webhook_id:
+            return error_response(400, "The event does not match its schema.", {"id": ["Must equal the webhook-id header."]})
+        try:
+            event = route.parse(document)
+        except EventValidationError as exc:
+            return error_response(400, exc.message, exc.errors)
+        if intake.accept(tenant, platform, webhook_id, event):
+            return jsonify({"status": "accepted", "id": webhook_id}), 202
+        return jsonify({"status": "duplicate", "id": webhook_id}), 200
+
+    return bp
