@@ -1,0 +1,102 @@
+"""Builds a configured connector against a fake Mosaic, and signs webhooks the way Mosaic's sender does."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import requests
+from flask.testing import FlaskClient
+
+from connector.app import create_app
+from connector.config import Config, parse_config
+from connector.service import Service
+from tests.support.fake_mosaic import TOKEN
+from webhooks.signature import secret_key, sign
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+NOW = 1_795_000_000  # the connector's clock in these tests (Unix seconds)
+
+STEP_TYPES = {
+    "case_supervision": 9101,
+    "personal_supervision": 9102,
+    "group_supervision": 9103,
+    "supervision_agreement": 9104,
+    "practice_observation": 9105,
+    "team_brief": 9106,
+    "fsm_group_supervision": 9107,
+    "supervision_record": 9108,
+    "dip_sample": 9109,
+    "agenda": 9110,
+}
+
+
+def config_document(tmp_path: Path, base_url: str, **mosaic: Any) -> dict[str, Any]:
+    return {
+        "storage": {"database": str(tmp_path / "connector.db")},
+        "delivery": {"max_attempts": 3, "backoff_seconds": 0, "backoff_max_seconds": 0},
+        "tenants": [
+            {
+                "id": "lincolnshire",
+                "rule_pack": "lincolnshire",
+                "reference_prefix": "linc",
+                "mosaic": {
+                    "base_url": base_url,
+                    "api_token": TOKEN,
+                    "webhook_secrets": [SECRET],
+                    "step_types": dict(STEP_TYPES),
+                    "form_types": {"case_supervision": 7701},
+                    "timeout_seconds": 2,
+                    "max_attempts": 2,
+                    "max_retry_wait_seconds": 0,
+                    **mosaic,
+                },
+            }
+        ],
+    }
+
+
+def make_config(tmp_path: Path, base_url: str, **mosaic: Any) -> Config:
+    return parse_config(config_document(tmp_path, base_url, **mosaic), base_dir=tmp_path, environ={})
+
+
+def signed(event: dict[str, Any], secret: str = SECRET, timestamp: int = NOW) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(event).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "webhook-id": str(event.get("id", "")),
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret_key(secret), str(event.get("id", "")), str(timestamp), body),
+    }
+    return body, headers
+
+
+@dataclass
+class Connector:
+    service: Service
+    client: FlaskClient
+
+    def post(self, event: dict[str, Any], tenant: str = "lincolnshire", platform: str = "mosaic") -> Any:
+        body, headers = signed(event)
+        return self.client.post(f"/webhooks/{tenant}/{platform}", data=body, headers=headers)
+
+    def close(self) -> None:
+        self.service.close()
+
+
+def start_connector(
+    config: Config,
+    today: date = date(2026, 12, 1),
+    session_factory: Callable[[], requests.Session] = requests.Session,
+) -> Connector:
+    service = Service(config, today=lambda: today, session_factory=session_factory)
+    app = create_app(service, clock=lambda: NOW)
+    return Connector(service, app.test_client())
+
+
+def event(event_id: str, type_: str, occurred_at: str, **data: Any) -> dict[str, Any]:
+    return {"id": event_id, "type": type_, "occurred_at": occurred_at, "data": data}
