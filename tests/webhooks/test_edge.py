@@ -1,0 +1,198 @@
+"""Every row of the webhook contract's response table, through HTTP, and that a rejection stores nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.harness import NOW, SECRET, Connector, event, make_config, signed, start_connector
+
+ALLOCATED = event(
+    "evt_2f0c9a1e6b7d4c55",
+    "case.allocated",
+    "2026-11-02T09:30:00Z",
+    person_id=100234,
+    worker_id=5521,
+    team_id=310,
+    relationship="ALLWKR",
+    start_date="2026-11-02",
+)
+OTHER_SECRET = "whsec_b3RoZXItc2VjcmV0LWZvci1yb3RhdGlvbg=="
+
+
+@pytest.fixture
+def connector(tmp_path: Path) -> Iterator[Connector]:
+    config = make_config(tmp_path, "http://127.0.0.1:9/api", webhook_secrets=[OTHER_SECRET, SECRET])
+    running = start_connector(config)
+    yield running
+    running.close()
+
+
+def stored(connector: Connector) -> int:
+    return int(connector.service.db.scalar("SELECT COUNT(*) FROM inbox"))
+
+
+def assert_error_shape(body: Any, code: int) -> None:
+    assert set(body) == {"code", "status", "message", "errors"}
+    assert body["code"] == code
+    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["errors"], dict)
+
+
+def post_raw(connector: Connector, body: bytes, headers: dict[str, str], path: str = "/webhooks/lincolnshire/mosaic") -> Any:
+    return connector.client.post(path, data=body, headers=headers)
+
+
+def test_202_accepted_and_stored(connector: Connector) -> None:
+    response = connector.post(ALLOCATED)
+    assert response.status_code == 202
+    assert response.get_json() == {"status": "accepted", "id": "evt_2f0c9a1e6b7d4c55"}
+    assert stored(connector) == 1
+    assert connector.service.status()["inbox_pending"] == 1
+
+
+def test_200_duplicate_stores_nothing_new(connector: Connector) -> None:
+    connector.post(ALLOCATED)
+    response = connector.post(ALLOCATED)
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "duplicate", "id": "evt_2f0c9a1e6b7d4c55"}
+    assert stored(connector) == 1
+
+
+def test_signed_with_the_second_secret_is_accepted(connector: Connector) -> None:
+    body, headers = signed(ALLOCATED, secret=OTHER_SECRET)
+    assert post_raw(connector, body, headers).status_code == 202
+
+
+def test_400_not_json(connector: Connector) -> None:
+    body, headers = signed({"id": "x"})
+    body = b"{not json"
+    from webhooks.signature import secret_key, sign
+
+    headers["webhook-signature"] = sign(secret_key(SECRET), "x", str(NOW), body)
+    response = post_raw(connector, body, headers)
+    assert response.status_code == 400
+    assert_error_shape(response.get_json(), 400)
+    assert "body" in response.get_json()["errors"]
+    assert stored(connector) == 0
+
+
+def test_400_names_each_bad_field(connector: Connector) -> None:
+    bad = event("evt_bad", "case.allocated", "not a date", person_id="abc", relationship="BOSS", start_date="2026-11-02")
+    response = connector.post(bad)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert_error_shape(body, 400)
+    assert {"occurred_at", "data.person_id", "data.worker_id", "data.relationship"} <= set(body["errors"])
+    assert stored(connector) == 0
+
+
+def test_400_unknown_type(connector: Connector) -> None:
+    response = connector.post(event("evt_u", "case.exploded", "2026-11-02T09:30:00Z"))
+    assert response.status_code == 400
+    assert "type" in response.get_json()["errors"]
+    assert stored(connector) == 0
+
+
+def test_400_when_the_body_id_is_not_the_webhook_id(connector: Connector) -> None:
+    body, headers = signed(ALLOCATED)
+    from webhooks.signature import secret_key, sign
+
+    headers["webhook-id"] = "evt_other"
+    headers["webhook-signature"] = sign(secret_key(SECRET), "evt_other", str(NOW), body)
+    response = post_raw(connector, body, headers)
+    assert response.status_code == 400
+    assert "id" in response.get_json()["errors"]
+    assert stored(connector) == 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"webhook-signature": None},
+        {"webhook-id": None},
+        {"webhook-timestamp": None},
+        {"webhook-signature": "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="},
+        {"webhook-signature": "v1,%%%not-base64"},
+        {"webhook-signature": "garbage without comma"},
+        {"webhook-signature": "v1"},
+        {"webhook-timestamp": str(NOW - 301)},
+        {"webhook-timestamp": str(NOW + 301)},
+        {"webhook-timestamp": "yesterday"},
+    ],
+)
+def test_401_for_missing_bad_or_malformed_signatures(connector: Connector, change: dict[str, str | None]) -> None:
+    body, headers = signed(ALLOCATED)
+    for name, value in change.items():
+        if value is None:
+            headers.pop(name)
+        else:
+            headers[name] = value
+    response = post_raw(connector, body, headers)
+    assert response.status_code == 401
+    assert_error_shape(response.get_json(), 401)
+    assert response.get_json()["errors"] == {}
+    assert stored(connector) == 0
+
+
+def test_401_when_signed_with_a_secret_not_configured(connector: Connector) -> None:
+    body, headers = signed(ALLOCATED, secret="whsec_" + "c29tZW9uZSBlbHNl")
+    assert post_raw(connector, body, headers).status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/webhooks/nowhere/mosaic", "/webhooks/lincolnshire/childview", "/webhooks/lincolnshire/x"])
+def test_404_unknown_tenant_or_platform(connector: Connector, path: str) -> None:
+    body, headers = signed(ALLOCATED)
+    response = post_raw(connector, body, headers, path)
+    assert response.status_code == 404
+    assert_error_shape(response.get_json(), 404)
+    assert stored(connector) == 0
+
+
+def test_413_body_over_64_kib(connector: Connector) -> None:
+    big = dict(ALLOCATED, padding="x" * (64 * 1024))
+    body, headers = signed(big)
+    response = post_raw(connector, body, headers)
+    assert response.status_code == 413
+    assert_error_shape(response.get_json(), 413)
+    assert stored(connector) == 0
+
+
+def test_a_body_of_exactly_64_kib_is_read(connector: Connector) -> None:
+    base = json.dumps(dict(ALLOCATED, padding="")).encode()
+    padded = dict(ALLOCATED, padding="x" * (64 * 1024 - len(base)))
+    body, headers = signed(padded)
+    assert len(body) == 64 * 1024
+    assert post_raw(connector, body, headers).status_code == 202
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_415_not_json(connector: Connector, content_type: str | None) -> None:
+    body, headers = signed(ALLOCATED)
+    headers.pop("Content-Type")
+    if content_type:
+        headers["Content-Type"] = content_type
+    response = post_raw(connector, body, headers)
+    assert response.status_code == 415
+    assert_error_shape(response.get_json(), 415)
+    assert stored(connector) == 0
+
+
+def test_other_routes_use_the_same_error_shape(connector: Connector) -> None:
+    response = connector.client.get("/no/such/path")
+    assert response.status_code == 404
+    assert_error_shape(response.get_json(), 404)
+    response = connector.client.get("/webhooks/lincolnshire/mosaic")
+    assert response.status_code == 405
+    assert_error_shape(response.get_json(), 405)
+
+
+def test_health_ready_and_status(connector: Connector) -> None:
+    assert connector.client.get("/healthz").status_code == 200
+    assert connector.client.get("/readyz").status_code == 200
+    status = connector.client.get("/status").get_json()
+    assert {"inbox_pending", "outbox_pending", "dead_letters"} <= set(status)
