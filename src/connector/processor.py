@@ -14,7 +14,13 @@ from datetime import date
 
 from connector.config import Config, TenantConfig
 from connector.db import Database
-from connector.domain import Event, SupervisionRecorded
+from connector.domain import (
+    Event,
+    ShiftWorked,
+    SupervisionBooked,
+    SupervisionRecorded,
+    WorkerUpdated,
+)
 from connector.facts import fold_case, fold_team, fold_worker
 from connector.inbox import Inbox, InboxItem
 from connector.ledger import DiffCounts, Ledger
@@ -24,6 +30,8 @@ from rules.engine import Engine
 from rules.model import CaseFacts, Obligation, WorkerFacts
 
 log = logging.getLogger(__name__)
+
+WORKER_FACT_EVENTS = (WorkerUpdated, ShiftWorked, SupervisionBooked, SupervisionRecorded)
 
 
 @dataclass
@@ -99,11 +107,13 @@ def owners_affected(facts: _Facts, event: Event) -> set[str]:
     owners |= {f"team:{t}" for t in event.team_ids()}
     for worker_id in event.worker_ids():
         owners.add(f"worker:{worker_id}")
-        # A worker's facts feed the cases they hold (case supervision at personal supervision) and their team.
-        owners |= {f"case:{c}" for c in _ids(facts.about(f"worker:{worker_id}"), "case")}
-        worker = facts.worker(worker_id)
-        if worker is not None and worker.team_id is not None:
-            owners.add(f"team:{worker.team_id}")
+        if isinstance(event, WORKER_FACT_EVENTS):
+            # A worker's own facts feed every case they hold (e.g. case supervision at each personal
+            # supervision) and their team; an allocation changes neither for the worker's other cases.
+            history = facts.about(f"worker:{worker_id}")
+            owners |= {f"case:{c}" for c in _ids(history, "case")}
+            # Every team the worker was in: a move leaves the old team's manager duties to re-evaluate too.
+            owners |= {f"team:{t}" for e in history if isinstance(e, WorkerUpdated) for t in e.team_ids()}
     return owners
 
 

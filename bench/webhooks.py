@@ -1,0 +1,301 @@
+"""Benchmark: the connector's webhook intake and webhook-to-Mosaic latency against `connector serve`.
+
+Starts, each in its own process: the simulated Mosaic (with a recorder of when each step was created), the
+connector (`connector serve`, SQLite, background work on), and a bare Flask endpoint answering 202 on the same
+server and thread count. Then measures, on this machine:
+
+1. accepted webhooks per second with N concurrent senders (default 16), for the connector and the bare endpoint,
+   and their ratio;
+2. intake latency p50/p99 at a steady 100 requests/s;
+3. webhook-to-write latency p50/p99: from sending a `case.allocated` to Mosaic receiving the step's create;
+4. the connector process's peak memory (VmHWM).
+
+    python bench/webhooks.py [--seconds 10] [--senders 16] [--rate 100]
+
+Senders are threads over keep-alive HTTP connections in this process; every event is signed as Mosaic's sender
+signs it. Prints figures only; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from webhooks.signature import secret_key, sign  # noqa: E402
+
+SECRET = "whsec_YmVuY2gtc2VjcmV0LWJlbmNoLXNlY3JldA=="
+KEY = secret_key(SECRET)
+STEP_TYPES = {
+    "case_supervision": 9101,
+    "personal_supervision": 9102,
+    "group_supervision": 9103,
+    "supervision_agreement": 9104,
+    "practice_observation": 9105,
+    "team_brief": 9106,
+    "fsm_group_supervision": 9107,
+    "supervision_record": 9108,
+    "dip_sample": 9109,
+    "agenda": 9110,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(port: int, path: str, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            if conn.getresponse().status < 500:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"server on port {port} did not start")
+
+
+def get_json(port: int, path: str) -> Any:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", path)
+    return json.loads(conn.getresponse().read())
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Events:
+    """case.allocated events for new children, spread over many workers as a real caseload would be."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.n = 0
+
+    def next(self) -> tuple[str, bytes, str]:
+        with self.lock:
+            self.n += 1
+            n = self.n
+        person, worker = 2_000_000 + n, 60_000 + n % 3000
+        event_id = f"evt_bench_{os.getpid()}_{n}"
+        body = json.dumps(
+            {
+                "id": event_id,
+                "type": "case.allocated",
+                "occurred_at": "2026-11-02T09:30:00Z",
+                "data": {
+                    "person_id": person,
+                    "worker_id": worker,
+                    "team_id": 300 + worker % 50,
+                    "relationship": "ALLWKR",
+                    "start_date": "2026-11-02",
+                },
+            }
+        ).encode()
+        return event_id, body, f"bench:case_supervision:{person}:{worker}:1"
+
+
+def post(conn: http.client.HTTPConnection, event_id: str, body: bytes) -> int:
+    timestamp = str(int(time.time()))
+    conn.request(
+        "POST",
+        "/webhooks/bench/mosaic",
+        body=body,
+        headers={
+            "Content-Type": "application/json",
+            "webhook-id": event_id,
+            "webhook-timestamp": timestamp,
+            "webhook-signature": sign(KEY, event_id, timestamp, body),
+        },
+    )
+    response = conn.getresponse()
+    response.read()
+    return response.status
+
+
+def closed_loop(port: int, senders: int, seconds: float, events: Events) -> tuple[int, int]:
+    """Each sender posts as fast as answers come back; returns (2xx answers, other answers)."""
+    ok = [0] * senders
+    bad = [0] * senders
+    stop_at = time.time() + seconds
+
+    def sender(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.time() < stop_at:
+            event_id, body, _ = events.next()
+            if 200 <= post(conn, event_id, body) < 300:
+                ok[i] += 1
+            else:
+                bad[i] += 1
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(senders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(ok), sum(bad)
+
+
+def paced(port: int, rate: float, seconds: float, events: Events) -> tuple[list[float], dict[str, float]]:
+    """An open-loop sender at `rate` per second; returns intake latencies (ms) and send times by reference."""
+    latencies: list[float] = []
+    sent_at: dict[str, float] = {}
+    lock = threading.Lock()
+    workers = 8
+    start = time.time() + 0.2
+    total = int(rate * seconds)
+
+    def sender(offset: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for k in range(offset, total, workers):
+            due = start + k / rate
+            pause = due - time.time()
+            if pause > 0:
+                time.sleep(pause)
+            event_id, body, reference = events.next()
+            t0 = time.time()
+            post(conn, event_id, body)
+            t1 = time.time()
+            with lock:
+                latencies.append((t1 - t0) * 1000)
+                sent_at[reference] = t0
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, sent_at
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def spawn(args: list[str], **kw: Any) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=kw.get("stderr"))
+
+
+def wait_drained(port: int, timeout: float) -> float:
+    start = time.time()
+    while time.time() - start < timeout:
+        status = get_json(port, "/status")
+        if status["inbox_pending"] == 0 and status["outbox_pending"] == 0:
+            return time.time() - start
+        time.sleep(0.2)
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each measured phase")
+    parser.add_argument("--senders", type=int, default=16)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--threads", type=int, default=8, help="server threads (connector and bare alike)")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="connector-bench-"))
+    mosaic_port, connector_port, bare_port = free_port(), free_port(), free_port()
+    config = work / "bench.toml"
+    step_types = "\n".join(f"{k} = {v}" for k, v in STEP_TYPES.items())
+    config.write_text(
+        f"""
+[storage]
+database = "connector.db"
+[service]
+threads = {args.threads}
+poll_interval_seconds = 0.05
+[[tenants]]
+id = "bench"
+rule_pack = "lincolnshire"
+reference_prefix = "bench"
+[tenants.mosaic]
+base_url = "http://127.0.0.1:{mosaic_port}/api"
+api_token = "bench-token"
+webhook_secrets = ["{SECRET}"]
+[tenants.mosaic.step_types]
+{step_types}
+"""
+    )
+    log = open(work / "connector.log", "wb")
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.append(spawn([str(HERE / "servers.py"), "mosaic", str(mosaic_port)]))
+        procs.append(spawn([str(HERE / "servers.py"), "bare", str(bare_port), str(args.threads)]))
+        connector = spawn(
+            ["-m", "connector.cli", "--log-level", "WARNING", "serve", "--config", str(config), "--port", str(connector_port)],
+            stderr=log,
+        )
+        procs.append(connector)
+        wait_ready(mosaic_port, "/_bench/created")
+        wait_ready(bare_port, "/")
+        wait_ready(connector_port, "/readyz")
+        events = Events()
+
+        print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; server threads {args.threads}")
+        closed_loop(connector_port, args.senders, 2, events)  # warm-up
+        wait_drained(connector_port, 120)
+
+        ok, bad = closed_loop(connector_port, args.senders, args.seconds, events)
+        connector_rate = ok / args.seconds
+        drain = wait_drained(connector_port, 600)
+        bare_ok, _ = closed_loop(bare_port, args.senders, args.seconds, Events())
+        bare_rate = bare_ok / args.seconds
+        print(f"accepted webhooks/s, {args.senders} senders: connector {connector_rate:.0f} ({bad} non-2xx)")
+        print(f"  bare Flask 202 endpoint, same server: {bare_rate:.0f}/s; ratio {connector_rate / bare_rate:.2f}")
+        print(f"  backlog of {ok} events processed and written to Mosaic {drain:.1f} s after the load stopped")
+
+        latencies, sent_at = paced(connector_port, args.rate, args.seconds, events)
+        wait_drained(connector_port, 120)
+        created = get_json(mosaic_port, "/_bench/created")
+        to_write = [(created[ref] - t0) * 1000 for ref, t0 in sent_at.items() if ref in created]
+        print(
+            f"intake latency at {args.rate:.0f}/s: p50 {percentile(latencies, 50):.1f} ms,"
+            f" p99 {percentile(latencies, 99):.1f} ms ({len(latencies)} requests)"
+        )
+        print(
+            f"webhook to Mosaic write: p50 {percentile(to_write, 50):.1f} ms, p99 {percentile(to_write, 99):.1f} ms"
+            f" ({len(to_write)} of {len(sent_at)} writes seen)"
+        )
+        print(f"connector peak memory (VmHWM): {peak_rss_mib(connector.pid):.0f} MiB")
+        status = get_json(connector_port, "/status")
+        print(f"final status: {json.dumps(status)}")
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        log.close()
+
+
+if __name__ == "__main__":
+    main()
