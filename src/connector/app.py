@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from connector.api import create_api_blueprint
 from connector.intake import Intake
 from connector.service import Service
 from webhooks.edge import create_webhook_blueprint
@@ -20,6 +21,7 @@ def create_app(service: Service, clock: Any = time.time) -> Flask:
     app.extensions["connector"] = service
     intake = Intake(service.config, service.inbox, service.wake)
     app.register_blueprint(create_webhook_blueprint(intake, clock))
+    app.register_blueprint(create_api_blueprint(service))
 
     @app.get("/healthz")
     def healthz() -> Response:

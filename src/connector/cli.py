@@ -201,6 +201,86 @@ def retry(config_path: str, dead_letter_id: int) -> None:
 
 
 @main.command()
+@config_option
+@click.option("--tenant", required=True, help="The tenant id.")
+@click.option("--person", default=None, help="A child's id on the platform (Mosaic person_id).")
+@click.option("--worker", default=None, help="A worker's id: what they must do and what is owed to them.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, as the read API answers.")
+def explain(config_path: str, tenant: str, person: str | None, worker: str | None, as_json: bool) -> None:
+    """Print each open obligation of a child or a worker, with the rules and the fact its date counts from."""
+    from connector.queries import ObligationFilter, list_obligations
+    from connector.service import Service
+
+    if (person is None) == (worker is None):
+        fail("give exactly one of --person or --worker")
+    config = _load(config_path)
+    if tenant not in config.tenants:
+        fail(f"--tenant: no tenant {tenant!r} in the config (configured: {', '.join(sorted(config.tenants))})")
+    service = Service(config)
+    try:
+        service.processor.run_until_idle()
+        items = list_obligations(service.db, ObligationFilter(tenant, worker=worker, person=person), service.today())
+    finally:
+        service.close()
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+        return
+    who = f"person {person}" if person else f"worker {worker}"
+    if not items:
+        click.echo(f"{tenant}: nothing is open for {who}.")
+        return
+    click.echo(f"{tenant}: {len(items)} open obligation(s) for {who}, as of {service.today().isoformat()}")
+    for item in items:
+        late = f", {item['days_overdue']} day(s) overdue" if item["overdue"] else ""
+        subject = f" for person {item['person_id']}" if item["person_id"] else ""
+        click.echo(
+            f"\n- {item['kind']}{subject}: due {item['due_date']}{late}; assigned to worker {item['assignee_id']}"
+        )
+        for rule in item["rules"]:
+            click.echo(f"    rule {rule['id']} (policy {rule['source']}): {rule['words']}")
+        click.echo(f"    counted from: {item['counted_from']['fact']} on {item['counted_from']['date']}")
+        click.echo(f"    {item['explanation']}")
+        state = f"written as {item['platform_record_id']}" if item["written"] else "waiting to be written"
+        click.echo(f"    {item['platform']}: {state} ({item['reference']})")
+
+
+@main.group()
+def rules() -> None:
+    """Rule packs: run their scenario tests."""
+
+
+@rules.command("test")
+@click.argument("pack", required=False)
+@click.option("--verbose", "-v", is_flag=True, help="List every scenario, not only failures.")
+def rules_test(pack: str | None, verbose: bool) -> None:
+    """Run the YAML scenario tests beside a rule pack (a shipped pack's name or a pack file); all shipped packs by default."""
+    from connector.scenarios import run_pack_tests
+    from rules.pack import PackError, shipped_pack_names
+
+    names = [pack] if pack else shipped_pack_names()
+    failed = total = 0
+    for name in names:
+        try:
+            results = run_pack_tests(name)
+        except PackError as exc:
+            fail(str(exc))
+        except (OSError, ValueError) as exc:
+            fail(f"{name}: {exc}")
+        for result in results:
+            total += 1
+            if not result.passed:
+                failed += 1
+                click.echo(f"FAIL {name}: {result.name}\n{result.message}")
+            elif verbose:
+                click.echo(f"ok   {name}: {result.name}")
+        click.echo(f"{name}: {sum(r.passed for r in results)} passed, {sum(not r.passed for r in results)} failed")
+    if total == 0:
+        fail("no scenarios found")
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
 @click.option("--workdir", default="var/sandbox", show_default=True, type=click.Path(file_okay=False))
 @click.option("--port", default=0, type=int, help="Port for the simulated Mosaic (0: any free port).")
 def sandbox(workdir: str, port: int) -> None:
