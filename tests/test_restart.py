@@ -1,0 +1,129 @@
+"""The real `connector serve` process: killed between the 202 and processing, it processes the event on restart;
+SIGTERM stops it cleanly. Waits on the process's own /status, bounded, as an operator would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+from pytest_httpserver import HTTPServer
+
+from tests.support.fake_mosaic import TOKEN, FakeMosaic
+from tests.support.harness import SECRET, STEP_TYPES, event, signed
+
+ALLOCATED = event(
+    "evt_restart",
+    "case.allocated",
+    "2026-11-02T09:30:00Z",
+    person_id=100777,
+    worker_id=5521,
+    team_id=310,
+    relationship="ALLWKR",
+    start_date="2026-11-02",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_config(path: Path, base_url: str, background: bool) -> None:
+    step_types = "\n".join(f"{k} = {v}" for k, v in STEP_TYPES.items())
+    path.write_text(
+        f"""
+[storage]
+database = "connector.db"
+[service]
+background = {str(background).lower()}
+poll_interval_seconds = 0.05
+[[tenants]]
+id = "lincolnshire"
+rule_pack = "lincolnshire"
+reference_prefix = "linc"
+[tenants.mosaic]
+base_url = "{base_url}"
+api_token_env = "TEST_MOSAIC_TOKEN"
+webhook_secrets = ["{SECRET}"]
+[tenants.mosaic.step_types]
+{step_types}
+""",
+        encoding="utf-8",
+    )
+
+
+@contextmanager
+def serve(config: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    env = dict(os.environ, TEST_MOSAIC_TOKEN=TOKEN)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "connector.cli", "serve", "--config", str(config), "--port", str(port)],
+        env=env,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def wait_for(condition: object, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():  # type: ignore[operator]
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_an_event_answered_202_survives_a_kill_and_is_processed_on_restart(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    mosaic = FakeMosaic(httpserver).install()
+    config = tmp_path / "connector.toml"
+    port = free_port()
+
+    write_config(config, mosaic.base_url, background=False)
+    with serve(config, port) as proc:
+        body, headers = signed(ALLOCATED, timestamp=int(time.time()))
+        response = requests.post(f"http://127.0.0.1:{port}/webhooks/lincolnshire/mosaic", data=body, headers=headers)
+        assert response.status_code == 202
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    assert mosaic.steps == {}
+
+    write_config(config, mosaic.base_url, background=True)
+    with serve(config, port) as proc:
+        status_url = f"http://127.0.0.1:{port}/status"
+        wait_for(lambda: requests.get(status_url, timeout=1).json()["inbox_pending"] == 0)
+        wait_for(lambda: requests.get(status_url, timeout=1).json()["outbox_pending"] == 0)
+        [step] = mosaic.steps.values()
+        assert step["external_reference"] == "linc:case_supervision:100777:5521:1"
+        assert step["due_date"] == "2026-11-30"
+        # A redelivery after the restart is a duplicate.
+        body, headers = signed(ALLOCATED, timestamp=int(time.time()))
+        again = requests.post(f"http://127.0.0.1:{port}/webhooks/lincolnshire/mosaic", data=body, headers=headers)
+        assert again.status_code == 200
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        assert "stopped" in stderr
+    assert len(mosaic.steps) == 1
+    assert json.loads(json.dumps(mosaic.calls))  # calls were counted, nothing else was asked of Mosaic
+    assert mosaic.calls["POST /workflow-steps"] == 1
