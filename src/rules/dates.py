@@ -1,0 +1,39 @@
+"""Date arithmetic the policies use: weeks as days, calendar months, month ends (leap years included)."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+
+
+def add_days(day: date, days: int) -> date:
+    return day + timedelta(days=days)
+
+
+def month_end(day: date) -> date:
+    """The last day of `day`'s month (29 February in a leap year)."""
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` calendar months later, clamped to the month's end (31 January + 1 = 28/29 February)."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def end_of_next_month(day: date) -> date:
+    """Calendar-month rules: the last day of the month after `day`'s month."""
+    return month_end(add_months(day.replace(day=1), 1))
+
+
+def year_starting(day: date, month: int, start_day: int = 1) -> date:
+    """The start of the yearly period (e.g. 1 April) that contains `day`."""
+    start = date(day.year, month, start_day)
+    return start if day >= start else date(day.year - 1, month, start_day)
+
+
+def format_day(day: date) -> str:
+    """'2 Nov 2026', as a practitioner reads it."""
+    return f"{day.day} {day:%b %Y}"
