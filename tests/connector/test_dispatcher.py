@@ -18,7 +18,6 @@ from connector.outbox import Outbox
 from rules.model import Basis, Obligation, Reason
 from tests.support.harness import make_config
 
-START = datetime.now(UTC)
 OBLIGATION = Obligation(
     kind="case_supervision",
     scope="100234",
@@ -54,7 +53,8 @@ class ScriptedWriter:
 
 @dataclass
 class Clock:
-    now: datetime = START
+    # Rows are queued at the wall-clock time; the dispatcher's own clock is a value these tests move.
+    now: datetime = field(default_factory=lambda: datetime.now(UTC) + timedelta(minutes=1))
 
     def __call__(self) -> datetime:
         return self.now

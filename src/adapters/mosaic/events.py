@@ -1,0 +1,365 @@
+"""Mosaic's webhook payloads: marshmallow schemas, mapped to the connector's domain events.
+
+Raw dicts stop here. Unknown extra fields are ignored; the text of agreed actions is dropped (least data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from adapters.base import EventValidationError
+from connector.domain import (
+    Action,
+    CaseAllocated,
+    CaseClosed,
+    CaseDeallocated,
+    CaseStatusChanged,
+    CaseTransferred,
+    Event,
+    Relationship,
+    ShiftWorked,
+    SupervisionBooked,
+    SupervisionRecorded,
+    WorkerUpdated,
+)
+
+STATUSES = ("CIN", "CP", "LAC", "CFP", "TAC", "CARE_EXPERIENCED", "EARLY_HELP")
+RELATIONSHIPS = tuple(r.value for r in Relationship)
+JOB_ROLES = (
+    "SOCIAL_WORKER",
+    "SENIOR_PRACTITIONER",
+    "PRACTICE_SUPERVISOR",
+    "TEAM_MANAGER",
+    "HEAD_OF_SERVICE",
+    "FAMILY_SUPPORT_WORKER",
+    "RESIDENTIAL_CARE_WORKER",
+    "OCCUPATIONAL_THERAPIST",
+    "BUSINESS_SUPPORT",
+    "ADMINISTRATOR",
+)
+EMPLOYMENT = ("permanent", "temporary", "agency", "relief")
+RECORDED_KINDS = (
+    "case",
+    "personal",
+    "group",
+    "fsm_group",
+    "team_brief",
+    "ad_hoc",
+    "allocation_discussion",
+    "ten_twenty_day_discussion",
+    "practice_observation",
+    "agreement",
+    "dip_sample",
+)
+OBLIGATION_KINDS = (
+    "case_supervision",
+    "personal_supervision",
+    "group_supervision",
+    "supervision_agreement",
+    "practice_observation",
+    "team_brief",
+    "fsm_group_supervision",
+    "supervision_record",
+    "dip_sample",
+    "agenda",
+)
+
+
+def _id(**kw: Any) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(min=1), **kw)
+
+
+def _one_of(choices: tuple[str, ...], **kw: Any) -> fields.String:
+    return fields.String(validate=validate.OneOf(choices), **kw)
+
+
+class _Data(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class _Bool(fields.Boolean):
+    """true or false only: no 1, "yes" or "true" strings from a sender that got its types wrong."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class _OffsetDateTime(fields.AwareDateTime):
+    """An ISO 8601 date-time that must carry its offset: a naive time is ambiguous across BST."""
+
+
+class EnvelopeSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    type = fields.String(required=True)
+    occurred_at = _OffsetDateTime(required=True, format="iso")
+    data = fields.Dict(required=True)
+
+
+class CaseAllocatedSchema(_Data):
+    person_id = _id(required=True)
+    worker_id = _id(required=True)
+    team_id = _id(required=True)
+    relationship = _one_of(RELATIONSHIPS, required=True)
+    start_date = fields.Date(required=True)
+
+
+class CaseTransferredSchema(_Data):
+    person_id = _id(required=True)
+    from_worker_id = _id(required=True)
+    to_worker_id = _id(required=True)
+    to_team_id = _id(required=True)
+    relationship = _one_of(RELATIONSHIPS, required=True)
+    transfer_date = fields.Date(required=True)
+
+    @validates_schema
+    def _different_workers(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("from_worker_id") is not None and data.get("from_worker_id") == data.get("to_worker_id"):
+            raise ValidationError("Must differ from from_worker_id.", "to_worker_id")
+
+
+class CaseDeallocatedSchema(_Data):
+    person_id = _id(required=True)
+    worker_id = _id(required=True)
+    end_date = fields.Date(required=True)
+
+
+class CaseStatusChangedSchema(_Data):
+    person_id = _id(required=True)
+    status = _one_of(STATUSES, required=True)
+    start_date = fields.Date(required=True)
+    permanency_plan_agreed = _Bool(allow_none=True, load_default=None)
+    fsm = _Bool(allow_none=True, load_default=None)
+
+
+class CaseClosedSchema(_Data):
+    person_id = _id(required=True)
+    end_date = fields.Date(required=True)
+    # A short code, not free text: anything longer than a code is not kept.
+    reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=40))
+
+
+class WorkerUpdatedSchema(_Data):
+    worker_id = _id(required=True)
+    team_id = _id(required=True)
+    supervisor_id = _id(required=True, allow_none=True)
+    job_role = _one_of(JOB_ROLES, required=True)
+    case_holding = _Bool(required=True)
+    supervises_case_holders = _Bool(required=True)
+    frontline = _Bool(required=True)
+    asye = _Bool(required=True)
+    employment = _one_of(EMPLOYMENT, required=True)
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(allow_none=True, load_default=None)
+
+    @validates_schema
+    def _dates(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("end_date") and data.get("start_date") and data["end_date"] < data["start_date"]:
+            raise ValidationError("Must not be before start_date.", "end_date")
+
+
+class ShiftWorkedSchema(_Data):
+    worker_id = _id(required=True)
+    shift_date = fields.Date(required=True)
+
+
+class SupervisionBookedSchema(_Data):
+    booking_id = fields.Raw(required=True, validate=lambda v: isinstance(v, int | str) and not isinstance(v, bool) and str(v) != "")
+    kind = _one_of(OBLIGATION_KINDS, required=True)
+    worker_id = _id(required=True)
+    supervisor_id = _id(required=True, allow_none=True)
+    team_id = _id(required=True)
+    person_ids = fields.List(_id(), load_default=list)
+    starts_at = _OffsetDateTime(required=True, format="iso")
+    duration_minutes = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=24 * 60))
+    status = _one_of(("booked", "cancelled"), required=True)
+
+
+class ActionSchema(_Data):
+    text = fields.String(load_default=None, allow_none=True)  # read to validate the shape, never kept
+    owner_worker_id = _id(allow_none=True, load_default=None)
+    due_date = fields.Date(allow_none=True, load_default=None)
+
+
+class SupervisionRecordedSchema(_Data):
+    kind = _one_of(RECORDED_KINDS, required=True)
+    worker_id = _id(required=True)
+    supervisor_id = _id(required=True, allow_none=True)
+    team_id = _id(required=True)
+    person_ids = fields.List(_id(), required=True)
+    held_on = fields.Date(required=True)
+    recorded_on = fields.Date(required=True)
+    significant = _Bool(required=True)
+    workflow_step_id = _id(allow_none=True, load_default=None)
+    actions = fields.List(fields.Nested(ActionSchema), load_default=list)
+
+    @validates_schema
+    def _dates(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("held_on") and data.get("recorded_on") and data["recorded_on"] < data["held_on"]:
+            raise ValidationError("Must not be before held_on.", "recorded_on")
+
+
+def _s(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _allocated(eid: str, at: datetime, d: dict[str, Any]) -> Event:
+    return CaseAllocated(
+        eid, at, str(d["person_id"]), str(d["worker_id"]), str(d["team_id"]), Relationship(d["relationship"]), d["start_date"]
+    )
+
+
+def _transferred(eid: str, at: datetime, d: dict[str, Any]) -> Event:
+    return CaseTransferred(
+        eid,
+        at,
+        str(d["person_id"]),
+        str(d["from_worker_id"]),
+        str(d["to_worker_id"]),
+        str(d["to_team_id"]),
+        Relationship(d["relationship"]),
+        d["transfer_date"],
+    )
+
+
+def _deallocated(eid: str, at: datetime, d: dict[str, Any]) -> Event:
+    return CaseDeallocated(eid, at, str(d["person_id"]), str(d["worker_id"]), d["end_date"])
+
+
+def _status(eid: str, at: datetime, d: dict[str, Any]) -> Event:
+    return CaseStatusChanged(
+        eid, at, str(d["person_id"]), d["status"], d["start_date"], d["permanency_plan_agreed"], d["fsm"]
+    )
+
+
+def _closed(eid: str, at: datetime, d: dict[str, Any]) -> Event:
+    return CaseClosed(eid, at, str(d["person_id"]), d["end_date"], d["reason"])
+
+
+def _worker(eid: str, at: datetime, d: dict[str, Any]) -> Event:
+    return WorkerUpdated(
+        eid,
+        at,
+        worker_id=str(d["worker_id"]),
+        team_id=str(d["team_id"]),
+        supervisor_id=_s(d["supervisor_id"]),
+        job_role=d["job_role"],
+        case_holding=d["case_holding"],
+        supervises_case_holders=d["supervises_case_holders"],
+        frontline=d["frontline"],
+        asye=d["asye"],
+        employment=d["employment"],
+        start_date=d["start_date"],
+        end_date=d["end_date"],
+    )
+
+
+def _shift(eid: str, at: datetime, d: dict[str, Any]) -> Event:
+    return ShiftWorked(eid, at, str(d["worker_id"]), d["shift_date"])
+
+
+def _booked(eid: str, at: datetime, d: dict[str, Any]) -> Event:
+    return SupervisionBooked(
+        eid,
+        at,
+        booking_id=str(d["booking_id"]),
+        kind=d["kind"],
+        worker_id=str(d["worker_id"]),
+        supervisor_id=_s(d["supervisor_id"]),
+        team_id=str(d["team_id"]),
+        case_ids_discussed=tuple(str(p) for p in d["person_ids"]),
+        starts_at=d["starts_at"],
+        duration_minutes=d["duration_minutes"],
+        status=d["status"],
+    )
+
+
+def _recorded(eid: str, at: datetime, d: dict[str, Any]) -> Event:
+    return SupervisionRecorded(
+        eid,
+        at,
+        kind=d["kind"],
+        worker_id=str(d["worker_id"]),
+        supervisor_id=_s(d["supervisor_id"]),
+        team_id=str(d["team_id"]),
+        case_ids_discussed=tuple(str(p) for p in d["person_ids"]),
+        held_on=d["held_on"],
+        recorded_on=d["recorded_on"],
+        significant=d["significant"],
+        step_ref=_s(d["workflow_step_id"]),
+        actions=tuple(Action(_s(a["owner_worker_id"]), a["due_date"]) for a in d["actions"]),
+    )
+
+
+EVENT_SCHEMAS: dict[str, tuple[type[Schema], Any]] = {
+    "case.allocated": (CaseAllocatedSchema, _allocated),
+    "case.transferred": (CaseTransferredSchema, _transferred),
+    "case.deallocated": (CaseDeallocatedSchema, _deallocated),
+    "case.status_changed": (CaseStatusChangedSchema, _status),
+    "case.closed": (CaseClosedSchema, _closed),
+    "worker.updated": (WorkerUpdatedSchema, _worker),
+    "worker.shift_worked": (ShiftWorkedSchema, _shift),
+    "supervision.booked": (SupervisionBookedSchema, _booked),
+    "supervision.recorded": (SupervisionRecordedSchema, _recorded),
+}
+
+
+def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as {"data.actions[0].due_date": [...]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            elif key == "_schema":
+                path = prefix or "body"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten(value, path))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        flat.setdefault(prefix or "body", []).extend(messages)
+    elif isinstance(messages, list):
+        for i, value in enumerate(messages):
+            flat.update(flatten(value, f"{prefix}[{i}]"))
+    else:
+        flat[prefix or "body"] = [str(messages)]
+    return flat
+
+
+def parse_mosaic_event(body: Mapping[str, Any]) -> Event:
+    """Validate a Mosaic webhook body; raise EventValidationError naming every bad field."""
+    errors: dict[str, list[str]] = {}
+    try:
+        envelope = EnvelopeSchema().load(dict(body))
+    except ValidationError as exc:
+        errors.update(flatten(exc.messages))
+        envelope = None
+    event_type = body.get("type")
+    entry = EVENT_SCHEMAS.get(event_type) if isinstance(event_type, str) else None
+    if entry is None:
+        if isinstance(event_type, str) and "type" not in errors:
+            errors["type"] = [f"Unknown event type {event_type!r}."]
+        raise EventValidationError(errors)
+    schema, build = entry
+    data = body.get("data")
+    if isinstance(data, dict):
+        try:
+            loaded = schema().load(data)
+        except ValidationError as exc:
+            errors.update(flatten(exc.messages, "data"))
+            loaded = None
+    else:
+        loaded = None
+    if errors or envelope is None or loaded is None:
+        raise EventValidationError(errors or {"data": ["Must be an object."]})
+    event: Event = build(envelope["id"], envelope["occurred_at"], loaded)
+    return event
