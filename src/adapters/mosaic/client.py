@@ -89,7 +89,9 @@ class MosaicClient:
         except requests.Timeout:
             raise RetryableError(f"Mosaic did not answer {method} {path} within {self.timeout:g} s") from None
         except requests.ConnectionError as exc:
-            raise RetryableError(f"could not reach Mosaic for {method} {path}: {type(exc).__name__}") from None
+            raise RetryableError(
+                f"could not reach Mosaic for {method} {path}: {type(exc).__name__}"
+            ) from None
         body = _json(response)
         if 200 <= response.status_code < 300 or response.status_code in allow:
             return Answer(response.status_code, body)
@@ -97,7 +99,9 @@ class MosaicClient:
         if response.status_code == 429:
             raise RetryableError(reason, 429, _retry_after(response.headers.get("Retry-After")))
         if response.status_code >= 500:
-            raise RetryableError(reason, response.status_code, _retry_after(response.headers.get("Retry-After")))
+            raise RetryableError(
+                reason, response.status_code, _retry_after(response.headers.get("Retry-After"))
+            )
         raise FatalError(reason, response.status_code)
 
 
@@ -117,7 +121,10 @@ def _reason(method: str, path: str, status: int, body: Any) -> str:
             reason += f": {body['message'][:200]}"
         errors = body.get("errors")
         if isinstance(errors, dict) and errors:
-            details = "; ".join(f"{field}: {', '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}" for field, msgs in errors.items())
+            details = "; ".join(
+                f"{field}: {', '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
+                for field, msgs in errors.items()
+            )
             reason += f" ({details[:300]})"
     return reason
 

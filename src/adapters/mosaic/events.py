@@ -85,7 +85,9 @@ class _Data(Schema):
 class _Bool(fields.Boolean):
     """true or false only: no 1, "yes" or "true" strings from a sender that got its types wrong."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> bool:
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> bool:
         if not isinstance(value, bool):
             raise self.make_error("invalid", input=value)
         return value
@@ -173,7 +175,10 @@ class ShiftWorkedSchema(_Data):
 
 
 class SupervisionBookedSchema(_Data):
-    booking_id = fields.Raw(required=True, validate=lambda v: isinstance(v, int | str) and not isinstance(v, bool) and str(v) != "")
+    booking_id = fields.Raw(
+        required=True,
+        validate=lambda v: isinstance(v, int | str) and not isinstance(v, bool) and str(v) != "",
+    )
     kind = _one_of(OBLIGATION_KINDS, required=True)
     worker_id = _id(required=True)
     supervisor_id = _id(required=True, allow_none=True)
@@ -214,7 +219,13 @@ def _s(value: int | None) -> str | None:
 
 def _allocated(eid: str, at: datetime, d: dict[str, Any]) -> Event:
     return CaseAllocated(
-        eid, at, str(d["person_id"]), str(d["worker_id"]), str(d["team_id"]), Relationship(d["relationship"]), d["start_date"]
+        eid,
+        at,
+        str(d["person_id"]),
+        str(d["worker_id"]),
+        str(d["team_id"]),
+        Relationship(d["relationship"]),
+        d["start_date"],
     )
 
 

@@ -70,7 +70,7 @@ def parse_mosaic_settings(raw: Mapping[str, Any], environ: Mapping[str, str]) ->
     codes = dict(DEFAULT_QUESTION_CODES)
     question_codes = raw.get("question_codes", {})
     if not isinstance(question_codes, dict):
-        problem("question_codes", "Must be a table of field = \"CODE\".")
+        problem("question_codes", 'Must be a table of field = "CODE".')
     else:
         for name, code in question_codes.items():
             if not isinstance(code, str) or not code.strip():

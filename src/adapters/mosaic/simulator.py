@@ -196,7 +196,9 @@ def create_simulator_app(token: str, store: MosaicStore | None = None) -> Flask:
     def notify() -> Any:
         data = body()
         if not isinstance(data.get("worker_id"), int) or not _is_date(data.get("notification_date")):
-            return _error(400, "Validation failed.", {"worker_id": ["Required."], "notification_date": ["Date."]})
+            return _error(
+                400, "Validation failed.", {"worker_id": ["Required."], "notification_date": ["Date."]}
+            )
         return create(store.notifications, dict(data, read=False), "notification_id")
 
     @app.delete("/api/current-work/notifications/<int:notification_id>")

@@ -60,7 +60,9 @@ class MosaicWriter:
         """(step id, True if this call created it)."""
         step_type = self.settings.step_types.get(write.kind)
         if step_type is None:
-            raise FatalError(f"no Mosaic step type is configured for {write.kind} (tenants.mosaic.step_types)")
+            raise FatalError(
+                f"no Mosaic step type is configured for {write.kind} (tenants.mosaic.step_types)"
+            )
         body = {
             "workflow_step_type_id": step_type,
             "subject_person_id": _int(write.case_id),
@@ -101,7 +103,11 @@ class MosaicWriter:
     # --- forms ----------------------------------------------------------------------------------------------
 
     def form_reference(self, step_reference: str) -> str:
-        rest = step_reference[len(self.prefix) + 1 :] if step_reference.startswith(f"{self.prefix}:") else step_reference
+        rest = (
+            step_reference[len(self.prefix) + 1 :]
+            if step_reference.startswith(f"{self.prefix}:")
+            else step_reference
+        )
         return f"{self.prefix}:form:{rest}"
 
     def _answers(self, form: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
