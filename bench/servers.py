@@ -64,7 +64,13 @@ def bare_app() -> Flask:
 def main(argv: list[str]) -> None:
     kind, port = argv[0], int(argv[1])
     if kind == "mosaic":
-        serve(CreationRecorder(create_simulator_app("bench-token")), host="127.0.0.1", port=port, threads=8, _quiet=True)
+        serve(
+            CreationRecorder(create_simulator_app("bench-token")),
+            host="127.0.0.1",
+            port=port,
+            threads=8,
+            _quiet=True,
+        )
     elif kind == "bare":
         serve(bare_app(), host="127.0.0.1", port=port, threads=int(argv[2]), _quiet=True)
     else:

@@ -23,7 +23,6 @@ import http.client
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -199,7 +198,9 @@ def percentile(values: list[float], p: float) -> float:
 
 def spawn(args: list[str], **kw: Any) -> subprocess.Popen[bytes]:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=kw.get("stderr"))
+    return subprocess.Popen(
+        [sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=kw.get("stderr")
+    )
 
 
 def wait_drained(port: int, timeout: float) -> float:
@@ -243,13 +244,23 @@ webhook_secrets = ["{SECRET}"]
 {step_types}
 """
     )
-    log = open(work / "connector.log", "wb")
+    log = open(work / "connector.log", "wb")  # noqa: SIM115 - handed to a child process, closed in finally
     procs: list[subprocess.Popen[bytes]] = []
     try:
         procs.append(spawn([str(HERE / "servers.py"), "mosaic", str(mosaic_port)]))
         procs.append(spawn([str(HERE / "servers.py"), "bare", str(bare_port), str(args.threads)]))
         connector = spawn(
-            ["-m", "connector.cli", "--log-level", "WARNING", "serve", "--config", str(config), "--port", str(connector_port)],
+            [
+                "-m",
+                "connector.cli",
+                "--log-level",
+                "WARNING",
+                "serve",
+                "--config",
+                str(config),
+                "--port",
+                str(connector_port),
+            ],
             stderr=log,
         )
         procs.append(connector)
@@ -258,7 +269,9 @@ webhook_secrets = ["{SECRET}"]
         wait_ready(connector_port, "/readyz")
         events = Events()
 
-        print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; server threads {args.threads}")
+        print(
+            f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; server threads {args.threads}"
+        )
         closed_loop(connector_port, args.senders, 2, events)  # warm-up
         wait_drained(connector_port, 120)
 
@@ -268,8 +281,12 @@ webhook_secrets = ["{SECRET}"]
         bare_ok, _ = closed_loop(bare_port, args.senders, args.seconds, Events())
         bare_rate = bare_ok / args.seconds
         print(f"accepted webhooks/s, {args.senders} senders: connector {connector_rate:.0f} ({bad} non-2xx)")
-        print(f"  bare Flask 202 endpoint, same server: {bare_rate:.0f}/s; ratio {connector_rate / bare_rate:.2f}")
-        print(f"  backlog of {ok} events processed and written to Mosaic {drain:.1f} s after the load stopped")
+        print(
+            f"  bare Flask 202 endpoint, same server: {bare_rate:.0f}/s; ratio {connector_rate / bare_rate:.2f}"
+        )
+        print(
+            f"  backlog of {ok} events processed and written to Mosaic {drain:.1f} s after the load stopped"
+        )
 
         latencies, sent_at = paced(connector_port, args.rate, args.seconds, events)
         wait_drained(connector_port, 120)

@@ -24,7 +24,12 @@ ALLOCATED = event(
     start_date="2026-11-02",
 )
 CP_PLAN = event(
-    "evt_cp", "case.status_changed", "2026-11-03T10:00:00Z", person_id=100234, status="CP", start_date="2026-11-03"
+    "evt_cp",
+    "case.status_changed",
+    "2026-11-03T10:00:00Z",
+    person_id=100234,
+    status="CP",
+    start_date="2026-11-03",
 )
 SUPERVISED = event(
     "evt_cs",
@@ -121,7 +126,9 @@ def expected_after_transfer(mosaic: FakeMosaic) -> None:
 
 
 @pytest.mark.parametrize("drain_each", [True, False])
-def test_scenario_in_order_with_every_event_twice(connector: Connector, mosaic: FakeMosaic, drain_each: bool) -> None:
+def test_scenario_in_order_with_every_event_twice(
+    connector: Connector, mosaic: FakeMosaic, drain_each: bool
+) -> None:
     deliver(connector, [e for e in SCENARIO for _ in range(2)], drain_each)
     expected_after_transfer(mosaic)
     assert connector.service.status()["inbox_pending"] == 0
@@ -129,20 +136,26 @@ def test_scenario_in_order_with_every_event_twice(connector: Connector, mosaic: 
 
 
 @pytest.mark.parametrize("drain_each", [True, False])
-def test_scenario_reversed_with_every_event_twice(connector: Connector, mosaic: FakeMosaic, drain_each: bool) -> None:
+def test_scenario_reversed_with_every_event_twice(
+    connector: Connector, mosaic: FakeMosaic, drain_each: bool
+) -> None:
     deliver(connector, [e for e in reversed(SCENARIO) for _ in range(2)], drain_each)
     expected_after_transfer(mosaic)
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_scenario_shuffled_with_every_event_twice(connector: Connector, mosaic: FakeMosaic, seed: int) -> None:
+def test_scenario_shuffled_with_every_event_twice(
+    connector: Connector, mosaic: FakeMosaic, seed: int
+) -> None:
     deliveries = [e for e in SCENARIO for _ in range(2)]
     random.Random(seed).shuffle(deliveries)
     deliver(connector, deliveries, drain_each=seed % 2 == 0)
     expected_after_transfer(mosaic)
 
 
-def test_a_duplicate_delivery_answers_200_and_changes_nothing(connector: Connector, mosaic: FakeMosaic) -> None:
+def test_a_duplicate_delivery_answers_200_and_changes_nothing(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
     assert connector.post(ALLOCATED).status_code == 202
     connector.service.drain()
     calls = sum(mosaic.calls.values())
@@ -155,7 +168,9 @@ def test_a_duplicate_delivery_answers_200_and_changes_nothing(connector: Connect
 
 
 def test_closing_the_case_cancels_its_step(connector: Connector, mosaic: FakeMosaic) -> None:
-    closed = event("evt_close", "case.closed", "2026-11-10T09:00:00Z", person_id=100234, end_date="2026-11-10")
+    closed = event(
+        "evt_close", "case.closed", "2026-11-10T09:00:00Z", person_id=100234, end_date="2026-11-10"
+    )
     deliver(connector, [ALLOCATED, closed], drain_each=True)
     assert mosaic.open_steps() == []
     assert [s["step_status"] for s in mosaic.steps.values()] == ["CANCELLED"]

@@ -101,7 +101,9 @@ def test_an_event_answered_202_survives_a_kill_and_is_processed_on_restart(
     write_config(config, mosaic.base_url, background=False)
     with serve(config, port) as proc:
         body, headers = signed(ALLOCATED, timestamp=int(time.time()))
-        response = requests.post(f"http://127.0.0.1:{port}/webhooks/lincolnshire/mosaic", data=body, headers=headers)
+        response = requests.post(
+            f"http://127.0.0.1:{port}/webhooks/lincolnshire/mosaic", data=body, headers=headers
+        )
         assert response.status_code == 202
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
@@ -117,7 +119,9 @@ def test_an_event_answered_202_survives_a_kill_and_is_processed_on_restart(
         assert step["due_date"] == "2026-11-30"
         # A redelivery after the restart is a duplicate.
         body, headers = signed(ALLOCATED, timestamp=int(time.time()))
-        again = requests.post(f"http://127.0.0.1:{port}/webhooks/lincolnshire/mosaic", data=body, headers=headers)
+        again = requests.post(
+            f"http://127.0.0.1:{port}/webhooks/lincolnshire/mosaic", data=body, headers=headers
+        )
         assert again.status_code == 200
 
         proc.send_signal(signal.SIGTERM)

@@ -18,7 +18,9 @@ from connector.domain import Event, ObligationWrite, ReminderWrite, WriteResult
 class EventValidationError(Exception):
     """A payload that fails the platform's event schema; `errors` maps field paths to messages."""
 
-    def __init__(self, errors: Mapping[str, list[str]], message: str = "The event does not match its schema.") -> None:
+    def __init__(
+        self, errors: Mapping[str, list[str]], message: str = "The event does not match its schema."
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.errors = dict(errors)

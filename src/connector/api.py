@@ -43,6 +43,8 @@ def create_api_blueprint(service: Service) -> Blueprint:
         if errors:
             return error_response(400, "Some filters are not valid.", errors)
         items = list_obligations(service.db, where, service.today())
-        return jsonify({"tenant": tenant, "as_of": service.today().isoformat(), "count": len(items), "items": items})
+        return jsonify(
+            {"tenant": tenant, "as_of": service.today().isoformat(), "count": len(items), "items": items}
+        )
 
     return bp

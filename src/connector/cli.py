@@ -107,7 +107,9 @@ def work(config_path: str) -> None:
 
 @main.command()
 @config_option
-@click.option("--now", "now_text", default=None, help="Run as of this date (YYYY-MM-DD); default today in London.")
+@click.option(
+    "--now", "now_text", default=None, help="Run as of this date (YYYY-MM-DD); default today in London."
+)
 def tick(config_path: str, now_text: str | None) -> None:
     """Run the time-driven work once (reminders, overdue marks, escalations), deliver, and exit."""
     from connector.service import Service, london_today
@@ -164,7 +166,9 @@ def dead_letters(config_path: str, as_json: bool) -> None:
         return
     click.echo(f"{'ID':>5}  {'TENANT':<14} {'ACTION':<9} {'ATTEMPTS':>8}  {'REFERENCE':<44} REASON")
     for r in rows:
-        click.echo(f"{r.id:>5}  {r.tenant:<14} {r.action:<9} {r.attempts:>8}  {r.reference:<44} {r.last_error}")
+        click.echo(
+            f"{r.id:>5}  {r.tenant:<14} {r.action:<9} {r.attempts:>8}  {r.reference:<44} {r.last_error}"
+        )
 
 
 def _dead_letter_json(row: Any) -> dict[str, Any]:
@@ -215,11 +219,15 @@ def explain(config_path: str, tenant: str, person: str | None, worker: str | Non
         fail("give exactly one of --person or --worker")
     config = _load(config_path)
     if tenant not in config.tenants:
-        fail(f"--tenant: no tenant {tenant!r} in the config (configured: {', '.join(sorted(config.tenants))})")
+        fail(
+            f"--tenant: no tenant {tenant!r} in the config (configured: {', '.join(sorted(config.tenants))})"
+        )
     service = Service(config)
     try:
         service.processor.run_until_idle()
-        items = list_obligations(service.db, ObligationFilter(tenant, worker=worker, person=person), service.today())
+        items = list_obligations(
+            service.db, ObligationFilter(tenant, worker=worker, person=person), service.today()
+        )
     finally:
         service.close()
     if as_json:
@@ -273,7 +281,9 @@ def rules_test(pack: str | None, verbose: bool) -> None:
                 click.echo(f"FAIL {name}: {result.name}\n{result.message}")
             elif verbose:
                 click.echo(f"ok   {name}: {result.name}")
-        click.echo(f"{name}: {sum(r.passed for r in results)} passed, {sum(not r.passed for r in results)} failed")
+        click.echo(
+            f"{name}: {sum(r.passed for r in results)} passed, {sum(not r.passed for r in results)} failed"
+        )
     if total == 0:
         fail("no scenarios found")
     if failed:

@@ -113,7 +113,9 @@ class _TenantSchema(Schema):
     )
     closure_days = fields.List(fields.Date(), load_default=list)
     team_tags = fields.Dict(
-        keys=fields.String(), values=fields.List(fields.String(validate=validate.Length(min=1))), load_default=dict
+        keys=fields.String(),
+        values=fields.List(fields.String(validate=validate.Length(min=1))),
+        load_default=dict,
     )
     mosaic = fields.Dict(keys=fields.String())
     childview = fields.Dict(keys=fields.String())
@@ -121,7 +123,9 @@ class _TenantSchema(Schema):
     @validates_schema
     def _one_platform(self, data: dict[str, Any], **_: Any) -> None:
         if "mosaic" not in data and "childview" not in data:
-            raise ValidationError("A tenant needs at least one platform table: [tenants.mosaic] or [tenants.childview].")
+            raise ValidationError(
+                "A tenant needs at least one platform table: [tenants.mosaic] or [tenants.childview]."
+            )
 
 
 class _ConfigSchema(Schema):
@@ -188,7 +192,9 @@ def load_config_file(path: str | Path, environ: Mapping[str, str] | None = None)
         raise ConfigError({"config": [f"not valid TOML: {exc}"]}, source) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError({"config": [f"cannot be read: {exc}"]}, source) from None
-    return parse_config(raw, base_dir=path.parent, environ=os.environ if environ is None else environ, source=source)
+    return parse_config(
+        raw, base_dir=path.parent, environ=os.environ if environ is None else environ, source=source
+    )
 
 
 def parse_config(
@@ -216,7 +222,9 @@ def parse_config(
     if "admin_token_env" in service:
         admin_token = environ.get(service["admin_token_env"])
         if not admin_token:
-            errors["service.admin_token_env"] = [f"Environment variable {service['admin_token_env']} is not set."]
+            errors["service.admin_token_env"] = [
+                f"Environment variable {service['admin_token_env']} is not set."
+            ]
     if errors:
         raise ConfigError(errors, source)
 
@@ -239,7 +247,11 @@ def parse_config(
 
 
 def _tenant(
-    tenant: dict[str, Any], where: str, base_dir: Path, environ: Mapping[str, str], errors: dict[str, list[str]]
+    tenant: dict[str, Any],
+    where: str,
+    base_dir: Path,
+    environ: Mapping[str, str],
+    errors: dict[str, list[str]],
 ) -> TenantConfig | None:
     pack_ref = tenant["rule_pack"]
     if "/" in pack_ref or pack_ref.endswith(".toml"):

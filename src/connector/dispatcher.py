@@ -71,7 +71,10 @@ class Dispatcher:
                 return total
 
     def deliver(self, row: OutboxRow) -> None:
-        if row.tenant not in self.config.tenants or row.platform not in self.config.tenants[row.tenant].platforms:
+        if (
+            row.tenant not in self.config.tenants
+            or row.platform not in self.config.tenants[row.tenant].platforms
+        ):
             self.outbox.park(row, f"tenant {row.tenant!r} has no {row.platform} platform configured any more")
             return
         try:

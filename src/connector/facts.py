@@ -79,7 +79,11 @@ def fold_case(case_id: str, events: Iterable[Event]) -> CaseFacts | None:
         elif isinstance(event, CaseTransferred):
             allocations.pop(event.from_worker_id, None)
             allocations[event.to_worker_id] = CaseAllocation(
-                event.to_worker_id, event.to_team_id, event.relationship.value, event.transfer_date, transferred=True
+                event.to_worker_id,
+                event.to_team_id,
+                event.relationship.value,
+                event.transfer_date,
+                transferred=True,
             )
             closed_on = None
         elif isinstance(event, CaseDeallocated):
@@ -167,11 +171,11 @@ def fold_worker(worker_id: str, events: Iterable[Event]) -> WorkerFacts | None:
     )
 
 
-def fold_team(team_id: str, members: Sequence[WorkerFacts], events: Iterable[Event], tags: frozenset[str]) -> TeamFacts:
+def fold_team(
+    team_id: str, members: Sequence[WorkerFacts], events: Iterable[Event], tags: frozenset[str]
+) -> TeamFacts:
     sessions = [
-        session_of(e)
-        for e in in_order(events)
-        if isinstance(e, SupervisionRecorded) and e.team_id == team_id
+        session_of(e) for e in in_order(events) if isinstance(e, SupervisionRecorded) and e.team_id == team_id
     ]
     return TeamFacts(
         team_id=team_id,

@@ -74,7 +74,8 @@ class Ledger:
     ) -> DiffCounts:
         """Make the ledger hold `desired` for this owner and queue the platform writes that takes."""
         rows = conn.execute(
-            "SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND owner = ?", (tenant, platform, owner)
+            "SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND owner = ?",
+            (tenant, platform, owner),
         ).fetchall()
         by_key: dict[tuple[str, str, str, int], list[sqlite3.Row]] = {}
         for row in rows:
@@ -151,7 +152,13 @@ class Ledger:
         )
 
     def _update(
-        self, conn: sqlite3.Connection, tenant: str, platform: str, reference: str, obligation: Obligation, now: str
+        self,
+        conn: sqlite3.Connection,
+        tenant: str,
+        platform: str,
+        reference: str,
+        obligation: Obligation,
+        now: str,
     ) -> None:
         conn.execute(
             "UPDATE obligations SET case_id = ?, assignee_id = ?, team_id = ?, due_date = ?, rules = ?,"
@@ -186,7 +193,9 @@ class Ledger:
             return None, None
         return rows[0]["platform_id"], rows[0]["form_id"]
 
-    def mark_closed_by_step(self, conn: sqlite3.Connection, tenant: str, platform: str, step_ref: str) -> None:
+    def mark_closed_by_step(
+        self, conn: sqlite3.Connection, tenant: str, platform: str, step_ref: str
+    ) -> None:
         """A session recorded against one of our steps: the platform completed it, so never cancel it."""
         conn.execute(
             "UPDATE obligations SET status = 'closed', updated_at = ? WHERE tenant = ? AND platform = ?"

@@ -9,7 +9,7 @@ import sqlite_utils
 
 def _001_inbox(db: sqlite_utils.Database) -> None:
     # The inbox is also the event log the facts are folded from: an event is never deleted once accepted.
-    db["inbox"].create(
+    db.table("inbox").create(
         {
             "seq": int,
             "tenant": str,
@@ -24,11 +24,20 @@ def _001_inbox(db: sqlite_utils.Database) -> None:
             "error": str,
         },
         pk="seq",
-        not_null=["tenant", "platform", "webhook_id", "event_type", "occurred_at", "received_at", "event", "state"],
+        not_null=[
+            "tenant",
+            "platform",
+            "webhook_id",
+            "event_type",
+            "occurred_at",
+            "received_at",
+            "event",
+            "state",
+        ],
     )
-    db["inbox"].create_index(["tenant", "platform", "webhook_id"], unique=True)
-    db["inbox"].create_index(["state", "seq"])
-    db["event_subjects"].create(
+    db.table("inbox").create_index(["tenant", "platform", "webhook_id"], unique=True)
+    db.table("inbox").create_index(["state", "seq"])
+    db.table("event_subjects").create(
         {"seq": int, "tenant": str, "platform": str, "subject": str},
         pk=("tenant", "platform", "subject", "seq"),
     )
@@ -36,7 +45,7 @@ def _001_inbox(db: sqlite_utils.Database) -> None:
 
 def _002_obligations(db: sqlite_utils.Database) -> None:
     # What the connector decided each obligation cycle should be on the platform, and what it confirmed.
-    db["obligations"].create(
+    db.table("obligations").create(
         {
             "tenant": str,
             "platform": str,
@@ -65,14 +74,14 @@ def _002_obligations(db: sqlite_utils.Database) -> None:
         pk=("tenant", "platform", "reference"),
         not_null=["owner", "kind", "status", "due_date", "assignee_id"],
     )
-    db["obligations"].create_index(["tenant", "platform", "owner", "status"])
-    db["obligations"].create_index(["status", "due_date"])
+    db.table("obligations").create_index(["tenant", "platform", "owner", "status"])
+    db.table("obligations").create_index(["status", "due_date"])
 
 
 def _003_outbox(db: sqlite_utils.Database) -> None:
     # One row per reference still to be made true on the platform; a newer desired state replaces the payload
     # (and bumps `version`) so a write never goes out stale.
-    db["outbox"].create(
+    db.table("outbox").create(
         {
             "id": int,
             "tenant": str,
@@ -93,9 +102,9 @@ def _003_outbox(db: sqlite_utils.Database) -> None:
         not_null=["tenant", "platform", "reference", "item", "action", "payload", "state"],
         defaults={"version": 1, "attempts": 0},
     )
-    db["outbox"].create_index(["tenant", "platform", "reference"], unique=True)
-    db["outbox"].create_index(["state", "next_attempt_at"])
-    db["reminders"].create(
+    db.table("outbox").create_index(["tenant", "platform", "reference"], unique=True)
+    db.table("outbox").create_index(["state", "next_attempt_at"])
+    db.table("reminders").create(
         {
             "tenant": str,
             "platform": str,
@@ -109,7 +118,7 @@ def _003_outbox(db: sqlite_utils.Database) -> None:
         },
         pk=("tenant", "platform", "reference"),
     )
-    db["audit"].create(
+    db.table("audit").create(
         {
             "id": int,
             "at": str,
@@ -126,7 +135,7 @@ def _003_outbox(db: sqlite_utils.Database) -> None:
 
 def _004_meta(db: sqlite_utils.Database) -> None:
     # Remembers which rule pack and settings each tenant was last evaluated with, so a change re-evaluates.
-    db["tenant_state"].create({"tenant": str, "fingerprint": str, "evaluated_at": str}, pk="tenant")
+    db.table("tenant_state").create({"tenant": str, "fingerprint": str, "evaluated_at": str}, pk="tenant")
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [

@@ -174,7 +174,12 @@ class Processor:
         return totals
 
     def _evaluate(
-        self, conn: sqlite3.Connection, evaluator: Evaluator, facts: _Facts, owners: Iterable[str], today: date
+        self,
+        conn: sqlite3.Connection,
+        evaluator: Evaluator,
+        facts: _Facts,
+        owners: Iterable[str],
+        today: date,
     ) -> DiffCounts:
         totals = DiffCounts()
         tenant = evaluator.tenant
@@ -190,7 +195,11 @@ class Processor:
         """Re-evaluate every subject a tenant's events ever mentioned (after a rule or config change, or daily)."""
         evaluator = self.evaluators[tenant_id]
         facts = _Facts(self.inbox, tenant_id, platform)
-        owners = {f"{kind}:{sid}" for kind in ("case", "worker", "team") for sid in self.inbox.subjects(tenant_id, platform, kind)}
+        owners = {
+            f"{kind}:{sid}"
+            for kind in ("case", "worker", "team")
+            for sid in self.inbox.subjects(tenant_id, platform, kind)
+        }
         with self.db.transaction() as conn:
             return self._evaluate(conn, evaluator, facts, owners, self.today())
 

@@ -74,12 +74,19 @@ class Scheduler:
                 if row["overdue_since"] is None:
                     conn.execute(
                         "UPDATE obligations SET overdue_since = ? WHERE tenant = ? AND platform = ? AND reference = ?",
-                        ((due + timedelta(days=1)).isoformat(), row["tenant"], row["platform"], row["reference"]),
+                        (
+                            (due + timedelta(days=1)).isoformat(),
+                            row["tenant"],
+                            row["platform"],
+                            row["reference"],
+                        ),
                     )
                     overdue += 1
                 if not self.config.reminders.escalate:
                     continue
-                manager = self._manager_of(row["tenant"], row["platform"], row["holder"]) or row["assignee_id"]
+                manager = (
+                    self._manager_of(row["tenant"], row["platform"], row["holder"]) or row["assignee_id"]
+                )
                 reference = f"{tenant.reference_prefix}:overdue:{row['platform_id']}:{due:%Y%m%d}:{manager}"
                 message = f"Overdue: {what[0].lower() + what[1:]} was due on {due.isoformat()} (assigned to worker {row['assignee_id']})."
                 if self._queue(conn, row, reference, manager, as_of, message, escalation=True):

@@ -12,7 +12,7 @@ import signal
 import sys
 from types import FrameType
 
-from waitress import create_server
+from waitress.server import create_server
 
 from connector.app import create_app
 from connector.config import Config
@@ -34,7 +34,7 @@ def run_server(config: Config, host: str, port: int) -> None:
     signal.signal(signal.SIGINT, stop)
     if config.service.background:
         service.start_background()
-    log.info("listening on http://%s:%s", host, server.effective_port)  # type: ignore[union-attr]
+    log.info("listening on http://%s:%s", host, port)
     try:
         server.run()
     finally:

@@ -96,7 +96,9 @@ class Service:
                 for platform in tenant.platforms:
                     counts = self.processor.reevaluate_all(tenant.id, platform)
                     total = DiffCounts(
-                        total.created + counts.created, total.moved + counts.moved, total.withdrawn + counts.withdrawn
+                        total.created + counts.created,
+                        total.moved + counts.moved,
+                        total.withdrawn + counts.withdrawn,
                     )
                 changed[tenant.id] = total
                 log.info("rules changed for %s: re-evaluated (%s)", tenant.id, total)

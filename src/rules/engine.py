@@ -37,7 +37,9 @@ class Engine:
         self.calendar = calendar
         self.case_rules = pack.rules_of("case_supervision")
         self.carries_actions = [
-            r for r in pack.rules if r.schedule.type == "form_content" and r.schedule.field == "previous_actions"
+            r
+            for r in pack.rules
+            if r.schedule.type == "form_content" and r.schedule.field == "previous_actions"
         ]
 
     # --- cases ----------------------------------------------------------------------------------------------
@@ -67,8 +69,13 @@ class Engine:
         qualifying: Sequence[Session],
         worker: WorkerFacts | None,
     ) -> Obligation | None:
-        # Rule 8: a keyworker's clock is the child's (any worker's sessions count); an involved worker's is their own.
-        clock = qualifying if allocation.is_keyworker else [s for s in qualifying if s.worker_id == allocation.worker_id]
+        # Rule 8: a keyworker's clock is the child's: sessions of this and earlier keyworkers count, but not those
+        # of workers only involved in the case now. An involved worker's clock is their own.
+        if allocation.is_keyworker:
+            involved = {a.worker_id for a in case.allocations if not a.is_keyworker}
+            clock = [s for s in qualifying if s.worker_id not in involved]
+        else:
+            clock = [s for s in qualifying if s.worker_id == allocation.worker_id]
         applicable = [r for r in self.case_rules if self._applies(r, case, allocation)]
         # Rule 3: a rule for a specific status or role replaces the general floor.
         if any(r.precedence == "specific" for r in applicable):
@@ -77,12 +84,16 @@ class Engine:
         if not candidates:
             return None
         due = min(c.due for c in candidates)
-        winners = [c for c in candidates if c.due == due]  # strictest wins; every rule giving that date is kept
+        winners = [
+            c for c in candidates if c.due == due
+        ]  # strictest wins; every rule giving that date is kept
         basis = winners[0].basis
         reasons = tuple(Reason(c.rule.id, c.rule.source, self.pack.words(c.rule.words)) for c in winners)
         # A cycle ends with each session this worker held on the case since the allocation began.
         cycle = 1 + sum(
-            1 for s in qualifying if s.worker_id == allocation.worker_id and s.held_on >= allocation.start_date
+            1
+            for s in qualifying
+            if s.worker_id == allocation.worker_id and s.held_on >= allocation.start_date
         )
         team_id = allocation.team_id or (worker.team_id if worker is not None else None)
         return Obligation(
@@ -134,7 +145,11 @@ class Engine:
         """The fact a first due date counts from: the later of the allocation (or transfer), the status the rule
         is about, and when the connector first heard of the case (rule 13)."""
         facts = [Basis("transfer" if allocation.transferred else "allocation", allocation.start_date)]
-        if rule.applies_to.statuses is not None and case.status is not None and rule.schedule.type == "interval":
+        if (
+            rule.applies_to.statuses is not None
+            and case.status is not None
+            and rule.schedule.type == "interval"
+        ):
             facts.append(Basis(f"start of status {case.status.status}", case.status.start_date))
         facts.append(Basis("first event the connector received about the case", case.known_since))
         latest = max(f.on for f in facts)

@@ -122,7 +122,9 @@ def pack_path(name_or_path: str) -> Path:
     path = PACKS_DIR / f"{name_or_path}.toml"
     if not path.exists():
         shipped = ", ".join(shipped_pack_names())
-        raise PackError(f"no shipped rule pack named {name_or_path!r} (shipped: {shipped}); or give a path to a pack file")
+        raise PackError(
+            f"no shipped rule pack named {name_or_path!r} (shipped: {shipped}); or give a path to a pack file"
+        )
     return path
 
 
@@ -172,7 +174,9 @@ class _Parser:
             raise self.fail(f"'{key}' must be a non-empty list of codes")
         unknown = sorted(set(value) - known)
         if unknown:
-            raise self.fail(f"'{key}' has unknown code(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+            raise self.fail(
+                f"'{key}' has unknown code(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+            )
         return frozenset(value)
 
     def pack(self, document: Mapping[str, Any], fingerprint: str) -> RulePack:
@@ -190,7 +194,9 @@ class _Parser:
         rules: list[Rule] = []
         seen: set[str] = set()
         for entry in raw_rules:
-            self.rule_id = entry.get("id") if isinstance(entry, dict) and isinstance(entry.get("id"), str) else "?"
+            self.rule_id = (
+                entry.get("id") if isinstance(entry, dict) and isinstance(entry.get("id"), str) else "?"
+            )
             rule = self.rule(entry)
             if rule.id in seen:
                 raise self.fail("the id is used by another rule too")
@@ -201,7 +207,9 @@ class _Parser:
             name=self.text(head, "name"),
             council=self.text(head, "council"),
             policy=self.text(head, "policy"),
-            qualifying_case_sessions=self.codes(head["qualifying_case_sessions"], "qualifying_case_sessions", SESSION_KINDS),
+            qualifying_case_sessions=self.codes(
+                head["qualifying_case_sessions"], "qualifying_case_sessions", SESSION_KINDS
+            ),
             vocabulary=dict(vocabulary),
             rules=tuple(rules),
             path=self.path,
@@ -211,7 +219,9 @@ class _Parser:
     def rule(self, entry: Any) -> Rule:
         if not isinstance(entry, dict):
             raise self.fail("each [[rules]] entry must be a table")
-        self.keys(entry, "the rule", {"id", "source", "kind", "words", "schedule"}, {"applies_to", "precedence"})
+        self.keys(
+            entry, "the rule", {"id", "source", "kind", "words", "schedule"}, {"applies_to", "precedence"}
+        )
         kind = self.text(entry, "kind")
         if kind not in OBLIGATION_KINDS:
             raise self.fail(f"unknown obligation kind {kind!r} (known: {', '.join(OBLIGATION_KINDS)})")
@@ -241,7 +251,9 @@ class _Parser:
         return AppliesTo(
             statuses=self.codes(table["statuses"], "statuses", STATUSES) if "statuses" in table else None,
             relationships=(
-                self.codes(table["relationships"], "relationships", RELATIONSHIPS) if "relationships" in table else None
+                self.codes(table["relationships"], "relationships", RELATIONSHIPS)
+                if "relationships" in table
+                else None
             ),
             permanency_plan_agreed=agreed,
         )

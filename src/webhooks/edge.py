@@ -50,7 +50,10 @@ def create_webhook_blueprint(intake: WebhookIntake, clock: Callable[[], float]) 
         body = request.stream.read(MAX_BODY_BYTES + 1)
         if len(body) > MAX_BODY_BYTES:
             return error_response(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
-        headers = {name: request.headers.get(name, "") for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+        headers = {
+            name: request.headers.get(name, "")
+            for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
+        }
         if not verify(route.keys, headers, body, clock()):
             return error_response(401, "The webhook signature is missing or not valid.")
         try:
@@ -58,10 +61,14 @@ def create_webhook_blueprint(intake: WebhookIntake, clock: Callable[[], float]) 
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             return error_response(400, "The body is not valid JSON.", {"body": [str(exc)]})
         if not isinstance(document, dict):
-            return error_response(400, "The body must be a JSON object.", {"body": ["Must be a JSON object."]})
+            return error_response(
+                400, "The body must be a JSON object.", {"body": ["Must be a JSON object."]}
+            )
         webhook_id = headers["webhook-id"]
         if document.get("id") != webhook_id:
-            return error_response(400, "The event does not match its schema.", {"id": ["Must equal the webhook-id header."]})
+            return error_response(
+                400, "The event does not match its schema.", {"id": ["Must equal the webhook-id header."]}
+            )
         try:
             event = route.parse(document)
         except EventValidationError as exc:

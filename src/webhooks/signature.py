@@ -36,7 +36,11 @@ def sign(key: bytes, webhook_id: str, timestamp: str, body: bytes) -> str:
 
 
 def verify(
-    keys: Iterable[bytes], headers: Mapping[str, str], body: bytes, now: float, tolerance: int = TOLERANCE_SECONDS
+    keys: Iterable[bytes],
+    headers: Mapping[str, str],
+    body: bytes,
+    now: float,
+    tolerance: int = TOLERANCE_SECONDS,
 ) -> bool:
     """True if the timestamp is within tolerance and any `v1,` signature matches any key. Never raises."""
     webhook_id = headers.get("webhook-id", "")

@@ -7,20 +7,24 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from tests.support.harness import config_document
 
 from connector.cli import main
 from connector.config import ConfigError, load_config_file, parse_config
-from tests.support.harness import config_document
 
 
-def errors_of(document: dict[str, Any], tmp_path: Path, environ: dict[str, str] | None = None) -> dict[str, list[str]]:
+def errors_of(
+    document: dict[str, Any], tmp_path: Path, environ: dict[str, str] | None = None
+) -> dict[str, list[str]]:
     with pytest.raises(ConfigError) as caught:
         parse_config(document, base_dir=tmp_path, environ=environ or {})
     return caught.value.errors
 
 
 def test_a_good_config_loads_with_defaults(tmp_path: Path) -> None:
-    config = parse_config(config_document(tmp_path, "http://127.0.0.1:9001/api"), base_dir=tmp_path, environ={})
+    config = parse_config(
+        config_document(tmp_path, "http://127.0.0.1:9001/api"), base_dir=tmp_path, environ={}
+    )
     tenant = config.tenants["lincolnshire"]
     assert tenant.rule_pack.name == "lincolnshire"
     assert tenant.reference_prefix == "linc"

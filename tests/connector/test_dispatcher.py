@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tests.support.harness import make_config
 
 from adapters.base import FatalError, PlatformError, RetryableError
 from connector.config import Config, DeliveryConfig
@@ -16,7 +17,6 @@ from connector.domain import ObligationWrite, ReminderWrite, WriteResult
 from connector.ledger import Ledger
 from connector.outbox import Outbox
 from rules.model import Basis, Obligation, Reason
-from tests.support.harness import make_config
 
 OBLIGATION = Obligation(
     kind="case_supervision",
@@ -78,7 +78,9 @@ def dispatcher(config: Config) -> Iterator[tuple[Dispatcher, Clock]]:
     db.migrate()
     clock = Clock()
     with db.transaction() as conn:
-        Ledger(db, Outbox(db)).apply(conn, "lincolnshire", "mosaic", "linc", "case:100234", [OBLIGATION], date(2026, 11, 2))
+        Ledger(db, Outbox(db)).apply(
+            conn, "lincolnshire", "mosaic", "linc", "case:100234", [OBLIGATION], date(2026, 11, 2)
+        )
     yield Dispatcher(db, config, clock=clock), clock
     db.close()
 
@@ -90,7 +92,7 @@ def use(dispatcher: Dispatcher, writer: ScriptedWriter) -> None:
 def test_a_confirmed_write_records_the_platform_ids_and_leaves_the_outbox(
     dispatcher: tuple[Dispatcher, Clock],
 ) -> None:
-    d, clock = dispatcher
+    d, _ = dispatcher
     writer = ScriptedWriter([WriteResult("880012", "770001")])
     use(d, writer)
     assert d.run_once() == 1
@@ -100,7 +102,9 @@ def test_a_confirmed_write_records_the_platform_ids_and_leaves_the_outbox(
     assert d.ledger.platform_ids("lincolnshire", "mosaic", writer.calls[0].reference) == ("880012", "770001")
 
 
-def test_retryable_errors_wait_with_backoff_then_become_a_dead_letter(dispatcher: tuple[Dispatcher, Clock]) -> None:
+def test_retryable_errors_wait_with_backoff_then_become_a_dead_letter(
+    dispatcher: tuple[Dispatcher, Clock],
+) -> None:
     d, clock = dispatcher
     writer = ScriptedWriter([RetryableError("503 from Mosaic", 503)] * 3)
     use(d, writer)
@@ -130,8 +134,10 @@ def test_retry_after_longer_than_the_backoff_is_honoured(dispatcher: tuple[Dispa
 
 
 def test_a_fatal_error_is_parked_at_once_and_can_be_retried(dispatcher: tuple[Dispatcher, Clock]) -> None:
-    d, clock = dispatcher
-    writer = ScriptedWriter([FatalError("422 from Mosaic: assignee_id 5521 does not exist", 422), WriteResult("1")])
+    d, _clock = dispatcher
+    writer = ScriptedWriter(
+        [FatalError("422 from Mosaic: assignee_id 5521 does not exist", 422), WriteResult("1")]
+    )
     use(d, writer)
     d.run_once()
     [dead] = d.outbox.dead_letters()

@@ -1,5 +1,5 @@
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from connector.db import Database
 from connector.domain import (
@@ -12,11 +12,13 @@ from connector.domain import (
 )
 from connector.inbox import Inbox
 
-AT = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 
 def allocated(event_id: str = "evt_1") -> CaseAllocated:
-    return CaseAllocated(event_id, AT, "100234", "5521", "310", Relationship.ALLOCATED_WORKER, date(2026, 11, 2))
+    return CaseAllocated(
+        event_id, AT, "100234", "5521", "310", Relationship.ALLOCATED_WORKER, date(2026, 11, 2)
+    )
 
 
 def test_an_event_is_stored_once_per_webhook_id(db: Database) -> None:

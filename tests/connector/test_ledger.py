@@ -74,7 +74,10 @@ def test_a_new_cycle_is_a_new_reference_and_the_old_one_is_withdrawn(db: Databas
     apply(db, [OBLIGATION])
     assert apply(db, [replace(OBLIGATION, cycle=2, due_date=date(2026, 12, 18))]) == (1, 0, 1)
     refs = {r["reference"]: r["action"] for r in outbox_rows(db)}
-    assert refs == {"linc:case_supervision:100234:5521:1": "withdraw", "linc:case_supervision:100234:5521:2": "create"}
+    assert refs == {
+        "linc:case_supervision:100234:5521:1": "withdraw",
+        "linc:case_supervision:100234:5521:2": "create",
+    }
 
 
 def test_a_withdrawn_cycle_wanted_again_gets_a_fresh_reference(db: Database) -> None:
@@ -89,7 +92,9 @@ def test_a_cycle_closed_on_the_platform_is_left_alone(db: Database) -> None:
     apply(db, [OBLIGATION])
     ledger = Ledger(db, Outbox(db))
     with db.transaction() as conn:
-        ledger.record_confirmation(conn, "linc", "mosaic", "linc:case_supervision:100234:5521:1", "880012", None, False)
+        ledger.record_confirmation(
+            conn, "linc", "mosaic", "linc:case_supervision:100234:5521:1", "880012", None, False
+        )
         ledger.mark_closed_by_step(conn, "linc", "mosaic", "880012")
         conn.execute("DELETE FROM outbox")
     assert apply(db, [replace(OBLIGATION, due_date=date(2026, 12, 5))]) == (0, 0, 0)

@@ -7,7 +7,9 @@ from connector.outbox import Outbox
 NOW = datetime.now(UTC)
 
 
-def put(db: Database, reference: str = "ref-1", action: str = "create", payload: dict[str, object] | None = None) -> None:
+def put(
+    db: Database, reference: str = "ref-1", action: str = "create", payload: dict[str, object] | None = None
+) -> None:
     with db.transaction() as conn:
         Outbox(db).put(conn, "linc", "mosaic", reference, "obligation", action, payload or {"a": 1})
 

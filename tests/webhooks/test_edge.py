@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.support.harness import NOW, SECRET, Connector, event, make_config, signed, start_connector
 
 ALLOCATED = event(
@@ -43,7 +42,9 @@ def assert_error_shape(body: Any, code: int) -> None:
     assert isinstance(body["errors"], dict)
 
 
-def post_raw(connector: Connector, body: bytes, headers: dict[str, str], path: str = "/webhooks/lincolnshire/mosaic") -> Any:
+def post_raw(
+    connector: Connector, body: bytes, headers: dict[str, str], path: str = "/webhooks/lincolnshire/mosaic"
+) -> Any:
     return connector.client.post(path, data=body, headers=headers)
 
 
@@ -82,7 +83,14 @@ def test_400_not_json(connector: Connector) -> None:
 
 
 def test_400_names_each_bad_field(connector: Connector) -> None:
-    bad = event("evt_bad", "case.allocated", "not a date", person_id="abc", relationship="BOSS", start_date="2026-11-02")
+    bad = event(
+        "evt_bad",
+        "case.allocated",
+        "not a date",
+        person_id="abc",
+        relationship="BOSS",
+        start_date="2026-11-02",
+    )
     response = connector.post(bad)
     assert response.status_code == 400
     body = response.get_json()
@@ -125,7 +133,9 @@ def test_400_when_the_body_id_is_not_the_webhook_id(connector: Connector) -> Non
         {"webhook-timestamp": "yesterday"},
     ],
 )
-def test_401_for_missing_bad_or_malformed_signatures(connector: Connector, change: dict[str, str | None]) -> None:
+def test_401_for_missing_bad_or_malformed_signatures(
+    connector: Connector, change: dict[str, str | None]
+) -> None:
     body, headers = signed(ALLOCATED)
     for name, value in change.items():
         if value is None:
@@ -144,7 +154,9 @@ def test_401_when_signed_with_a_secret_not_configured(connector: Connector) -> N
     assert post_raw(connector, body, headers).status_code == 401
 
 
-@pytest.mark.parametrize("path", ["/webhooks/nowhere/mosaic", "/webhooks/lincolnshire/childview", "/webhooks/lincolnshire/x"])
+@pytest.mark.parametrize(
+    "path", ["/webhooks/nowhere/mosaic", "/webhooks/lincolnshire/childview", "/webhooks/lincolnshire/x"]
+)
 def test_404_unknown_tenant_or_platform(connector: Connector, path: str) -> None:
     body, headers = signed(ALLOCATED)
     response = post_raw(connector, body, headers, path)

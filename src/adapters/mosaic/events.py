@@ -5,6 +5,7 @@ Raw dicts stop here. Unknown extra fields are ignored; the text of agreed action
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -69,6 +70,9 @@ OBLIGATION_KINDS = (
 )
 
 
+REASON_CODE = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
+
+
 def _id(**kw: Any) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=1), **kw)
 
@@ -96,6 +100,29 @@ class _Bool(fields.Boolean):
 class _OffsetDateTime(fields.AwareDateTime):
     """An ISO 8601 date-time that must carry its offset: a naive time is ambiguous across BST."""
 
+    default_error_messages = {  # noqa: RUF012 (marshmallow merges this class attribute up the MRO)
+        "invalid_awareness": "Not a valid datetime with a UTC offset (e.g. 2026-11-02T09:30:00Z).",
+    }
+
+
+class _BookingId(fields.Field[str]):
+    """The booking system's id: Mosaic sends an integer, a council's middleware may send a string."""
+
+    default_error_messages = {  # noqa: RUF012 (as above)
+        "invalid": "Must be a positive whole number or a non-empty string of at most 100 characters.",
+    }
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> str:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, int) and value > 0:
+            return str(value)
+        if isinstance(value, str) and 0 < len(value.strip()) <= 100:
+            return value.strip()
+        raise self.make_error("invalid")
+
 
 class EnvelopeSchema(Schema):
     class Meta:
@@ -120,13 +147,9 @@ class CaseTransferredSchema(_Data):
     from_worker_id = _id(required=True)
     to_worker_id = _id(required=True)
     to_team_id = _id(required=True)
+    # from_worker_id may equal to_worker_id: a worker keeping a case while moving team or relationship.
     relationship = _one_of(RELATIONSHIPS, required=True)
     transfer_date = fields.Date(required=True)
-
-    @validates_schema
-    def _different_workers(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("from_worker_id") is not None and data.get("from_worker_id") == data.get("to_worker_id"):
-            raise ValidationError("Must differ from from_worker_id.", "to_worker_id")
 
 
 class CaseDeallocatedSchema(_Data):
@@ -146,8 +169,8 @@ class CaseStatusChangedSchema(_Data):
 class CaseClosedSchema(_Data):
     person_id = _id(required=True)
     end_date = fields.Date(required=True)
-    # A short code, not free text: anything longer than a code is not kept.
-    reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=40))
+    # Read as any text so that a free-text reason never blocks the closure; _closed keeps only a code.
+    reason = fields.String(allow_none=True, load_default=None)
 
 
 class WorkerUpdatedSchema(_Data):
@@ -163,7 +186,8 @@ class WorkerUpdatedSchema(_Data):
     start_date = fields.Date(required=True)
     end_date = fields.Date(allow_none=True, load_default=None)
 
-    @validates_schema
+    # skip_on_field_errors=False: report this with the other fields' errors, not after they are fixed.
+    @validates_schema(skip_on_field_errors=False)
     def _dates(self, data: dict[str, Any], **_: Any) -> None:
         if data.get("end_date") and data.get("start_date") and data["end_date"] < data["start_date"]:
             raise ValidationError("Must not be before start_date.", "end_date")
@@ -175,10 +199,7 @@ class ShiftWorkedSchema(_Data):
 
 
 class SupervisionBookedSchema(_Data):
-    booking_id = fields.Raw(
-        required=True,
-        validate=lambda v: isinstance(v, int | str) and not isinstance(v, bool) and str(v) != "",
-    )
+    booking_id = _BookingId(required=True)
     kind = _one_of(OBLIGATION_KINDS, required=True)
     worker_id = _id(required=True)
     supervisor_id = _id(required=True, allow_none=True)
@@ -190,7 +211,8 @@ class SupervisionBookedSchema(_Data):
 
 
 class ActionSchema(_Data):
-    text = fields.String(load_default=None, allow_none=True)  # read to validate the shape, never kept
+    """An agreed action. Its `text` is not declared, so EXCLUDE drops it unread: free text about a child."""
+
     owner_worker_id = _id(allow_none=True, load_default=None)
     due_date = fields.Date(allow_none=True, load_default=None)
 
@@ -207,7 +229,7 @@ class SupervisionRecordedSchema(_Data):
     workflow_step_id = _id(allow_none=True, load_default=None)
     actions = fields.List(fields.Nested(ActionSchema), load_default=list)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _dates(self, data: dict[str, Any], **_: Any) -> None:
         if data.get("held_on") and data.get("recorded_on") and data["recorded_on"] < data["held_on"]:
             raise ValidationError("Must not be before held_on.", "recorded_on")
@@ -253,7 +275,12 @@ def _status(eid: str, at: datetime, d: dict[str, Any]) -> Event:
 
 
 def _closed(eid: str, at: datetime, d: dict[str, Any]) -> Event:
-    return CaseClosed(eid, at, str(d["person_id"]), d["end_date"], d["reason"])
+    return CaseClosed(eid, at, str(d["person_id"]), d["end_date"], _code(d["reason"]))
+
+
+def _code(text: str | None) -> str | None:
+    """A closure reason kept only when it is a code (RC1, ADOPTED): a free-text one may name people."""
+    return text if text is not None and REASON_CODE.fullmatch(text) else None
 
 
 def _worker(eid: str, at: datetime, d: dict[str, Any]) -> Event:
