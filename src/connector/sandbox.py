@@ -8,6 +8,7 @@ connector process and deliver them, then reads back from Mosaic the due supervis
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 import time
@@ -108,6 +109,8 @@ def signed_headers(secret: str, webhook_id: str, body: bytes) -> dict[str, str]:
 
 
 def run_sandbox(workdir: Path, mosaic_port: int, echo: Callable[[str], None]) -> None:
+    # The servers' per-request lines would bury the table this command exists to show.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     workdir.mkdir(parents=True, exist_ok=True)
     for stale in workdir.glob("connector.db*"):
         stale.unlink()
@@ -131,8 +134,11 @@ def run_sandbox(workdir: Path, mosaic_port: int, echo: Callable[[str], None]) ->
         try:
             with serving(create_app(service)) as connector:
                 echo(f"Simulated Mosaic on {base_url}; connector on http://127.0.0.1:{connector.server_port}")
+                # Processing and delivery run while the month arrives, as under `connector serve`.
+                service.start_background()
                 sent = _send_month(month, f"http://127.0.0.1:{connector.server_port}", echo)
-                service.drain()
+                _wait_until_idle(service)
+                service.stop()
                 counts = service.tick(as_of)
                 service.drain()
             _report(service, config, base_url, month, sent, counts.reminders, as_of, echo)
@@ -140,6 +146,16 @@ def run_sandbox(workdir: Path, mosaic_port: int, echo: Callable[[str], None]) ->
             echo(f"Run the service yourself with: connector serve --config {config_path}")
         finally:
             service.close()
+
+
+def _wait_until_idle(service: Service, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = service.status()
+        if status["inbox_pending"] == 0 and status["outbox_pending"] == 0:
+            return
+        service.wake.set()
+        time.sleep(0.05)
 
 
 def _send_month(month: dict[str, Any], connector_url: str, echo: Callable[[str], None]) -> dict[int, int]:
