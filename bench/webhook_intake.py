@@ -10,7 +10,7 @@ server and thread count. Then measures, on this machine:
 3. webhook-to-write latency p50/p99: from sending a `case.allocated` to Mosaic receiving the step's create;
 4. the connector process's peak memory (VmHWM).
 
-    python bench/webhooks.py [--seconds 10] [--senders 16] [--rate 100]
+    python bench/webhook_intake.py [--seconds 10] [--senders 16] [--rate 100]
 
 Senders are threads over keep-alive HTTP connections in this process; every event is signed as Mosaic's sender
 signs it. Prints figures only; asserts nothing.
