@@ -6,7 +6,7 @@ Raw dicts stop here. Unknown extra fields are ignored; the text of agreed action
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -97,31 +97,25 @@ class _Bool(fields.Boolean):
         return value
 
 
-class _OffsetDateTime(fields.AwareDateTime):
+def _offset_datetime(**kw: Any) -> fields.AwareDateTime:
     """An ISO 8601 date-time that must carry its offset: a naive time is ambiguous across BST."""
-
-    default_error_messages = {  # noqa: RUF012 (marshmallow merges this class attribute up the MRO)
-        "invalid_awareness": "Not a valid datetime with a UTC offset (e.g. 2026-11-02T09:30:00Z).",
-    }
+    naive = "Not a valid datetime with a UTC offset (e.g. 2026-11-02T09:30:00Z)."
+    return fields.AwareDateTime(format="iso", error_messages={"invalid_awareness": naive}, **kw)
 
 
 class _BookingId(fields.Field[str]):
     """The booking system's id: Mosaic sends an integer, a council's middleware may send a string."""
 
-    default_error_messages = {  # noqa: RUF012 (as above)
-        "invalid": "Must be a positive whole number or a non-empty string of at most 100 characters.",
-    }
+    message = "Must be a positive whole number or a non-empty string of at most 100 characters."
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
     ) -> str:
-        if isinstance(value, bool):
-            raise self.make_error("invalid")
-        if isinstance(value, int) and value > 0:
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return str(value)
         if isinstance(value, str) and 0 < len(value.strip()) <= 100:
             return value.strip()
-        raise self.make_error("invalid")
+        raise ValidationError(self.message)
 
 
 class EnvelopeSchema(Schema):
@@ -130,7 +124,7 @@ class EnvelopeSchema(Schema):
 
     id = fields.String(required=True, validate=validate.Length(min=1, max=200))
     type = fields.String(required=True)
-    occurred_at = _OffsetDateTime(required=True, format="iso")
+    occurred_at = _offset_datetime(required=True)
     data = fields.Dict(required=True)
 
 
@@ -205,7 +199,7 @@ class SupervisionBookedSchema(_Data):
     supervisor_id = _id(required=True, allow_none=True)
     team_id = _id(required=True)
     person_ids = fields.List(_id(), load_default=list)
-    starts_at = _OffsetDateTime(required=True, format="iso")
+    starts_at = _offset_datetime(required=True)
     duration_minutes = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=24 * 60))
     status = _one_of(("booked", "cancelled"), required=True)
 
@@ -338,7 +332,9 @@ def _recorded(eid: str, at: datetime, d: dict[str, Any]) -> Event:
     )
 
 
-EVENT_SCHEMAS: dict[str, tuple[type[Schema], Any]] = {
+Builder = Callable[[str, datetime, dict[str, Any]], Event]
+
+EVENT_SCHEMAS: dict[str, tuple[type[Schema], Builder]] = {
     "case.allocated": (CaseAllocatedSchema, _allocated),
     "case.transferred": (CaseTransferredSchema, _transferred),
     "case.deallocated": (CaseDeallocatedSchema, _deallocated),
@@ -374,30 +370,32 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def parse_mosaic_event(body: Mapping[str, Any]) -> Event:
-    """Validate a Mosaic webhook body; raise EventValidationError naming every bad field."""
+    """Validate a Mosaic webhook body; raise EventValidationError naming every bad field.
+
+    The envelope and `data` are both checked before raising, so a sender sees every problem at once.
+    """
+    if not isinstance(body, Mapping):
+        raise EventValidationError({"body": ["Must be a JSON object."]})
     errors: dict[str, list[str]] = {}
+    envelope: dict[str, Any] | None = None
     try:
         envelope = EnvelopeSchema().load(dict(body))
     except ValidationError as exc:
         errors.update(flatten(exc.messages))
-        envelope = None
     event_type = body.get("type")
     entry = EVENT_SCHEMAS.get(event_type) if isinstance(event_type, str) else None
     if entry is None:
-        if isinstance(event_type, str) and "type" not in errors:
-            errors["type"] = [f"Unknown event type {event_type!r}."]
+        if isinstance(event_type, str):
+            errors["type"] = [f"Unknown event type {event_type[:80]!r}."]
         raise EventValidationError(errors)
     schema, build = entry
     data = body.get("data")
-    if isinstance(data, dict):
+    loaded: dict[str, Any] | None = None
+    if isinstance(data, Mapping):
         try:
-            loaded = schema().load(data)
+            loaded = schema().load(dict(data))
         except ValidationError as exc:
             errors.update(flatten(exc.messages, "data"))
-            loaded = None
-    else:
-        loaded = None
     if errors or envelope is None or loaded is None:
         raise EventValidationError(errors or {"data": ["Must be an object."]})
-    event: Event = build(envelope["id"], envelope["occurred_at"], loaded)
-    return event
+    return build(envelope["id"], envelope["occurred_at"], loaded)
