@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import sys
 import threading
 import time
@@ -63,6 +64,8 @@ def bare_app() -> Flask:
 
 def main(argv: list[str]) -> None:
     kind, port = argv[0], int(argv[1])
+    # waitress warns on every queued task under load; the benchmark reads figures, not warnings.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     if kind == "mosaic":
         serve(
             CreationRecorder(create_simulator_app("bench-token")),

@@ -219,6 +219,11 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=16)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--threads", type=int, default=8, help="server threads (connector and bare alike)")
+    parser.add_argument(
+        "--separate-worker",
+        action="store_true",
+        help="run processing and delivery in a `connector work` process (service.background = false)",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="connector-bench-"))
@@ -232,6 +237,7 @@ database = "connector.db"
 [service]
 threads = {args.threads}
 poll_interval_seconds = 0.05
+background = {"false" if args.separate_worker else "true"}
 [[tenants]]
 id = "bench"
 rule_pack = "lincolnshire"
@@ -264,6 +270,12 @@ webhook_secrets = ["{SECRET}"]
             stderr=log,
         )
         procs.append(connector)
+        worker = None
+        if args.separate_worker:
+            worker = spawn(
+                ["-m", "connector.cli", "--log-level", "WARNING", "work", "--config", str(config)], stderr=log
+            )
+            procs.append(worker)
         wait_ready(mosaic_port, "/_bench/created")
         wait_ready(bare_port, "/")
         wait_ready(connector_port, "/readyz")
@@ -300,7 +312,9 @@ webhook_secrets = ["{SECRET}"]
             f"webhook to Mosaic write: p50 {percentile(to_write, 50):.1f} ms, p99 {percentile(to_write, 99):.1f} ms"
             f" ({len(to_write)} of {len(sent_at)} writes seen)"
         )
-        print(f"connector peak memory (VmHWM): {peak_rss_mib(connector.pid):.0f} MiB")
+        print(f"connector serve peak memory (VmHWM): {peak_rss_mib(connector.pid):.0f} MiB")
+        if worker is not None:
+            print(f"connector work peak memory (VmHWM): {peak_rss_mib(worker.pid):.0f} MiB")
         status = get_json(connector_port, "/status")
         print(f"final status: {json.dumps(status)}")
     finally:

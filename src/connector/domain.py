@@ -232,7 +232,24 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 def event_to_json(event: Event) -> dict[str, Any]:
     """Serialise an event for the inbox: plain JSON types, with its type name."""
-    return {"type": event.type_name, **_plain(dataclasses.asdict(event))}
+    # Shallow on purpose: dataclasses.asdict deep-copies every value and costs a fifth of a webhook's intake.
+    body: dict[str, Any] = {"type": event.type_name}
+    for f in _fields(type(event)):
+        value = getattr(event, f)
+        if f == "actions":
+            value = [{"owner_worker_id": a.owner_worker_id, "due_date": a.due_date} for a in value]
+        body[f] = _plain(value)
+    return body
+
+
+_FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _fields(cls: type[Event]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 def _plain(value: Any) -> Any:

@@ -58,7 +58,8 @@ class Service:
 
     def work_once(self) -> tuple[int, int]:
         """Process what is pending, then deliver what is due; returns (events processed, writes attempted)."""
-        processed = self.processor.run_until_idle()
+        # Small batches keep each write transaction short, so webhooks never wait long for the write lock.
+        processed = self.processor.run_until_idle(limit=25)
         delivered = self.dispatcher.run_once()
         return processed, delivered
 
