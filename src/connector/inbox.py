@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from dataclasses import dataclass
 
 from connector.db import Database, utc_now_text
@@ -27,34 +28,83 @@ def subject_keys(event: Event) -> set[str]:
     return keys
 
 
+@dataclass
+class _Accept:
+    row: tuple[str, ...]
+    subjects: list[str]
+    stored: bool = False
+    done: bool = False
+    error: Exception | None = None
+
+
 class Inbox:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._group = threading.Condition()
+        self._queue: list[_Accept] = []
+        self._committing = False
 
     def accept(self, tenant: str, platform: str, webhook_id: str, event: Event) -> bool:
-        """Store the event durably; False when this webhook id was accepted before (nothing is stored)."""
-        with self.db.transaction() as conn:
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO inbox (tenant, platform, webhook_id, event_type, occurred_at, received_at,"
-                " event, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
-                (
-                    tenant,
-                    platform,
-                    webhook_id,
-                    event.type_name,
-                    event.occurred_at.isoformat(),
-                    utc_now_text(),
-                    json.dumps(event_to_json(event), separators=(",", ":")),
-                ),
-            )
-            if cursor.rowcount == 0:
-                return False
-            seq = cursor.lastrowid
-            conn.executemany(
-                "INSERT OR IGNORE INTO event_subjects (seq, tenant, platform, subject) VALUES (?, ?, ?, ?)",
-                [(seq, tenant, platform, key) for key in sorted(subject_keys(event))],
-            )
-        return True
+        """Store the event durably; False when this webhook id was accepted before (nothing is stored).
+
+        Group commit: webhooks arriving together are written in one transaction, so they share one fsync.
+        Each caller returns only once the transaction holding its event has committed.
+        """
+        request = _Accept(
+            (
+                tenant,
+                platform,
+                webhook_id,
+                event.type_name,
+                event.occurred_at.isoformat(),
+                utc_now_text(),
+                json.dumps(event_to_json(event), separators=(",", ":")),
+            ),
+            sorted(subject_keys(event)),
+        )
+        with self._group:
+            self._queue.append(request)
+            while not request.done:
+                if self._committing:
+                    self._group.wait()
+                    continue
+                # This caller leads: it commits everything queued so far, its own request included.
+                batch, self._queue = self._queue, []
+                self._committing = True
+                self._group.release()
+                try:
+                    self._commit(batch)
+                finally:
+                    self._group.acquire()
+                    self._committing = False
+                    self._group.notify_all()
+        if request.error is not None:
+            raise request.error
+        return request.stored
+
+    def _commit(self, batch: list[_Accept]) -> None:
+        try:
+            with self.db.transaction() as conn:
+                for request in batch:
+                    cursor = conn.execute(
+                        "INSERT OR IGNORE INTO inbox (tenant, platform, webhook_id, event_type, occurred_at,"
+                        " received_at, event, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
+                        request.row,
+                    )
+                    request.stored = cursor.rowcount == 1
+                    if request.stored:
+                        seq = cursor.lastrowid
+                        tenant, platform = request.row[0], request.row[1]
+                        conn.executemany(
+                            "INSERT OR IGNORE INTO event_subjects (seq, tenant, platform, subject) VALUES (?, ?, ?, ?)",
+                            [(seq, tenant, platform, key) for key in request.subjects],
+                        )
+        except Exception as exc:
+            for request in batch:
+                request.stored = False
+                request.error = exc
+        for request in batch:
+            request.done = True
 
     def pending(self, limit: int = 200) -> list[InboxItem]:
         rows = self.db.query(

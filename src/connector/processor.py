@@ -153,42 +153,48 @@ class Processor:
                 return total
 
     def _process(self, items: list[InboxItem]) -> DiffCounts:
+        # Evaluate first, outside the write lock (folding and rules are the slow part), then apply the diffs in
+        # one short transaction. Events accepted meanwhile stay pending and are evaluated in the next batch, so
+        # the result still converges. Only one worker per database may do this (see the README).
         today = self.today()
         groups: dict[tuple[str, str], list[InboxItem]] = {}
         for item in items:
             groups.setdefault((item.tenant, item.platform), []).append(item)
-        totals = DiffCounts()
+        plans: list[_Plan] = []
+        for (tenant_id, platform), group in groups.items():
+            evaluator = self.evaluators.get(tenant_id)
+            if evaluator is None:
+                raise RuntimeError(f"tenant {tenant_id!r} is no longer configured")
+            facts = _Facts(self.inbox, tenant_id, platform)
+            owners: set[str] = set()
+            steps: list[str] = []
+            for item in group:
+                owners |= owners_affected(facts, item.event)
+                if isinstance(item.event, SupervisionRecorded) and item.event.step_ref:
+                    steps.append(item.event.step_ref)
+            plans.append(_Plan(evaluator, platform, steps, self._desired(evaluator, facts, owners, today)))
         with self.db.transaction() as conn:
-            for (tenant_id, platform), group in groups.items():
-                evaluator = self.evaluators.get(tenant_id)
-                if evaluator is None:
-                    raise RuntimeError(f"tenant {tenant_id!r} is no longer configured")
-                facts = _Facts(self.inbox, tenant_id, platform)
-                owners: set[str] = set()
-                for item in group:
-                    owners |= owners_affected(facts, item.event)
-                    if isinstance(item.event, SupervisionRecorded) and item.event.step_ref:
-                        self.ledger.mark_closed_by_step(conn, tenant_id, platform, item.event.step_ref)
-                totals = _add(totals, self._evaluate(conn, evaluator, facts, owners, today))
+            totals = self._apply(conn, plans, today)
             self.inbox.mark_processed(conn, [item.seq for item in items])
         return totals
 
-    def _evaluate(
-        self,
-        conn: sqlite3.Connection,
-        evaluator: Evaluator,
-        facts: _Facts,
-        owners: Iterable[str],
-        today: date,
-    ) -> DiffCounts:
+    def _desired(
+        self, evaluator: Evaluator, facts: _Facts, owners: Iterable[str], today: date
+    ) -> list[tuple[str, list[Obligation]]]:
+        return [(owner, evaluator.obligations(facts, owner, today)) for owner in sorted(owners)]
+
+    def _apply(self, conn: sqlite3.Connection, plans: list[_Plan], today: date) -> DiffCounts:
         totals = DiffCounts()
-        tenant = evaluator.tenant
-        for owner in sorted(owners):
-            desired = evaluator.obligations(facts, owner, today)
-            counts = self.ledger.apply(
-                conn, tenant.id, facts.platform, tenant.reference_prefix, owner, desired, today
-            )
-            totals = _add(totals, counts)
+        for plan in plans:
+            tenant = plan.evaluator.tenant
+            for step_ref in plan.completed_steps:
+                # The platform completed this step: never cancel it, whatever the diff says next.
+                self.ledger.mark_closed_by_step(conn, tenant.id, plan.platform, step_ref)
+            for owner, desired in plan.desired:
+                counts = self.ledger.apply(
+                    conn, tenant.id, plan.platform, tenant.reference_prefix, owner, desired, today
+                )
+                totals = _add(totals, counts)
         return totals
 
     def reevaluate_all(self, tenant_id: str, platform: str) -> DiffCounts:
@@ -200,8 +206,18 @@ class Processor:
             for kind in ("case", "worker", "team")
             for sid in self.inbox.subjects(tenant_id, platform, kind)
         }
+        today = self.today()
+        plan = _Plan(evaluator, platform, [], self._desired(evaluator, facts, owners, today))
         with self.db.transaction() as conn:
-            return self._evaluate(conn, evaluator, facts, owners, self.today())
+            return self._apply(conn, [plan], today)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    evaluator: Evaluator
+    platform: str
+    completed_steps: list[str]
+    desired: list[tuple[str, list[Obligation]]]
 
 
 def _add(a: DiffCounts, b: DiffCounts) -> DiffCounts:

@@ -75,3 +75,28 @@ def test_round_trip_keeps_every_field_and_no_free_text(db: Database) -> None:
     Inbox(db).accept("linc", "mosaic", "evt_9", event)
     stored = db.scalar("SELECT event FROM inbox")
     assert "text" not in json.loads(stored)["actions"][0]
+
+
+def test_concurrent_accepts_are_committed_together_and_each_answered_rightly(db: Database) -> None:
+    import threading
+
+    inbox = Inbox(db)
+    results: dict[tuple[int, int], bool] = {}
+    lock = threading.Lock()
+
+    def sender(n: int) -> None:
+        for i in range(40):
+            stored = inbox.accept("linc", "mosaic", f"evt_{i}", allocated(f"evt_{i}"))
+            with lock:
+                results[(n, i)] = stored
+
+    threads = [threading.Thread(target=sender, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Every id is stored exactly once, whichever sender got there first; the others were told "duplicate".
+    assert db.scalar("SELECT COUNT(*) FROM inbox") == 40
+    for i in range(40):
+        assert sum(results[(n, i)] for n in range(8)) == 1
+    assert db.scalar("SELECT COUNT(*) FROM event_subjects") == 40 * 3
