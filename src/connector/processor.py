@@ -78,8 +78,12 @@ class Evaluator:
             known = {w: f for w, f in workers.items() if f is not None}
             return self.engine.for_case(case, known, today)
         if kind == "worker":
+            if not self.engine.has_worker_rules:
+                return []
             worker = facts.worker(subject_id)
             return [] if worker is None else self.engine.for_worker(worker, today)
+        if not self.engine.has_team_rules:
+            return []
         members = []
         for other in _ids(facts.about(f"team:{subject_id}"), "worker"):
             member = facts.worker(other)

@@ -21,7 +21,7 @@ from rules.model import (
     TeamFacts,
     WorkerFacts,
 )
-from rules.pack import Rule, RulePack
+from rules.pack import LEVELS, Rule, RulePack
 
 
 @dataclass(frozen=True)
@@ -181,6 +181,15 @@ class Engine:
         return f"{what} is due by {format_day(due)}: {why}, counted from the {basis.fact} on {format_day(basis.on)}."
 
     # --- workers and teams ----------------------------------------------------------------------------------
+
+    @property
+    def has_worker_rules(self) -> bool:
+        """False when the pack owes nothing at worker level, so callers can skip folding workers' histories."""
+        return any(LEVELS.get(r.kind) == "worker" for r in self.pack.rules if r.schedule.type != "form_content")
+
+    @property
+    def has_team_rules(self) -> bool:
+        return any(LEVELS.get(r.kind) == "team" for r in self.pack.rules if r.schedule.type != "form_content")
 
     def for_worker(self, worker: WorkerFacts, as_of: date) -> list[Obligation]:
         """Worker-level obligations. This version's packs hold case supervision rules only, so none are owed."""

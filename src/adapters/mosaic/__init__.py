@@ -14,7 +14,16 @@ from adapters.mosaic.writer import MosaicWriter
 from connector.domain import Event
 
 
+def _mosaic(settings: Any) -> MosaicSettings:
+    # The interface passes settings as Any (each platform has its own); a mix-up must fail even under -O.
+    if not isinstance(settings, MosaicSettings):
+        raise TypeError(f"expected MosaicSettings, got {type(settings).__name__}")
+    return settings
+
+
 class MosaicAdapter:
+    """adapters.base.PlatformAdapter for Mosaic."""
+
     name = "mosaic"
 
     def parse_event(self, body: Mapping[str, Any]) -> Event:
@@ -24,11 +33,10 @@ class MosaicAdapter:
         return parse_mosaic_settings(raw, environ)
 
     def webhook_secrets(self, settings: Any) -> list[str]:
-        assert isinstance(settings, MosaicSettings)
-        return list(settings.webhook_secrets)
+        return list(_mosaic(settings).webhook_secrets)
 
     def writer(self, settings: Any, reference_prefix: str, session: requests.Session) -> MosaicWriter:
-        assert isinstance(settings, MosaicSettings)
+        settings = _mosaic(settings)
         client = MosaicClient(
             settings.base_url,
             settings.api_token,

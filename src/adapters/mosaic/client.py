@@ -6,21 +6,30 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from adapters.base import FatalError, RetryableError
+
+# A response cut off mid-body is a dropped connection too, though requests does not file it under one.
+DROPPED = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
 
 
 @dataclass(frozen=True)
 class Answer:
+    """A 2xx, or a status the caller asked to see (409): the status and the decoded JSON body, if any."""
+
     status: int
     body: Any
+
+    def field(self, name: str) -> Any:
+        return self.body.get(name) if isinstance(self.body, dict) else None
 
 
 class MosaicClient:
@@ -41,9 +50,14 @@ class MosaicClient:
         self.max_wait = max_wait
         self.sleep = sleep
         self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._backoff = wait_exponential(multiplier=0.5, max=max_wait)
 
     def retrying(self) -> Retrying:
-        """A bounded retry loop for retryable errors; its waits go through the injected `sleep`."""
+        """A bounded loop retrying RetryableError; its waits go through the injected `sleep`.
+
+        The writer drives its own create loops with it, so that a create whose outcome is unknown is looked up
+        before it is sent again.
+        """
         return Retrying(
             stop=stop_after_attempt(self.max_attempts),
             wait=self._wait,
@@ -56,7 +70,7 @@ class MosaicClient:
         error = state.outcome.exception() if state.outcome is not None else None
         if isinstance(error, RetryableError) and error.retry_after is not None:
             return min(error.retry_after, self.max_wait)
-        return float(min(0.5 * 2 ** (state.attempt_number - 1), self.max_wait))
+        return float(self._backoff(state))
 
     def call(
         self,
@@ -66,7 +80,8 @@ class MosaicClient:
         params: Mapping[str, str] | None = None,
         allow: tuple[int, ...] = (409,),
     ) -> Answer:
-        """One call, retried on retryable errors. Statuses in `allow` are returned rather than raised."""
+        """A call retried on retryable errors: only for calls that are safe to repeat (GET, PATCH, or a
+        create whose repeat Mosaic answers 409). Statuses in `allow` are returned rather than raised."""
         for attempt in self.retrying():
             with attempt:
                 return self.once(method, path, json=json, params=params, allow=allow)
@@ -80,7 +95,7 @@ class MosaicClient:
         params: Mapping[str, str] | None = None,
         allow: tuple[int, ...] = (409,),
     ) -> Answer:
-        """One call, no retry: for creates, whose retry must first look the reference up."""
+        """Exactly one request, no retry."""
         url = f"{self.base_url}{path}"
         try:
             response = self.session.request(
@@ -88,21 +103,18 @@ class MosaicClient:
             )
         except requests.Timeout:
             raise RetryableError(f"Mosaic did not answer {method} {path} within {self.timeout:g} s") from None
-        except requests.ConnectionError as exc:
+        except DROPPED as exc:
             raise RetryableError(
                 f"could not reach Mosaic for {method} {path}: {type(exc).__name__}"
             ) from None
         body = _json(response)
-        if 200 <= response.status_code < 300 or response.status_code in allow:
-            return Answer(response.status_code, body)
-        reason = _reason(method, path, response.status_code, body)
-        if response.status_code == 429:
-            raise RetryableError(reason, 429, _retry_after(response.headers.get("Retry-After")))
-        if response.status_code >= 500:
-            raise RetryableError(
-                reason, response.status_code, _retry_after(response.headers.get("Retry-After"))
-            )
-        raise FatalError(reason, response.status_code)
+        status = response.status_code
+        if 200 <= status < 300 or status in allow:
+            return Answer(status, body)
+        reason = _reason(method, path, status, body)
+        if status == 429 or status >= 500:
+            raise RetryableError(reason, status, _retry_after(response.headers.get("Retry-After")))
+        raise FatalError(reason, status)
 
 
 def _json(response: requests.Response) -> Any:
@@ -115,6 +127,7 @@ def _json(response: requests.Response) -> Any:
 
 
 def _reason(method: str, path: str, status: int, body: Any) -> str:
+    """Status, Mosaic's message and its field errors: Mosaic's own words, never the data we sent."""
     reason = f"Mosaic answered {status} to {method} {path}"
     if isinstance(body, dict):
         if isinstance(body.get("message"), str):
@@ -136,4 +149,4 @@ def _retry_after(value: str | None) -> float | None:
         seconds = float(value)
     except ValueError:
         return None  # an HTTP date: fall back to our own backoff
-    return max(0.0, seconds)
+    return None if math.isnan(seconds) else max(0.0, seconds)

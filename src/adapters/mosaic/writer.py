@@ -1,14 +1,13 @@
 """Makes an obligation's desired state true in Mosaic: workflow steps, form stubs and notifications.
 
-Mosaic has no idempotency keys, so every create carries a deterministic `external_reference`; a create answered
-409, or one that failed in a way that may still have been applied (a timeout, a dropped connection, a 5xx), is
-resolved by looking the reference up and adopting the step. A retried write never makes a second record.
+Mosaic has no idempotency keys, so every create carries a deterministic `external_reference`. A create
+answered 409, or one whose outcome is unknown (a timeout, a dropped connection, a 5xx), is resolved by looking
+the reference up and adopting the record. A repeated write never makes a second record.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from adapters.base import FatalError, RetryableError
@@ -16,11 +15,23 @@ from adapters.mosaic.client import MosaicClient
 from adapters.mosaic.settings import MosaicSettings
 from connector.domain import ObligationWrite, ReminderWrite, WriteResult
 
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+SHORT_TEXT_MAX = 255
 
 
-def _int(value: str | None) -> int | None:
-    return None if value is None else int(value)
+def mosaic_id(value: str, what: str) -> int:
+    """A domain id (a string) as the integer Mosaic wants; FatalError if it cannot be one."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number <= 0:
+        raise FatalError(f"{what} {value!r} is not a Mosaic id")
+    return number
+
+
+def _optional_id(value: str | None, what: str) -> int | None:
+    return None if value is None else mosaic_id(value, what)
 
 
 class MosaicWriter:
@@ -34,157 +45,153 @@ class MosaicWriter:
     def sync_obligation(self, write: ObligationWrite) -> WriteResult:
         if not write.open:
             return self._withdraw(write)
+        changes = self._step_changes(write)
         step_id = write.platform_id
         if step_id is None:
-            step_id, fresh = self._create_or_adopt_step(write)
-            if not fresh:
-                closed = self._patch_step(step_id, self._changes(write))
-                if closed:
-                    return WriteResult(step_id, write.form_id, closed_on_platform=True)
-        else:
-            if self._patch_step(step_id, self._changes(write)):
+            step_id, created = self._create_step(write, changes)
+            # An adopted step may carry an older cycle's due date or assignee: make it match.
+            if not created and self._patch_step(step_id, changes):
                 return WriteResult(step_id, write.form_id, closed_on_platform=True)
-        form_id = self._sync_form(write, step_id)
-        return WriteResult(step_id, form_id)
+        elif self._patch_step(step_id, changes):
+            return WriteResult(step_id, write.form_id, closed_on_platform=True)
+        return WriteResult(step_id, self._sync_form(write, step_id))
 
-    def _changes(self, write: ObligationWrite) -> dict[str, Any]:
+    def _step_changes(self, write: ObligationWrite) -> dict[str, Any]:
         return {
             "due_date": write.due_date.isoformat(),
-            "assignee_id": int(write.assignee_id),
-            "responsible_team_id": _int(write.team_id),
+            "assignee_id": mosaic_id(write.assignee_id, "assignee"),
+            "responsible_team_id": _optional_id(write.team_id, "team"),
             "title": write.title,
             "notes": write.notes,
         }
 
-    def _create_or_adopt_step(self, write: ObligationWrite) -> tuple[str, bool]:
-        """(step id, True if this call created it)."""
+    def _create_step(self, write: ObligationWrite, changes: dict[str, Any]) -> tuple[str, bool]:
         step_type = self.settings.step_types.get(write.kind)
         if step_type is None:
             raise FatalError(
-                f"no Mosaic step type is configured for {write.kind} (tenants.mosaic.step_types)"
+                f"no Mosaic workflow step type is configured for {write.kind} (tenants.mosaic.step_types)"
             )
         body = {
             "workflow_step_type_id": step_type,
-            "subject_person_id": _int(write.case_id),
+            "subject_person_id": _optional_id(write.case_id, "person"),
             "step_status": "INCOMING",
             "incoming_on": write.incoming_on.isoformat(),
             "external_reference": write.reference,
-            **self._changes(write),
+            **changes,
         }
-        uncertain = False
-        for attempt in self.client.retrying():
-            with attempt:
-                if uncertain:
-                    existing = self._find("/workflow-steps", write.reference, "workflow_step_id")
-                    if existing is not None:
-                        return existing, False
-                try:
-                    answer = self.client.once("POST", "/workflow-steps", json=body)
-                except RetryableError:
-                    uncertain = True  # it may have been applied: look before posting again
-                    raise
-                if answer.status == 409:
-                    return self._id_from(answer.body, "workflow_step_id", write.reference), False
-                return self._id_from(answer.body, "workflow_step_id", write.reference), True
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+        return self._create_or_adopt("/workflow-steps", body, write.reference, "workflow_step_id")
 
-    def _patch_step(self, step_id: str, changes: Mapping[str, Any]) -> bool:
-        """PATCH a step; True when Mosaic says it is already completed or cancelled."""
+    def _patch_step(self, step_id: str, changes: dict[str, Any]) -> bool:
+        """PATCH a step; True when Mosaic answers 409: it is already completed or cancelled."""
         answer = self.client.call("PATCH", f"/workflow-steps/{step_id}", json=changes)
         return answer.status == 409
 
     def _withdraw(self, write: ObligationWrite) -> WriteResult:
         step_id = write.platform_id or self._find("/workflow-steps", write.reference, "workflow_step_id")
         if step_id is None:
-            return WriteResult(None)  # never reached Mosaic: nothing to withdraw
-        answer = self.client.call("PATCH", f"/workflow-steps/{step_id}", json={"step_status": "CANCELLED"})
-        return WriteResult(step_id, write.form_id, closed_on_platform=answer.status == 409)
+            return WriteResult(None)  # it never reached Mosaic: nothing to withdraw
+        closed = self._patch_step(step_id, {"step_status": "CANCELLED"})
+        # 409: completed or cancelled already, which is as withdrawn as it can get.
+        return WriteResult(step_id, write.form_id, closed_on_platform=closed)
 
     # --- forms ----------------------------------------------------------------------------------------------
 
     def form_reference(self, step_reference: str) -> str:
-        rest = (
-            step_reference[len(self.prefix) + 1 :]
-            if step_reference.startswith(f"{self.prefix}:")
-            else step_reference
-        )
-        return f"{self.prefix}:form:{rest}"
+        """linc:case_supervision:100234:5521:1 -> linc:form:case_supervision:100234:5521:1"""
+        head = f"{self.prefix}:"
+        rest = step_reference[len(head) :] if step_reference.startswith(head) else step_reference
+        return f"{head}form:{rest}"
 
-    def _answers(self, form: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    def answers(self, form: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+        """The form's logical fields as Mosaic answers keyed by this council's question user codes."""
         answers = []
         for name, value in form:
             code = self.settings.question_codes.get(name, name.upper())
-            if "date" in name and ISO_DATE.match(value):
-                kind = "date"
-            elif len(value) <= 255:
-                kind = "short_text"
+            if "date" in name and ISO_DATE.fullmatch(value):
+                answer_type = "date"
+            elif len(value) <= SHORT_TEXT_MAX:
+                answer_type = "short_text"
             else:
-                kind = "text"
-            answers.append({"question_user_code": code, "answer_type": kind, "value": value})
+                answer_type = "text"
+            answers.append({"question_user_code": code, "answer_type": answer_type, "value": value})
         return answers
 
     def _sync_form(self, write: ObligationWrite, step_id: str) -> str | None:
         form_type = self.settings.form_types.get(write.kind)
         if form_type is None or not write.form:
             return write.form_id
-        answers = self._answers(write.form)
+        answers = {"answers": self.answers(write.form)}
         if write.form_id is not None:
-            self.client.call("PATCH", f"/forms/{write.form_id}", json={"answers": answers})
+            self.client.call("PATCH", f"/forms/{write.form_id}", json=answers)
             return write.form_id
         reference = self.form_reference(write.reference)
         body = {
-            "workflow_step_id": int(step_id),
+            "workflow_step_id": mosaic_id(step_id, "workflow step"),
             "form_type_id": form_type,
             "external_reference": reference,
-            "answers": answers,
+            **answers,
         }
-        uncertain = False
-        for attempt in self.client.retrying():
-            with attempt:
-                if uncertain:
-                    existing = self._find("/forms", reference, "form_id")
-                    if existing is not None:
-                        self.client.call("PATCH", f"/forms/{existing}", json={"answers": answers})
-                        return existing
-                try:
-                    answer = self.client.once("POST", "/forms", json=body)
-                except RetryableError:
-                    uncertain = True
-                    raise
-                form_id = self._id_from(answer.body, "form_id", reference)
-                if answer.status == 409:
-                    self.client.call("PATCH", f"/forms/{form_id}", json={"answers": answers})
-                return form_id
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+        form_id, created = self._create_or_adopt("/forms", body, reference, "form_id")
+        if not created:
+            self.client.call("PATCH", f"/forms/{form_id}", json=answers)
+        return form_id
 
     # --- reminders ------------------------------------------------------------------------------------------
 
     def send_reminder(self, write: ReminderWrite) -> str:
+        # Mosaic offers no lookup of notifications, so a POST whose outcome is unknown is simply sent again:
+        # the repeat is answered 409 on the same external_reference.
         answer = self.client.call(
             "POST",
             "/current-work/notifications",
             json={
-                "worker_id": int(write.worker_id),
-                "workflow_step_id": int(write.platform_id),
+                "worker_id": mosaic_id(write.worker_id, "worker"),
+                "workflow_step_id": mosaic_id(write.platform_id, "workflow step"),
                 "notification_date": write.show_on.isoformat(),
                 "message": write.message,
                 "external_reference": write.reference,
             },
         )
-        body = answer.body if isinstance(answer.body, dict) else {}
-        value = body.get("notification_id")
+        value = answer.field("notification_id")
         return "" if value is None else str(value)
 
-    # --- lookups --------------------------------------------------------------------------------------------
+    # --- create or adopt ------------------------------------------------------------------------------------
 
-    def _find(self, path: str, reference: str, id_name: str) -> str | None:
-        answer = self.client.call("GET", path, params={"external_reference": reference})
-        items = answer.body.get("items", []) if isinstance(answer.body, dict) else []
+    def _create_or_adopt(
+        self, path: str, body: dict[str, Any], reference: str, id_name: str
+    ) -> tuple[str, bool]:
+        """(id, True if this call created it). Bounded by the client's attempts; a create that may have been
+        applied is looked up before it is sent again."""
+        unsure = False
+        for attempt in self.client.retrying():
+            with attempt:
+                if unsure:
+                    existing = self._find(path, reference, id_name, retry=False)
+                    if existing is not None:
+                        return existing, False
+                try:
+                    answer = self.client.once("POST", path, json=body)
+                except RetryableError:
+                    unsure = True
+                    raise
+                return self._id_from(answer.field(id_name), id_name, reference), answer.status != 409
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    def _find(self, path: str, reference: str, id_name: str, retry: bool = True) -> str | None:
+        """The id of the record holding `reference`, or None. retry=False inside a loop that already retries,
+        so that attempts do not multiply."""
+        params = {"external_reference": reference}
+        answer = (self.client.call if retry else self.client.once)("GET", path, params=params)
+        items = answer.field("items")
+        if not isinstance(items, list):
+            raise FatalError(f"Mosaic's answer to GET {path} has no items list")
         if not items:
             return None
-        return str(items[0][id_name])
+        first = items[0]
+        return self._id_from(first.get(id_name) if isinstance(first, dict) else None, id_name, reference)
 
-    def _id_from(self, body: Any, id_name: str, reference: str) -> str:
-        if not isinstance(body, dict) or body.get(id_name) is None:
+    @staticmethod
+    def _id_from(value: Any, id_name: str, reference: str) -> str:
+        if value is None or isinstance(value, bool) or not isinstance(value, int | str) or value == "":
             raise FatalError(f"Mosaic's answer for {reference} has no {id_name}")
-        return str(body[id_name])
+        return str(value)
