@@ -10,13 +10,19 @@ def add_days(day: date, days: int) -> date:
     return day + timedelta(days=days)
 
 
+def add_weeks(day: date, weeks: int) -> date:
+    """A policy's week is 7 days: "four weekly" is 28 days."""
+    return day + timedelta(days=7 * weeks)
+
+
 def month_end(day: date) -> date:
     """The last day of `day`'s month (29 February in a leap year)."""
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 def add_months(day: date, months: int) -> date:
-    """The same day `months` calendar months later, clamped to the month's end (31 January + 1 = 28/29 February)."""
+    """ "N calendar months after": the same day N months later, or that month's last day when it is shorter
+    (31 January + 1 month = 28 February, or 29 February in a leap year). N may be negative."""
     index = day.year * 12 + (day.month - 1) + months
     year, month = divmod(index, 12)
     last = calendar.monthrange(year, month + 1)[1]

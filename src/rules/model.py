@@ -97,7 +97,8 @@ class CaseFacts:
     """Everything the rules may know about one case, as of now.
 
     `known_since` is the date of the earliest event that told the connector about the case (rule 13).
-    `allocations` holds the open allocations only; `sessions` every recorded session that discussed the case.
+    `allocations` holds the open allocations only; `sessions` every recorded session that discussed the case;
+    `bookings` every booked session that names the case (recording deadlines start from them, rule 11).
     """
 
     case_id: str
@@ -106,6 +107,7 @@ class CaseFacts:
     allocations: tuple[CaseAllocation, ...]
     closed_on: date | None
     sessions: tuple[Session, ...]
+    bookings: tuple[Booking, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,9 @@ class WorkerFacts:
     """Everything the rules may know about one worker.
 
     `sessions` are the sessions where the worker was the supervisee (or facilitator for group kinds);
-    `supervisor_since` is when the current supervisor relationship began, as far as the connector saw it.
+    `supervisor_since` is when the current supervisor relationship began, as far as the connector saw it: None
+    when it began before the connector heard of the worker (or there is no supervisor), so no one is made to
+    owe an agreement for a relationship years old (rule 13).
     """
 
     worker_id: str
@@ -137,12 +141,16 @@ class WorkerFacts:
 
 @dataclass(frozen=True)
 class TeamFacts:
-    """A team, its current members, the team-level sessions held, and the tags its tenant gave it."""
+    """A team, its current members, the team-level sessions held, and the tags its tenant gave it.
+
+    `known_since` is the date of the earliest event that mentioned the team (rule 13), when known.
+    """
 
     team_id: str
     members: tuple[WorkerFacts, ...]
     sessions: tuple[Session, ...] = ()
     tags: frozenset[str] = frozenset()
+    known_since: date | None = None
 
 
 @dataclass(frozen=True)
