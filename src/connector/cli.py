@@ -300,5 +300,22 @@ def sandbox(workdir: str, port: int) -> None:
     run_sandbox(Path(workdir), port, click.echo)
 
 
+@main.command("mosaic-simulator")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=9001, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--token", default="sandbox-token", show_default=True, help="The bearer token it accepts.")
+def mosaic_simulator(host: str, port: int, token: str) -> None:
+    """Run the simulated Mosaic (in memory) to try `connector serve` against, e.g. with the sandbox's config."""
+    from waitress import serve as waitress_serve
+
+    from adapters.mosaic.simulator import create_simulator_app
+
+    click.echo(f"simulated Mosaic on http://{host}:{port}/api (token {token!r}); Ctrl-C to stop")
+    try:
+        waitress_serve(create_simulator_app(token), host=host, port=port, threads=4, _quiet=True)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -143,7 +143,11 @@ def run_sandbox(workdir: Path, mosaic_port: int, echo: Callable[[str], None]) ->
                 service.drain()
             _report(service, config, base_url, month, sent, counts.reminders, as_of, echo)
             echo(f"\nConfig written to {config_path}; database at {config.database}.")
-            echo(f"Run the service yourself with: connector serve --config {config_path}")
+            echo(
+                "To run the service yourself against a fresh simulated Mosaic on the same port:\n"
+                f"  connector mosaic-simulator --port {mosaic.server_port} &\n"
+                f"  connector serve --config {config_path}"
+            )
         finally:
             service.close()
 

@@ -185,7 +185,9 @@ class Engine:
     @property
     def has_worker_rules(self) -> bool:
         """False when the pack owes nothing at worker level, so callers can skip folding workers' histories."""
-        return any(LEVELS.get(r.kind) == "worker" for r in self.pack.rules if r.schedule.type != "form_content")
+        return any(
+            LEVELS.get(r.kind) == "worker" for r in self.pack.rules if r.schedule.type != "form_content"
+        )
 
     @property
     def has_team_rules(self) -> bool:
