@@ -1,51 +1,73 @@
+"""Weeks, calendar months and month ends, including 31 January and 29 February 2028."""
+
+from __future__ import annotations
+
 from datetime import date
 
 import pytest
 
-from rules.calendar import WorkingCalendar
-from rules.dates import add_months, end_of_next_month, format_day, month_end, year_starting
+from rules.dates import (
+    add_days,
+    add_months,
+    add_weeks,
+    end_of_next_month,
+    format_day,
+    month_end,
+    year_starting,
+)
+
+
+def test_a_week_is_seven_days() -> None:
+    assert add_weeks(date(2026, 11, 2), 4) == add_days(date(2026, 11, 2), 28) == date(2026, 11, 30)
+
+
+@pytest.mark.parametrize(
+    ("day", "end"),
+    [
+        (date(2026, 1, 31), date(2026, 1, 31)),
+        (date(2027, 2, 3), date(2027, 2, 28)),
+        (date(2028, 2, 3), date(2028, 2, 29)),
+        (date(2026, 12, 1), date(2026, 12, 31)),
+    ],
+)
+def test_month_end(day: date, end: date) -> None:
+    assert month_end(day) == end
 
 
 @pytest.mark.parametrize(
     ("day", "months", "expected"),
     [
-        (date(2026, 1, 31), 1, date(2026, 2, 28)),
+        (date(2027, 1, 31), 1, date(2027, 2, 28)),
         (date(2028, 1, 31), 1, date(2028, 2, 29)),
         (date(2028, 2, 29), 12, date(2029, 2, 28)),
         (date(2026, 8, 31), 6, date(2027, 2, 28)),
         (date(2026, 11, 2), 6, date(2027, 5, 2)),
         (date(2026, 12, 15), 1, date(2027, 1, 15)),
+        (date(2027, 3, 31), -1, date(2027, 2, 28)),
+        (date(2027, 2, 15), -3, date(2026, 11, 15)),
     ],
 )
-def test_calendar_months_clamp_to_the_month_end(day: date, months: int, expected: date) -> None:
+def test_calendar_months_after(day: date, months: int, expected: date) -> None:
     assert add_months(day, months) == expected
 
 
-def test_month_ends() -> None:
-    assert month_end(date(2028, 2, 3)) == date(2028, 2, 29)
-    assert end_of_next_month(date(2026, 1, 31)) == date(2026, 2, 28)
-    assert end_of_next_month(date(2026, 12, 1)) == date(2027, 1, 31)
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (date(2027, 1, 31), date(2027, 2, 28)),
+        (date(2028, 1, 1), date(2028, 2, 29)),
+        (date(2026, 12, 31), date(2027, 1, 31)),
+        (date(2026, 11, 2), date(2026, 12, 31)),
+    ],
+)
+def test_end_of_next_month(day: date, expected: date) -> None:
+    assert end_of_next_month(day) == expected
 
 
-def test_year_starting_1_april() -> None:
+def test_the_year_from_1_april() -> None:
     assert year_starting(date(2027, 3, 31), 4) == date(2026, 4, 1)
     assert year_starting(date(2027, 4, 1), 4) == date(2027, 4, 1)
 
 
-def test_christmas_2026_with_boxing_days_substitute() -> None:
-    calendar = WorkingCalendar()
-    # 25 Dec is a Friday, 26 Dec a Saturday: its substitute is Monday 28 December.
-    assert not calendar.is_working_day(date(2026, 12, 28))
-    assert calendar.add_working_days(date(2026, 12, 23), 3) == date(2026, 12, 30)
-
-
-def test_english_bank_holidays_and_council_closures() -> None:
-    calendar = WorkingCalendar(closures=[date(2026, 12, 24)])
-    assert not calendar.is_working_day(date(2026, 4, 6))  # Easter Monday (England)
-    assert not calendar.is_working_day(date(2026, 8, 31))  # Summer bank holiday (England)
-    assert not calendar.is_working_day(date(2026, 12, 24))  # the council's own closure
-    assert calendar.add_working_days(date(2026, 12, 23), 1) == date(2026, 12, 29)
-
-
-def test_format_day() -> None:
+def test_a_day_as_a_practitioner_reads_it() -> None:
     assert format_day(date(2026, 11, 2)) == "2 Nov 2026"
