@@ -1,0 +1,101 @@
+"""Time-driven work as of a given date: a reminder before the due date, an escalation once overdue, never twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from tests.support.fake_mosaic import FakeMosaic
+from tests.support.harness import Connector, event, make_config, start_connector
+
+WORKER = event(
+    "evt_w",
+    "worker.updated",
+    "2026-11-01T08:00:00Z",
+    worker_id=5521,
+    team_id=310,
+    supervisor_id=5500,
+    job_role="SOCIAL_WORKER",
+    case_holding=True,
+    supervises_case_holders=False,
+    frontline=True,
+    asye=False,
+    employment="permanent",
+    start_date="2021-09-01",
+)
+ALLOCATED = event(
+    "evt_a",
+    "case.allocated",
+    "2026-11-02T09:30:00Z",
+    person_id=100234,
+    worker_id=5521,
+    team_id=310,
+    relationship="ALLWKR",
+    start_date="2026-11-02",
+)
+
+
+@pytest.fixture
+def mosaic(httpserver: HTTPServer) -> FakeMosaic:
+    return FakeMosaic(httpserver).install()
+
+
+@pytest.fixture
+def connector(tmp_path: Path, mosaic: FakeMosaic) -> Iterator[Connector]:
+    running = start_connector(make_config(tmp_path, mosaic.base_url))
+    for item in (WORKER, ALLOCATED):
+        assert running.post(item).status_code == 202
+    running.service.drain()
+    yield running
+    running.close()
+
+
+def tick(connector: Connector, on: date) -> tuple[int, int, int]:
+    counts = connector.service.tick(on)
+    connector.service.drain()
+    return counts.reminders, counts.overdue, counts.escalations
+
+
+def test_nothing_before_the_reminder_date(connector: Connector, mosaic: FakeMosaic) -> None:
+    assert tick(connector, date(2026, 11, 22)) == (0, 0, 0)
+    assert mosaic.notifications == {}
+
+
+def test_a_reminder_a_week_before_then_an_escalation_to_the_supervisor_once_overdue(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
+    [step] = mosaic.open_steps()
+    assert tick(connector, date(2026, 11, 23)) == (1, 0, 0)
+    [reminder] = mosaic.notifications.values()
+    assert reminder["worker_id"] == 5521
+    assert reminder["workflow_step_id"] == step["workflow_step_id"]
+    assert reminder["notification_date"] == "2026-11-23"
+    assert reminder["message"] == "Case supervision for person 100234 is due on 2026-11-30."
+
+    assert tick(connector, date(2026, 11, 24)) == (0, 0, 0)  # already reminded for this due date
+    assert tick(connector, date(2026, 12, 1)) == (0, 1, 1)
+    escalation = [n for n in mosaic.notifications.values() if n["worker_id"] == 5500]
+    assert len(escalation) == 1
+    assert "Overdue" in escalation[0]["message"] and "2026-11-30" in escalation[0]["message"]
+    assert tick(connector, date(2026, 12, 2)) == (0, 0, 0)
+    assert len(mosaic.notifications) == 2
+    assert connector.service.status()["overdue_obligations"] == 1
+
+
+def test_a_repeated_tick_after_a_lost_answer_makes_no_second_notification(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
+    mosaic.fail_next(503, times=2)  # Mosaic is down for the first tries: the write waits in the outbox
+    connector.service.tick(date(2026, 11, 23))
+    connector.service.dispatcher.run_once()
+    assert mosaic.notifications == {}
+    assert connector.service.status()["outbox_pending"] == 1
+    from datetime import UTC, datetime, timedelta
+
+    connector.service.dispatcher.clock = lambda: datetime.now(UTC) + timedelta(hours=1)
+    connector.service.dispatcher.run_once()
+    assert len(mosaic.notifications) == 1
+    assert connector.service.status()["outbox_pending"] == 0
