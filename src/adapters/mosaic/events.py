@@ -334,8 +334,8 @@ def _recorded(eid: str, at: datetime, d: dict[str, Any]) -> Event:
 
 Builder = Callable[[str, datetime, dict[str, Any]], Event]
 
-# One instance of each schema, made once: building a marshmallow schema deep-copies its fields, which cost a
-# seventh of a webhook's intake when done per request. load() keeps no state between calls, so sharing is safe.
+# One instance of each schema, made once: building a marshmallow schema deep-copies its fields, which cost
+# a seventh of a webhook's intake when done per request. load() keeps no state between calls: sharing is safe.
 EVENT_SCHEMAS: dict[str, tuple[Schema, Builder]] = {
     "case.allocated": (CaseAllocatedSchema(), _allocated),
     "case.transferred": (CaseTransferredSchema(), _transferred),

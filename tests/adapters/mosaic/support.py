@@ -1,4 +1,4 @@
-"""Test helpers: a Mosaic client and writer pointed at pytest-httpserver, with waits recorded instead of slept."""
+"""Test helpers: a Mosaic client and writer on pytest-httpserver, with waits recorded instead of slept."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ MAX_WAIT = 30.0
 
 
 class LosesAnswers(requests.Session):
-    """Lets the next `times` matching requests reach the server, then raises `error` as if the answer was lost:
-    the create happened on Mosaic but the connector never heard so. With `before=True` the request is
+    """Lets the next `times` matching requests reach the server, then raises `error` as if the answer was
+    lost: the create happened on Mosaic but the connector never heard so. With `before=True` the request is
     dropped before it is sent instead."""
 
     def __init__(

@@ -1,4 +1,4 @@
-"""Each Mosaic answer classified: 2xx and 409 returned, 429/5xx/timeouts retried without waiting, others fatal."""
+"""Mosaic answers classified: 2xx, 409 returned; 429, 5xx, timeouts retried without waiting; others fatal."""
 
 from __future__ import annotations
 
@@ -121,7 +121,8 @@ def test_other_4xx_are_fatal_at_once(mosaic: Harness, status: int) -> None:
     assert mosaic.sleeps == []
     assert caught.value.status == status
     assert caught.value.reason == (
-        f"Mosaic answered {status} to GET /workflow-steps/880012: Validation failed. (assignee_id: Does not exist.)"
+        f"Mosaic answered {status} to GET /workflow-steps/880012: "
+        "Validation failed. (assignee_id: Does not exist.)"
     )
 
 
