@@ -21,7 +21,8 @@ from adapters.mosaic.writer import MosaicWriter
 from connector.domain import ObligationWrite, ReminderWrite, WriteResult
 
 TOKEN = "sim-token"
-STEP = {
+REF = "linc:case_supervision:100234:5521:1"
+STEP: dict[str, Any] = {
     "workflow_step_type_id": 9101,
     "subject_person_id": 100234,
     "assignee_id": 5521,
@@ -31,7 +32,7 @@ STEP = {
     "due_date": "2026-11-30",
     "title": "Case supervision due",
     "notes": "Why: LINC-CS-ALLOC (5.1.1)",
-    "external_reference": "linc:case_supervision:100234:5521:1",
+    "external_reference": REF,
 }
 
 
@@ -99,7 +100,7 @@ def test_steps_are_found_by_id_and_by_reference(mosaic: Served) -> None:
     assert mosaic.call("GET", "/workflow-steps/1").status_code == 404
     found = mosaic.http.get(
         f"{mosaic.base_url}/workflow-steps",
-        params={"external_reference": STEP["external_reference"]},
+        params={"external_reference": REF},
         headers={"Authorization": f"Bearer {TOKEN}"},
         timeout=5,
     )
@@ -264,7 +265,7 @@ def writer_for(mosaic: Served, sleeps: list[float]) -> MosaicWriter:
 
 
 WRITE = ObligationWrite(
-    reference=STEP["external_reference"],
+    reference=REF,
     open=True,
     kind="case_supervision",
     case_id="100234",
