@@ -3,8 +3,10 @@ from datetime import UTC, datetime, timedelta
 from connector.db import Database
 from connector.outbox import Outbox
 
-# Rows are queued at the wall-clock time; the dispatcher is asked about later moments as values.
-NOW = datetime.now(UTC)
+
+def later(seconds: float) -> datetime:
+    # Rows are queued at the wall-clock time; the outbox is then asked about moments after that, as values.
+    return datetime.now(UTC) + timedelta(seconds=seconds)
 
 
 def put(
@@ -17,11 +19,11 @@ def put(
 def test_confirm_removes_only_the_version_that_was_sent(db: Database) -> None:
     outbox = Outbox(db)
     put(db)
-    [row] = outbox.due(NOW + timedelta(seconds=1))
+    [row] = outbox.due(later(1))
     put(db, payload={"a": 2})  # a newer desired state arrives while the first is in flight
     with db.transaction() as conn:
         assert outbox.confirm(conn, row) is False
-    [again] = outbox.due(NOW + timedelta(seconds=1))
+    [again] = outbox.due(later(1))
     assert again.payload == {"a": 2} and again.version == 2
     with db.transaction() as conn:
         assert outbox.confirm(conn, again) is True
@@ -31,13 +33,13 @@ def test_confirm_removes_only_the_version_that_was_sent(db: Database) -> None:
 def test_retry_later_waits_and_park_makes_a_dead_letter_that_can_be_retried(db: Database) -> None:
     outbox = Outbox(db)
     put(db)
-    [row] = outbox.due(NOW + timedelta(seconds=1))
-    outbox.retry_later(row, "503 from Mosaic", 60, NOW)
-    assert outbox.due(NOW + timedelta(seconds=59)) == []
-    [row] = outbox.due(NOW + timedelta(seconds=61))
+    [row] = outbox.due(later(1))
+    outbox.retry_later(row, "503 from Mosaic", 60, datetime.now(UTC))
+    assert outbox.due(later(59)) == []
+    [row] = outbox.due(later(61))
     assert row.attempts == 1 and row.last_error == "503 from Mosaic"
     outbox.park(row, "400 from Mosaic: assignee_id unknown")
-    assert outbox.due(NOW + timedelta(days=1)) == []
+    assert outbox.due(later(86400)) == []
     [dead] = outbox.dead_letters()
     assert dead.last_error == "400 from Mosaic: assignee_id unknown"
     assert outbox.retry(dead.id) is True
@@ -48,8 +50,8 @@ def test_retry_later_waits_and_park_makes_a_dead_letter_that_can_be_retried(db: 
 def test_a_new_desired_state_revives_a_dead_letter(db: Database) -> None:
     outbox = Outbox(db)
     put(db)
-    [row] = outbox.due(NOW + timedelta(seconds=1))
+    [row] = outbox.due(later(1))
     outbox.park(row, "fatal")
     put(db, action="move", payload={"a": 3})
-    [row] = outbox.due(NOW + timedelta(seconds=1))
+    [row] = outbox.due(later(1))
     assert row.state == "pending" and row.attempts == 0 and row.payload == {"a": 3}
