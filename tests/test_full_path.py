@@ -189,3 +189,27 @@ def test_a_session_recorded_against_our_step_completes_it_without_a_cancel(
     [next_step] = mosaic.open_steps()
     assert next_step["external_reference"].endswith(":2")
     assert connector.service.status()["dead_letters"] == 0
+
+
+def test_an_event_that_cannot_be_processed_is_set_aside_and_the_rest_go_on(
+    connector: Connector, mosaic: FakeMosaic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connector import processor
+
+    real = processor.Evaluator.obligations
+
+    def broken_for_one_case(self: processor.Evaluator, facts: Any, owner: str, today: Any) -> Any:
+        if owner == "case:100999":
+            raise RuntimeError("a bug in the rules")
+        return real(self, facts, owner, today)
+
+    monkeypatch.setattr(processor.Evaluator, "obligations", broken_for_one_case)
+    poison = dict(ALLOCATED, id="evt_poison", data={**ALLOCATED["data"], "person_id": 100999})
+    assert connector.post(poison).status_code == 202
+    assert connector.post(ALLOCATED).status_code == 202
+    connector.service.drain()
+    status = connector.service.status()
+    assert status["inbox_failed"] == 1 and status["inbox_pending"] == 0
+    assert [s["subject_person_id"] for s in mosaic.open_steps()] == [100234]
+    error = connector.service.db.scalar("SELECT error FROM inbox WHERE webhook_id = 'evt_poison'")
+    assert error == "RuntimeError: a bug in the rules"
