@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import pytest
-import yaml
 
-from connector.scenarios import run_scenario, scenario_file_for
+from connector.scenarios import load_scenarios, run_scenario, scenario_file_for
 from rules.pack import load_pack, shipped_pack_names
 
 
-def scenarios() -> list[tuple[str, dict[str, object]]]:
+def scenarios() -> list[Any]:
     cases = []
     for name in shipped_pack_names():
-        pack = load_pack(name)
-        document = yaml.safe_load(Path(scenario_file_for(pack)).read_text(encoding="utf-8"))
-        cases += [(name, scenario) for scenario in document["scenarios"]]
+        for scenario in load_scenarios(scenario_file_for(load_pack(name))):
+            cases.append(pytest.param(name, scenario, id=f"{name}: {str(scenario.get('name'))[:70]}"))
     return cases
 
 
-@pytest.mark.parametrize(
-    ("pack_name", "scenario"), scenarios(), ids=lambda v: v if isinstance(v, str) else str(v["name"])[:60]
-)
-def test_scenario(pack_name: str, scenario: dict[str, object]) -> None:
+@pytest.mark.parametrize(("pack_name", "scenario"), scenarios())
+def test_scenario(pack_name: str, scenario: dict[str, Any]) -> None:
     result = run_scenario(load_pack(pack_name), scenario)
     assert result.passed, result.message
