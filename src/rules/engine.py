@@ -347,9 +347,11 @@ class Engine:
     def _recorded(
         self, sessions: Iterable[Session], booking: Booking, day: date, case_id: str | None
     ) -> bool:
-        """A booked session is taken to be recorded once a session of its kind by the same worker is recorded on
-        or after the booked day (a record made before it belongs to an earlier meeting)."""
-        kinds = self.pack.sessions_for(booking.kind)
+        """A booked session is taken to be recorded once the same worker has a session recorded on or after the
+        booked day (a record made before it belongs to an earlier meeting): for a child, a case supervision of
+        that child, whatever the booking was for (Bracknell records each child at a personal supervision);
+        otherwise a session of the booking's own kind."""
+        kinds = self.pack.sessions_for("case_supervision" if case_id is not None else booking.kind)
         return any(
             s.kind in kinds
             and s.worker_id == booking.worker_id
