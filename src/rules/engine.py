@@ -592,7 +592,7 @@ class Engine:
             if done >= schedule.count:
                 continue
             number = done + 1
-            settled = _Due(ends, (rule,), Basis("year began", begins))
+            settled = _Due(ends, (rule,), Basis("start of the practice year", begins))
             more: list[str] = []
             form = [("observations_done", f"{done} of {schedule.count}")]
             if done == 0 and schedule.reminder is not None:
@@ -600,7 +600,10 @@ class Engine:
                 reminder = date(
                     begins.year if (month, day) >= schedule.year_starts else begins.year + 1, month, day
                 )
-                more.append(f"a reminder falls on {format_day(reminder)} if none is done by then")
+                if as_of <= reminder:
+                    more.append(f"a reminder falls on {format_day(reminder)} if none is done by then")
+                else:
+                    more.append(f"none was done by the reminder date, {format_day(reminder)}")
                 form.append(("reminder_on", reminder.isoformat()))
             what = f"Practice observation {number} of {schedule.count} for worker {worker.worker_id} in the year to {format_day(ends)}"
             assignee = self._assignee(rule, worker.worker_id, None, worker)

@@ -174,8 +174,9 @@ class Basis:
 class Obligation:
     """Something that must happen by `due_date`, with every rule that set that date.
 
-    Identity (what the connector diffs on) is `key`: kind, scope (the case id, "team-<id>" or "-"), holder
-    (the worker whose clock it is, or "-" for a team) and cycle. Assignee, team, due date and text may change
+    Identity (what the connector diffs on) is `key`: kind, scope (the case id, "team-<id>", "-" for the worker
+    themselves, or for one booked session "booking-<id>" or "booking-<id>-<case id>"; "booking-ahead" for the
+    prompt to book ahead), holder (the worker whose clock it is, or "-" for a team) and cycle. Assignee, team, due date and text may change
     within one identity; a new cycle is a new obligation.
     """
 
