@@ -193,7 +193,7 @@ class Engine:
         if settled is None:
             return None
         what = f"Case supervision for person {case.case_id}"
-        form = self._case_form(settled, qualifying)
+        form = self._case_form(qualifying)
         # A cycle ends with each qualifying session this worker held on the case since the allocation began.
         return self._obligation(
             "case_supervision",
@@ -253,7 +253,7 @@ class Engine:
             return _Candidate(rule, missed[0].held_on, Basis(held(missed[0].kind), missed[0].held_on))
         return _Candidate(rule, personal.due, Basis("worker's personal supervision due", personal.due))
 
-    def _case_form(self, settled: _Due, qualifying: Sequence[Session]) -> list[tuple[str, str]]:
+    def _case_form(self, qualifying: Sequence[Session]) -> list[tuple[str, str]]:
         form: list[tuple[str, str]] = []
         for rule in self.pack.content_of("case_supervision"):
             if isinstance(rule.schedule, FormContent) and rule.schedule.field == "previous_actions":

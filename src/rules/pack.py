@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 
 from rules.dates import add_days, add_months
 from rules.model import (
-    KEYWORKER_RELATIONSHIPS,
     OBLIGATION_KINDS,
     CaseAllocation,
     StatusSpell,
@@ -820,7 +819,6 @@ class _Parser:
 
 
 __all__ = [
-    "KEYWORKER_RELATIONSHIPS",
     "LEVELS",
     "AppliesTo",
     "PackError",
