@@ -18,10 +18,12 @@ WORKER = event(
     worker_id=5521,
     team_id=310,
     supervisor_id=5500,
+    # Not case-holding and not frontline: the worker's own personal supervision (LINC-PS-NF, 84 days from when
+    # the connector first heard of them) falls after these dates, so only the case's step is in play.
     job_role="SOCIAL_WORKER",
-    case_holding=True,
+    case_holding=False,
     supervises_case_holders=False,
-    frontline=True,
+    frontline=False,
     asye=False,
     employment="permanent",
     start_date="2021-09-01",
@@ -67,7 +69,7 @@ def test_nothing_before_the_reminder_date(connector: Connector, mosaic: FakeMosa
 def test_a_reminder_a_week_before_then_an_escalation_to_the_supervisor_once_overdue(
     connector: Connector, mosaic: FakeMosaic
 ) -> None:
-    [step] = mosaic.open_steps()
+    [step] = [s for s in mosaic.open_steps() if s["subject_person_id"] == 100234]
     assert tick(connector, date(2026, 11, 23)) == (1, 0, 0)
     [reminder] = mosaic.notifications.values()
     assert reminder["worker_id"] == 5521
