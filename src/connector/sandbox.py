@@ -194,13 +194,13 @@ def _report(
     echo: Callable[[str], None],
 ) -> None:
     rows = service.db.query(
-        "SELECT platform_id, counted_from_fact, counted_from_date, rules FROM obligations"
+        "SELECT platform_id, kind, holder, counted_from_fact, counted_from_date, rules FROM obligations"
         " WHERE status = 'open' AND platform_id IS NOT NULL ORDER BY due_date, case_id"
     )
     withdrawn = service.db.scalar("SELECT COUNT(*) FROM obligations WHERE status = 'withdrawn'")
     token = config.tenants[month["tenant"]].platforms["mosaic"].api_token
     echo(f"\nDue supervisions Mosaic now holds for team {month['team_id']}, as of {as_of.isoformat()}:\n")
-    header = f"{'STEP':>6}  {'PERSON':<7} {'WORKER':<6} {'DUE':<10}  {'STATUS':<8} {'RULES':<28} COUNTED FROM"
+    header = f"{'STEP':>6}  {'KIND':<22} {'PERSON':<7} {'FOR':<5} {'TO':<5} {'DUE':<10}  {'RULES':<28} COUNTED FROM"
     echo(header)
     echo("-" * len(header))
     notes: list[str] = []
@@ -212,8 +212,8 @@ def _report(
             due = step["due_date"]
             late = " (overdue)" if date.fromisoformat(due) < as_of else ""
             echo(
-                f"{step['workflow_step_id']:>6}  {step.get('subject_person_id') or '-'!s:<7} {step['assignee_id']!s:<6}"
-                f" {due:<10}  {step['step_status']:<8} {rules:<28} {row['counted_from_fact']} on"
+                f"{step['workflow_step_id']:>6}  {row['kind']:<22} {step.get('subject_person_id') or '-'!s:<7}"
+                f" {row['holder']:<5} {step['assignee_id']!s:<5} {due:<10}  {rules:<28} {row['counted_from_fact']} on"
                 f" {row['counted_from_date']}{late}"
             )
             notes.append(f"  {step['workflow_step_id']}: {step['notes']}")
