@@ -62,6 +62,9 @@ class _Due:
     basis: Basis
 
 
+_UNKNOWN = object()  # a cache slot whose due date is not worked out yet
+
+
 def _strictest(applicable: Sequence[Rule], candidate: Callable[[Rule], _Candidate | None]) -> _Due | None:
     """Rule 3: a specific rule that applies replaces the general ones; then the earliest date wins, and every
     rule that gave that date is kept."""
@@ -96,6 +99,7 @@ def booked_on(booking: Booking) -> date:
 
 class Engine:
     def __init__(self, pack: RulePack, calendar: WorkingCalendar) -> None:
+        self._personal_cache: dict[str, tuple[WorkerFacts, list[Session], object]] = {}
         self.pack = pack
         self.calendar = calendar
 
@@ -412,11 +416,30 @@ class Engine:
         )
 
     def _personal_sessions(self, worker: WorkerFacts) -> list[Session]:
-        return _by_held(
+        cached = self._personal_cache.get(worker.worker_id)
+        if cached is not None and cached[0] is worker:
+            return cached[1]
+        sessions = _by_held(
             s for s in worker.sessions if s.kind in self.pack.sessions_for("personal_supervision")
         )
+        self._remember(worker, sessions, _UNKNOWN)
+        return sessions
 
     def _personal_due(self, worker: WorkerFacts) -> _Due | None:
+        # Every child a worker holds asks for the same answer (BFC-CS-EVERY): work it out once per worker's facts.
+        cached = self._personal_cache.get(worker.worker_id)
+        if cached is not None and cached[0] is worker and cached[2] is not _UNKNOWN:
+            return cached[2]  # type: ignore[return-value]
+        due = self._compute_personal_due(worker)
+        self._remember(worker, self._personal_sessions(worker), due)
+        return due
+
+    def _remember(self, worker: WorkerFacts, sessions: list[Session], due: object) -> None:
+        if len(self._personal_cache) > 100_000:
+            self._personal_cache.clear()
+        self._personal_cache[worker.worker_id] = (worker, sessions, due)
+
+    def _compute_personal_due(self, worker: WorkerFacts) -> _Due | None:
         clock = self._personal_sessions(worker)
         start = self._worker_start(worker)
         last = clock[-1] if clock else None
