@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
+from functools import lru_cache
 
 
 def add_days(day: date, days: int) -> date:
@@ -40,6 +41,7 @@ def year_starting(day: date, month: int, start_day: int = 1) -> date:
     return start if day >= start else date(day.year - 1, month, start_day)
 
 
+@lru_cache(maxsize=4096)
 def format_day(day: date) -> str:
     """'2 Nov 2026', as a practitioner reads it."""
     return f"{day.day} {day:%b %Y}"

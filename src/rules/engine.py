@@ -100,6 +100,7 @@ def booked_on(booking: Booking) -> date:
 class Engine:
     def __init__(self, pack: RulePack, calendar: WorkingCalendar) -> None:
         self._personal_cache: dict[str, tuple[WorkerFacts, list[Session], object]] = {}
+        self._applicable: dict[tuple[object, ...], list[Rule]] = {}
         self.pack = pack
         self.calendar = calendar
 
@@ -135,11 +136,35 @@ class Engine:
     def _case_rules(
         self, kind: str, case: CaseFacts, allocation: CaseAllocation, worker: WorkerFacts | None
     ) -> list[Rule]:
-        return [
-            r
-            for r in self.pack.rules_of(kind)
-            if r.applies_to.case_matches(case.status, allocation) and r.applies_to.worker_matches(worker)
-        ]
+        # Which rules apply depends only on a few codes and flags, so the answer is kept per combination: a
+        # national caseload has thousands of cases for each.
+        status = case.status
+        key = (
+            kind,
+            allocation.relationship,
+            None if status is None else (status.status, status.permanency_plan_agreed, status.fsm),
+            None if worker is None else self._worker_key(worker),
+        )
+        rules = self._applicable.get(key)
+        if rules is None:
+            rules = [
+                r
+                for r in self.pack.rules_of(kind)
+                if r.applies_to.case_matches(status, allocation) and r.applies_to.worker_matches(worker)
+            ]
+            self._applicable[key] = rules
+        return list(rules)
+
+    @staticmethod
+    def _worker_key(worker: WorkerFacts) -> tuple[object, ...]:
+        return (
+            worker.job_role,
+            worker.case_holding,
+            worker.supervises_case_holders,
+            worker.frontline,
+            worker.asye,
+            worker.employment,
+        )
 
     def _case_start(self, case: CaseFacts, allocation: CaseAllocation, with_status: bool) -> Basis:
         """What a first due date counts from: the later of the allocation (or transfer), the status (for a status
