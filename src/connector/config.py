@@ -19,7 +19,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from adapters.base import SettingsError
 from adapters.registry import ADAPTERS
-from rules.pack import PackError, RulePack, load_pack
+from rules.pack import PackError, RulePack, load_pack, with_assignees
 
 
 class ConfigError(Exception):
@@ -112,6 +112,7 @@ class _TenantSchema(Schema):
         validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,20}$", error="Use 1 to 20 letters, digits, '-' or '_'.")
     )
     closure_days = fields.List(fields.Date(), load_default=list)
+    assignees = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
     team_tags = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.String(validate=validate.Length(min=1))),
@@ -262,6 +263,12 @@ def _tenant(
         pack = load_pack(pack_ref)
     except PackError as exc:
         errors[f"{where}.rule_pack"] = [str(exc)]
+    if pack is not None:
+        try:
+            pack = with_assignees(pack, tenant["assignees"])
+        except PackError as exc:
+            errors[f"{where}.assignees"] = [str(exc)]
+            pack = None
 
     platforms: dict[str, Any] = {}
     for platform in ("mosaic", "childview"):

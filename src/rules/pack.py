@@ -12,7 +12,7 @@ import itertools
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -860,3 +860,26 @@ __all__ = [
     "pack_path",
     "shipped_pack_names",
 ]
+
+
+def with_assignees(pack: RulePack, overrides: Mapping[str, str]) -> RulePack:
+    """The pack with some rules' assignees chosen by the tenant (e.g. Bracknell's records made by the
+    supervisee: `assignees = { "BFC-REC" = "worker" }`). Raises PackError naming a rule or value it cannot take."""
+    if not overrides:
+        return pack
+    by_id = {rule.id: rule for rule in pack.rules}
+    replaced = dict(by_id)
+    for rule_id, assignee in overrides.items():
+        rule = by_id.get(rule_id)
+        if rule is None:
+            raise PackError(f"no rule {rule_id!r} in pack {pack.name!r}")
+        allowed = ASSIGNEES[LEVELS[rule.kind]]
+        if assignee not in allowed:
+            raise PackError(f"rule {rule_id}: assignee must be one of {', '.join(allowed)}, not {assignee!r}")
+        replaced[rule_id] = replace(rule, assignee=assignee)
+    chosen = ",".join(f"{k}={v}" for k, v in sorted(overrides.items()))
+    return replace(
+        pack,
+        rules=tuple(replaced[rule.id] for rule in pack.rules),
+        fingerprint=hashlib.sha256(f"{pack.fingerprint}|{chosen}".encode()).hexdigest(),
+    )

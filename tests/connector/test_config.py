@@ -122,3 +122,27 @@ def test_tick_refuses_a_bad_date(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["tick", "--config", str(tmp_path / "c.toml"), "--now", "31/12/2026"])
     assert result.exit_code == 2
     assert result.output == "connector: error: --now: '31/12/2026' is not a date in the form YYYY-MM-DD\n"
+
+
+def test_a_tenant_may_choose_who_a_rule_assigns(tmp_path: Path) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    document["tenants"][0]["rule_pack"] = "bracknell-forest"
+    document["tenants"][0]["assignees"] = {"BFC-REC": "worker"}
+    config = parse_config(document, base_dir=tmp_path, environ={})
+    pack = config.tenants["lincolnshire"].rule_pack
+    [record] = [r for r in pack.rules if r.id == "BFC-REC"]
+    assert record.assignee == "worker"
+    shipped = parse_config(config_document(tmp_path, "http://127.0.0.1:9001/api"), base_dir=tmp_path, environ={})
+    assert pack.fingerprint != shipped.tenants["lincolnshire"].rule_pack.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("assignees", "problem"),
+    [({"BFC-NOPE": "worker"}, "no rule 'BFC-NOPE'"), ({"BFC-REC": "the cat"}, "assignee must be one of")],
+)
+def test_a_bad_assignee_choice_is_named(tmp_path: Path, assignees: dict[str, str], problem: str) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    document["tenants"][0]["rule_pack"] = "bracknell-forest"
+    document["tenants"][0]["assignees"] = assignees
+    errors = errors_of(document, tmp_path)
+    assert problem in " ".join(errors["tenants[0].assignees"])
