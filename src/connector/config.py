@@ -19,6 +19,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from adapters.base import SettingsError
 from adapters.registry import ADAPTERS
+from connector.validation import flatten_errors
 from rules.pack import PackError, RulePack, load_pack, with_assignees
 
 
@@ -36,28 +37,6 @@ class ConfigError(Exception):
 
     def lines(self) -> list[str]:
         return [f"{path}: {' '.join(msgs)}" for path, msgs in sorted(self.errors.items())]
-
-
-def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """marshmallow's nested error dicts as {"tenants[0].mosaic.base_url": [...]}."""
-    flat: dict[str, list[str]] = {}
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            if isinstance(key, int):
-                path = f"{prefix}[{key}]"
-            elif key == "_schema":
-                path = prefix or "config"
-            else:
-                path = f"{prefix}.{key}" if prefix else str(key)
-            flat.update(flatten_errors(value, path))
-    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        flat[prefix or "config"] = list(messages)
-    elif isinstance(messages, list):
-        for i, value in enumerate(messages):
-            flat.update(flatten_errors(value, f"{prefix}[{i}]"))
-    else:
-        flat[prefix or "config"] = [str(messages)]
-    return flat
 
 
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -205,7 +184,7 @@ def parse_config(
     try:
         data = _ConfigSchema().load(dict(raw))
     except ValidationError as exc:
-        raise ConfigError(flatten_errors(exc.messages), source) from None
+        raise ConfigError(flatten_errors(exc.messages, root="config"), source) from None
 
     errors: dict[str, list[str]] = {}
     tenants: dict[str, TenantConfig] = {}

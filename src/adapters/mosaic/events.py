@@ -27,6 +27,7 @@ from connector.domain import (
     SupervisionRecorded,
     WorkerUpdated,
 )
+from connector.validation import flatten_errors
 
 STATUSES = ("CIN", "CP", "LAC", "CFP", "TAC", "CARE_EXPERIENCED", "EARLY_HELP")
 RELATIONSHIPS = tuple(r.value for r in Relationship)
@@ -350,28 +351,6 @@ EVENT_SCHEMAS: dict[str, tuple[Schema, Builder]] = {
 ENVELOPE = EnvelopeSchema()
 
 
-def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """marshmallow's nested messages as {"data.actions[0].due_date": [...]}."""
-    flat: dict[str, list[str]] = {}
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            if isinstance(key, int):
-                path = f"{prefix}[{key}]"
-            elif key == "_schema":
-                path = prefix or "body"
-            else:
-                path = f"{prefix}.{key}" if prefix else str(key)
-            flat.update(flatten(value, path))
-    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        flat.setdefault(prefix or "body", []).extend(messages)
-    elif isinstance(messages, list):
-        for i, value in enumerate(messages):
-            flat.update(flatten(value, f"{prefix}[{i}]"))
-    else:
-        flat[prefix or "body"] = [str(messages)]
-    return flat
-
-
 def parse_mosaic_event(body: Mapping[str, Any]) -> Event:
     """Validate a Mosaic webhook body; raise EventValidationError naming every bad field.
 
@@ -384,7 +363,7 @@ def parse_mosaic_event(body: Mapping[str, Any]) -> Event:
     try:
         envelope = ENVELOPE.load(dict(body))
     except ValidationError as exc:
-        errors.update(flatten(exc.messages))
+        errors.update(flatten_errors(exc.messages))
     event_type = body.get("type")
     entry = EVENT_SCHEMAS.get(event_type) if isinstance(event_type, str) else None
     if entry is None:
@@ -398,7 +377,7 @@ def parse_mosaic_event(body: Mapping[str, Any]) -> Event:
         try:
             loaded = schema.load(dict(data))
         except ValidationError as exc:
-            errors.update(flatten(exc.messages, "data"))
+            errors.update(flatten_errors(exc.messages, "data"))
     if errors or envelope is None or loaded is None:
         raise EventValidationError(errors or {"data": ["Must be an object."]})
     return build(envelope["id"], envelope["occurred_at"], loaded)
