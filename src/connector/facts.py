@@ -35,6 +35,7 @@ from rules.model import (
 )
 
 LONDON = ZoneInfo("Europe/London")
+TEAM_FACT_EVENTS = (WorkerUpdated, SupervisionRecorded, SupervisionBooked)
 
 # Rule 13: a joining the connector hears of within this many days is a joining it saw happen.
 SEEN_WITHIN = timedelta(days=28)
@@ -205,7 +206,9 @@ def fold_team(
     team_id: str, members: Sequence[WorkerFacts], events: Iterable[Event], tags: frozenset[str]
 ) -> TeamFacts:
     """The team: its current members (folded by the caller), the sessions held for it, its tenant's tags."""
-    ordered = [e for e in in_order(events) if team_id in e.team_ids()]
+    # What tells the connector about a team is its people and its sessions; a case allocated "in" the team says
+    # nothing about the team's own duties, so case events are left out (and need not re-evaluate the team).
+    ordered = [e for e in in_order(events) if team_id in e.team_ids() and isinstance(e, TEAM_FACT_EVENTS)]
     sessions = [session_of(e) for e in ordered if isinstance(e, SupervisionRecorded)]
     return TeamFacts(
         team_id=team_id,

@@ -21,7 +21,7 @@ from connector.domain import (
     SupervisionRecorded,
     WorkerUpdated,
 )
-from connector.facts import fold_case, fold_team, fold_worker
+from connector.facts import TEAM_FACT_EVENTS, fold_case, fold_team, fold_worker
 from connector.inbox import Inbox, InboxItem
 from connector.ledger import DiffCounts, Ledger
 from connector.outbox import Outbox
@@ -85,7 +85,9 @@ class Evaluator:
         if not self.engine.has_team_rules:
             return []
         members = []
-        for other in _ids(facts.about(f"team:{subject_id}"), "worker"):
+        # A member is someone whose worker.updated names the team; workers seen only on its cases are not folded.
+        named = [e for e in facts.about(f"team:{subject_id}") if isinstance(e, WorkerUpdated)]
+        for other in _ids(named, "worker"):
             member = facts.worker(other)
             if member is not None and member.team_id == subject_id and member.end_date is None:
                 members.append(member)
@@ -108,7 +110,8 @@ def _ids(events: Iterable[Event], kind: str) -> set[str]:
 def owners_affected(facts: _Facts, event: Event) -> set[str]:
     """Every subject whose obligations may change because of this event."""
     owners = {f"case:{c}" for c in event.case_ids()}
-    owners |= {f"team:{t}" for t in event.team_ids()}
+    if isinstance(event, TEAM_FACT_EVENTS):
+        owners |= {f"team:{t}" for t in event.team_ids()}
     for worker_id in event.worker_ids():
         owners.add(f"worker:{worker_id}")
         if isinstance(event, WORKER_FACT_EVENTS):
