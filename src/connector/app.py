@@ -19,7 +19,7 @@ def create_app(service: Service, clock: Any = time.time) -> Flask:
     """An app serving `service`; `clock` (Unix seconds) checks webhook timestamps and is injectable for tests."""
     app = Flask("connector")
     app.extensions["connector"] = service
-    intake = Intake(service.config, service.inbox, service.wake)
+    intake = Intake(service.config, service.inbox, service.wake, service.meter)
     app.register_blueprint(create_webhook_blueprint(intake, clock))
     app.register_blueprint(create_api_blueprint(service))
 

@@ -59,6 +59,7 @@ class _ServiceSchema(Schema):
     admin_token = fields.String(validate=validate.Length(min=16))
     admin_token_env = fields.String(validate=validate.Length(min=1))
     threads = fields.Integer(load_default=8, validate=validate.Range(min=1, max=64))
+    burst_rate = fields.Float(load_default=200.0, validate=validate.Range(min=0))
 
 
 class _DeliverySchema(Schema):
@@ -136,6 +137,7 @@ class ServiceConfig:
     tick_interval_seconds: float = 3600.0
     admin_token: str | None = None
     threads: int = 8
+    burst_rate: float = 200.0
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,7 @@ def parse_config(
             tick_interval_seconds=service["tick_interval_seconds"],
             admin_token=admin_token,
             threads=service["threads"],
+            burst_rate=service["burst_rate"],
         ),
         delivery=DeliveryConfig(**data["delivery"]),
         reminders=RemindersConfig(**data["reminders"]),

@@ -19,6 +19,7 @@ from connector.config import Config
 from connector.db import Database, utc_now_text
 from connector.dispatcher import Dispatcher
 from connector.inbox import Inbox
+from connector.intake import IntakeMeter
 from connector.ledger import DiffCounts
 from connector.outbox import Outbox
 from connector.processor import Processor
@@ -26,6 +27,7 @@ from connector.scheduler import Scheduler, TickCounts
 
 log = logging.getLogger(__name__)
 LONDON = ZoneInfo("Europe/London")
+BURST_PAUSE_SECONDS = 0.2
 
 
 def london_today() -> date:
@@ -50,6 +52,7 @@ class Service:
         self.dispatcher = Dispatcher(self.db, config, session_factory, clock)
         self.scheduler = Scheduler(self.db, config)
         self.wake = threading.Event()
+        self.meter = IntakeMeter()
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last_tick: date | None = None
@@ -150,9 +153,17 @@ class Service:
 
     def _work_loop(self) -> None:
         interval = self.config.service.poll_interval_seconds
+        burst_rate = self.config.service.burst_rate
         while not self.stopping.is_set():
             self.wake.clear()
             try:
+                if burst_rate and self.meter.rate() >= burst_rate:
+                    # Senders first: while webhooks pour in, answering them quickly matters more than writing
+                    # their results at once, so work off the backlog in small steps and leave the CPU to intake.
+                    self.processor.run_once(limit=25)
+                    self.dispatcher.run_once(limit=25)
+                    self.stopping.wait(BURST_PAUSE_SECONDS)
+                    continue
                 processed, delivered = self.work_once()
             except Exception:
                 log.exception("processing or delivery failed; trying again shortly")
