@@ -7,6 +7,7 @@ or a retried write never makes a second notification.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -91,7 +92,31 @@ class Scheduler:
                 message = f"Overdue: {what[0].lower() + what[1:]} was due on {due.isoformat()} (assigned to worker {row['assignee_id']})."
                 if self._queue(conn, row, reference, manager, as_of, message, escalation=True):
                     escalations += 1
+            reminders += self._dated_reminders(conn, as_of)
         return TickCounts(reminders, overdue, escalations)
+
+    def _dated_reminders(self, conn: sqlite3.Connection, as_of: date) -> int:
+        """Reminders a rule dates itself (LINC-PO: 30 September if no observation is done yet), once each."""
+        sent = 0
+        rows = conn.execute(
+            "SELECT * FROM obligations WHERE status = 'open' AND platform_id IS NOT NULL AND form LIKE ?",
+            ('%"reminder_on"%',),
+        ).fetchall()
+        for row in rows:
+            tenant = self.config.tenants.get(row["tenant"])
+            on = dict((k, v) for k, v in json.loads(row["form"] or "[]")).get("reminder_on")
+            if tenant is None or on is None or date.fromisoformat(on) > as_of:
+                continue
+            due = date.fromisoformat(row["due_date"])
+            reference = f"{tenant.reference_prefix}:reminder:{row['platform_id']}:on-{on.replace('-', '')}:{row['assignee_id']}"
+            message = (
+                f"{describe(row['kind'], row['case_id'])} is due on {due.isoformat()}; none is done yet."
+            )
+            if self._queue(
+                conn, row, reference, row["assignee_id"], date.fromisoformat(on), message, escalation=False
+            ):
+                sent += 1
+        return sent
 
     def _queue(
         self,

@@ -101,3 +101,34 @@ def test_a_repeated_tick_after_a_lost_answer_makes_no_second_notification(
     connector.service.dispatcher.run_once()
     assert len(mosaic.notifications) == 1
     assert connector.service.status()["outbox_pending"] == 0
+
+
+def test_a_rule_dated_reminder_goes_out_on_its_date_once(tmp_path: Path, mosaic: FakeMosaic) -> None:
+    # LINC-PO: two observations a year, due 31 March; a reminder on 30 September if none is done.
+    case_holder = dict(WORKER, id="evt_ch", occurred_at="2026-06-01T08:00:00Z")
+    case_holder["data"] = {**WORKER["data"], "case_holding": True, "frontline": True}
+    running = start_connector(make_config(tmp_path, mosaic.base_url), today=date(2026, 9, 29))
+    try:
+        assert running.post(case_holder).status_code == 202
+        running.service.drain()
+        [observation] = [s for s in mosaic.open_steps() if s["workflow_step_type_id"] == 9105]
+        assert observation["assignee_id"] == 5500 and observation["due_date"] == "2027-03-31"
+        running.service.tick(date(2026, 9, 29))
+        running.service.drain()
+        assert [
+            n
+            for n in mosaic.notifications.values()
+            if n["workflow_step_id"] == observation["workflow_step_id"]
+        ] == []
+        for day in (date(2026, 9, 30), date(2026, 10, 1)):
+            running.service.tick(day)
+            running.service.drain()
+        [reminder] = [
+            n
+            for n in mosaic.notifications.values()
+            if n["workflow_step_id"] == observation["workflow_step_id"]
+        ]
+        assert reminder["notification_date"] == "2026-09-30" and reminder["worker_id"] == 5500
+        assert "none is done yet" in reminder["message"]
+    finally:
+        running.close()
