@@ -66,6 +66,10 @@ class PlatformWriter(Protocol):
 
     def send_reminder(self, write: ReminderWrite) -> str: ...
 
+    def withdraw_reminder(self, platform_id: str) -> None:
+        """Take back a reminder not yet read; one already read or gone is left as it is."""
+        ...
+
 
 class PlatformAdapter(Protocol):
     """One platform: its name, its event parser, its settings and its writer factory."""

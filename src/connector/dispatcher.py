@@ -8,6 +8,7 @@ at once. Each outcome is kept in the audit table (references and outcomes only, 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -81,6 +82,11 @@ class Dispatcher:
             writer = self.writer(row.tenant, row.platform)
             if row.item == "reminder":
                 self._send_reminder(writer, row)
+            elif row.item == "reminder_withdrawal":
+                writer.withdraw_reminder(row.payload["platform_id"])
+                with self.db.transaction() as conn:
+                    self.outbox.confirm(conn, row)
+                    self._audit(row, "confirmed", row.payload["platform_id"], conn=conn)
             else:
                 self._sync_obligation(writer, row)
         except RetryableError as exc:
@@ -106,6 +112,36 @@ class Dispatcher:
             )
             self.outbox.confirm(conn, row)
             self._audit(row, "confirmed", result.platform_id or "", conn=conn)
+            self._withdraw_stale_reminders(conn, row)
+
+    def _withdraw_stale_reminders(self, conn: sqlite3.Connection, row: OutboxRow) -> None:
+        """A cancelled step's reminders, and those that named a due date the step no longer has, leave the
+        worker's tray: sent ones are withdrawn on the platform, unsent ones are not sent."""
+        still_due = row.payload["due_date"] if row.payload.get("open") else None
+        stale = conn.execute(
+            "SELECT reference, platform_id FROM reminders WHERE tenant = ? AND platform = ?"
+            " AND obligation_reference = ? AND withdrawn_at IS NULL AND (? IS NULL OR due_date IS NOT ?)",
+            (row.tenant, row.platform, row.reference, still_due, still_due),
+        ).fetchall()
+        for reminder in stale:
+            conn.execute(
+                "UPDATE reminders SET withdrawn_at = ? WHERE tenant = ? AND platform = ? AND reference = ?",
+                (utc_now_text(), row.tenant, row.platform, reminder["reference"]),
+            )
+            conn.execute(
+                "DELETE FROM outbox WHERE tenant = ? AND platform = ? AND reference = ? AND state = 'pending'",
+                (row.tenant, row.platform, reminder["reference"]),
+            )
+            if reminder["platform_id"]:
+                self.outbox.put(
+                    conn,
+                    row.tenant,
+                    row.platform,
+                    f"{reminder['reference']}:withdraw",
+                    "reminder_withdrawal",
+                    "withdraw",
+                    {"platform_id": reminder["platform_id"]},
+                )
 
     def _send_reminder(self, writer: PlatformWriter, row: OutboxRow) -> None:
         p = row.payload

@@ -138,9 +138,19 @@ def _004_meta(db: sqlite_utils.Database) -> None:
     db.table("tenant_state").create({"tenant": str, "fingerprint": str, "evaluated_at": str}, pk="tenant")
 
 
+def _005_reminder_due_dates(db: sqlite_utils.Database) -> None:
+    # Which due date a reminder spoke of, and when it was taken back, so a cancelled or moved step's stale
+    # reminders can be withdrawn from the worker's tray.
+    reminders = db.table("reminders")
+    reminders.add_column("due_date", str)
+    reminders.add_column("withdrawn_at", str)
+    reminders.create_index(["tenant", "platform", "obligation_reference"])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _001_inbox,
     _002_obligations,
     _003_outbox,
     _004_meta,
+    _005_reminder_due_dates,
 ]

@@ -130,7 +130,7 @@ class Scheduler:
     ) -> bool:
         cursor = conn.execute(
             "INSERT OR IGNORE INTO reminders (tenant, platform, reference, obligation_reference, worker_id, show_on,"
-            " escalation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " escalation, created_at, due_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row["tenant"],
                 row["platform"],
@@ -140,6 +140,7 @@ class Scheduler:
                 show_on.isoformat(),
                 int(escalation),
                 utc_now_text(),
+                row["due_date"],
             ),
         )
         if cursor.rowcount == 0:

@@ -48,6 +48,7 @@ def test_the_writer_offers_what_the_dispatcher_calls(name: str) -> None:
     assert adapter.webhook_secrets(settings) == ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
     writer = adapter.writer(settings, "x", requests.Session())
     assert callable(writer.sync_obligation) and callable(writer.send_reminder)
+    assert callable(writer.withdraw_reminder)
 
 
 def test_an_unknown_platform_fails_loudly() -> None:

@@ -132,7 +132,9 @@ def test_a_tenant_may_choose_who_a_rule_assigns(tmp_path: Path) -> None:
     pack = config.tenants["lincolnshire"].rule_pack
     [record] = [r for r in pack.rules if r.id == "BFC-REC"]
     assert record.assignee == "worker"
-    shipped = parse_config(config_document(tmp_path, "http://127.0.0.1:9001/api"), base_dir=tmp_path, environ={})
+    shipped = parse_config(
+        config_document(tmp_path, "http://127.0.0.1:9001/api"), base_dir=tmp_path, environ={}
+    )
     assert pack.fingerprint != shipped.tenants["lincolnshire"].rule_pack.fingerprint
 
 

@@ -132,3 +132,48 @@ def test_a_rule_dated_reminder_goes_out_on_its_date_once(tmp_path: Path, mosaic:
         assert "none is done yet" in reminder["message"]
     finally:
         running.close()
+
+
+def test_a_cancelled_steps_unread_reminder_leaves_the_tray_and_a_moved_one_is_replaced(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
+    tick(connector, date(2026, 11, 23))
+    [reminder] = mosaic.notifications.values()
+    assert reminder["message"].endswith("due on 2026-11-30.")
+    # A case supervision held on 20 Nov starts the next cycle: the old step is cancelled, its reminder withdrawn.
+    supervised = event(
+        "evt_cs",
+        "supervision.recorded",
+        "2026-11-24T16:00:00Z",
+        kind="case",
+        worker_id=5521,
+        supervisor_id=5500,
+        team_id=310,
+        person_ids=[100234],
+        held_on="2026-11-20",
+        recorded_on="2026-11-24",
+        significant=False,
+    )
+    assert connector.post(supervised).status_code == 202
+    connector.service.drain()
+    assert mosaic.notifications == {}
+    assert mosaic.calls["DELETE /current-work/notifications/{id}"] == 1
+    # The new cycle is due 18 Dec; its own reminder comes a week before.
+    assert tick(connector, date(2026, 12, 11)) == (1, 0, 0)
+    [fresh] = mosaic.notifications.values()
+    assert fresh["message"].endswith("due on 2026-12-18.")
+
+
+def test_a_read_reminder_stays_when_its_step_is_cancelled(connector: Connector, mosaic: FakeMosaic) -> None:
+    tick(connector, date(2026, 11, 23))
+    [reminder] = mosaic.notifications.values()
+    reminder["read"] = True
+    closed = event(
+        "evt_close", "case.closed", "2026-11-25T09:00:00Z", person_id=100234, end_date="2026-11-25"
+    )
+    assert connector.post(closed).status_code == 202
+    connector.service.drain()
+    assert list(mosaic.notifications.values()) == [reminder]
+    assert (
+        connector.service.status()["dead_letters"] == 0 and connector.service.status()["outbox_pending"] == 0
+    )

@@ -84,6 +84,15 @@ class FakeMosaic:
                 return _json({"message": f"step is {step['step_status']}"}, 409)
             step.update(body)
             return _json(step, 200)
+        match = re.fullmatch(r"/current-work/notifications/(\d+)", path)
+        if match and request.method == "DELETE":
+            note = self.notifications.get(int(match.group(1)))
+            if note is None:
+                return _json({"message": "no such notification"}, 404)
+            if note.get("read"):
+                return _json({"message": "already read"}, 409)
+            del self.notifications[int(match.group(1))]
+            return Response(status=204)
         match = re.fullmatch(r"/forms/(\d+)", path)
         if match and request.method == "PATCH":
             form = self.forms.get(int(match.group(1)))

@@ -155,6 +155,14 @@ class MosaicWriter:
         value = answer.field("notification_id")
         return "" if value is None else str(value)
 
+    def withdraw_reminder(self, platform_id: str) -> None:
+        # 404: already gone; 409: the worker has read it, so it stays as the record of what they were told.
+        self.client.call(
+            "DELETE",
+            f"/current-work/notifications/{mosaic_id(platform_id, 'notification')}",
+            allow=(404, 409),
+        )
+
     # --- create or adopt ------------------------------------------------------------------------------------
 
     def _create_or_adopt(
