@@ -35,22 +35,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from connector.sandbox import STEP_TYPES  # noqa: E402
 from webhooks.signature import secret_key, sign  # noqa: E402
 
 SECRET = "whsec_YmVuY2gtc2VjcmV0LWJlbmNoLXNlY3JldA=="
 KEY = secret_key(SECRET)
-STEP_TYPES = {
-    "case_supervision": 9101,
-    "personal_supervision": 9102,
-    "group_supervision": 9103,
-    "supervision_agreement": 9104,
-    "practice_observation": 9105,
-    "team_brief": 9106,
-    "fsm_group_supervision": 9107,
-    "supervision_record": 9108,
-    "dip_sample": 9109,
-    "agenda": 9110,
-}
 
 
 def free_port() -> int:

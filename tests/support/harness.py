@@ -14,25 +14,13 @@ from flask.testing import FlaskClient
 
 from connector.app import create_app
 from connector.config import Config, parse_config
+from connector.sandbox import STEP_TYPES
 from connector.service import Service
 from tests.support.fake_mosaic import TOKEN
 from webhooks.signature import secret_key, sign
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 NOW = 1_795_000_000  # the connector's clock in these tests (Unix seconds)
-
-STEP_TYPES = {
-    "case_supervision": 9101,
-    "personal_supervision": 9102,
-    "group_supervision": 9103,
-    "supervision_agreement": 9104,
-    "practice_observation": 9105,
-    "team_brief": 9106,
-    "fsm_group_supervision": 9107,
-    "supervision_record": 9108,
-    "dip_sample": 9109,
-    "agenda": 9110,
-}
 
 
 def config_document(tmp_path: Path, base_url: str, **mosaic: Any) -> dict[str, Any]:
