@@ -31,6 +31,7 @@ from rules.model import CaseFacts, Obligation, WorkerFacts
 
 log = logging.getLogger(__name__)
 
+REEVALUATION_SLICE = 500
 WORKER_FACT_EVENTS = (WorkerUpdated, ShiftWorked, SupervisionBooked, SupervisionRecorded)
 
 
@@ -207,16 +208,22 @@ class Processor:
     def reevaluate_all(self, tenant_id: str, platform: str) -> DiffCounts:
         """Re-evaluate every subject a tenant's events ever mentioned (after a rule or config change, or daily)."""
         evaluator = self.evaluators[tenant_id]
-        facts = _Facts(self.inbox, tenant_id, platform)
-        owners = {
+        owners = sorted(
             f"{kind}:{sid}"
             for kind in ("case", "worker", "team")
             for sid in self.inbox.subjects(tenant_id, platform, kind)
-        }
+        )
         today = self.today()
-        plan = _Plan(evaluator, platform, [], self._desired(evaluator, facts, owners, today))
-        with self.db.transaction() as conn:
-            return self._apply(conn, [plan], today)
+        totals = DiffCounts()
+        # In slices, each its own short transaction, so webhooks are never kept waiting for the write lock while
+        # a whole caseload is re-evaluated; folds are not kept between slices, so memory stays flat too.
+        for start in range(0, len(owners), REEVALUATION_SLICE):
+            facts = _Facts(self.inbox, tenant_id, platform)
+            chunk = owners[start : start + REEVALUATION_SLICE]
+            plan = _Plan(evaluator, platform, [], self._desired(evaluator, facts, chunk, today))
+            with self.db.transaction() as conn:
+                totals = _add(totals, self._apply(conn, [plan], today))
+        return totals
 
 
 @dataclass(frozen=True)
