@@ -103,15 +103,17 @@ class Engine:
         self._applicable: dict[tuple[object, ...], list[Rule]] = {}
         self.pack = pack
         self.calendar = calendar
+        # Asked for every subject the service evaluates: work it out once, not per call.
+        self._levels = pack.levels()
 
     @property
     def has_worker_rules(self) -> bool:
         """False when the pack owes nothing at worker level, so callers can skip folding workers' histories."""
-        return "worker" in self.pack.levels()
+        return "worker" in self._levels
 
     @property
     def has_team_rules(self) -> bool:
-        return "team" in self.pack.levels()
+        return "team" in self._levels
 
     # --- cases ----------------------------------------------------------------------------------------------
 

@@ -84,34 +84,6 @@ def test_the_shipped_packs() -> None:
     assert isinstance(asye.schedule, Phased) and [p.every_days for p in asye.schedule.phases] == [7, 14]
 
 
-def test_every_rule_id_of_rules_md_is_in_a_shipped_pack() -> None:
-    ids = {r.id for name in shipped_pack_names() for r in load_pack(name).rules}
-    assert ids == {
-        *(
-            "LINC-PS-CH",
-            "LINC-PS-NCH",
-            "LINC-PS-NF",
-            "LINC-PSA",
-            "LINC-CS-ALLOC",
-            "LINC-CS-CP",
-            "LINC-CS-CFP",
-        ),
-        *(
-            "LINC-CS-LAC",
-            "LINC-CS-TAC",
-            "LINC-CS-INV",
-            "LINC-CS-FLOOR",
-            "LINC-REC",
-            "LINC-REC-YOS",
-            "LINC-GS",
-        ),
-        *("LINC-PO", "LINC-CARRY", "BFC-PS-MONTH", "BFC-BOOK", "BFC-CONTRACT", "BFC-ASYE", "BFC-RES-NEW"),
-        *("BFC-RES-SHIFTS", "BFC-FSM", "BFC-CS-EVERY", "BFC-REC", "BFC-AGENDA", "BFC-DIP", "BFC-BRIEF"),
-        *("BFC-LEAVE", "BFC-WELLBEING", "BFC-GCS-ADMIN"),
-    }
-    assert all(r.source and r.words for name in shipped_pack_names() for r in load_pack(name).rules)
-
-
 def test_a_pack_by_path_and_its_fingerprint(tmp_path: Path) -> None:
     pack = load_pack(write(tmp_path, HEAD + RULE))
     again = load_pack(write(tmp_path, HEAD + RULE, "copy.toml"))
