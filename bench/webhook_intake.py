@@ -33,7 +33,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
 
 from connector.sandbox import STEP_TYPES  # noqa: E402
 from webhooks.signature import secret_key, sign  # noqa: E402
@@ -186,7 +186,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def spawn(args: list[str], **kw: Any) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return subprocess.Popen(
         [sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=kw.get("stderr")
     )
