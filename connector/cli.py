@@ -206,6 +206,22 @@ def retry(config_path: str, dead_letter_id: int) -> None:
 
 @main.command()
 @config_option
+@click.option("--to", "target", required=True, type=click.Path(dir_okay=False), help="The file to write.")
+@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+def backup(config_path: str, target: str, force: bool) -> None:
+    """Copy the live database consistently (SQLite's online backup), even while the service runs."""
+    from connector.store.backup import BackupError, backup_database
+
+    config = _load(config_path)
+    try:
+        pages = backup_database(config.database, target, force=force)
+    except BackupError as exc:
+        fail(str(exc))
+    click.echo(f"backed up {config.database} to {target} ({pages} pages)")
+
+
+@main.command()
+@config_option
 @click.option("--tenant", required=True, help="The tenant id.")
 @click.option("--person", default=None, help="A child's id on the platform (Mosaic person_id).")
 @click.option("--worker", default=None, help="A worker's id: what they must do and what is owed to them.")
