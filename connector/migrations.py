@@ -147,10 +147,17 @@ def _005_reminder_due_dates(db: sqlite_utils.Database) -> None:
     reminders.create_index(["tenant", "platform", "obligation_reference"])
 
 
+def _006_event_source(db: sqlite_utils.Database) -> None:
+    # Where an event came from: NULL for a webhook, 'import' for a caseload extract, 'reconcile' for a
+    # corrective event the nightly reconcile stored, so `connector explain` can say a date rests on one.
+    db.table("inbox").add_column("source", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _001_inbox,
     _002_obligations,
     _003_outbox,
     _004_meta,
     _005_reminder_due_dates,
+    _006_event_source,
 ]

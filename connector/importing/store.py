@@ -1,0 +1,157 @@
+"""Writing imported and corrective events into the inbox, many to a transaction.
+
+The inbox's own `accept` commits each webhook before it is answered; an extract of a million rows needs the same
+rows written thousands to a commit instead, each batch its own short transaction so webhooks still get in.
+Rows are the same as a webhook's (the processor cannot tell them apart) plus their `source`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from connector.db import Database, utc_now_text
+from connector.domain import Event, event_from_json, event_to_json
+from connector.inbox import subject_keys
+
+BATCH_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An event ready for the inbox: its id, and its serialised form and subjects (computed once)."""
+
+    webhook_id: str
+    type_name: str
+    occurred_at: str
+    event_json: str
+    subjects: str  # JSON list
+
+    @classmethod
+    def of(cls, webhook_id: str, event: Event) -> Prepared:
+        return cls(
+            webhook_id,
+            event.type_name,
+            event.occurred_at.isoformat(),
+            json.dumps(event_to_json(event), separators=(",", ":")),
+            json.dumps(sorted(subject_keys(event))),
+        )
+
+    def event(self) -> Event:
+        return event_from_json(json.loads(self.event_json))
+
+
+def store_events(
+    conn: sqlite3.Connection, tenant: str, platform: str, source: str, events: list[Prepared]
+) -> int:
+    """INSERT OR IGNORE each event (a webhook id seen before stores nothing); returns how many were new."""
+    now = utc_now_text()
+    stored = 0
+    for p in events:
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO inbox (tenant, platform, webhook_id, event_type, occurred_at, received_at,"
+            " event, state, source) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+            (tenant, platform, p.webhook_id, p.type_name, p.occurred_at, now, p.event_json, source),
+        )
+        if cursor.rowcount != 1:
+            continue
+        stored += 1
+        seq = cursor.lastrowid
+        conn.executemany(
+            "INSERT OR IGNORE INTO event_subjects (seq, tenant, platform, subject) VALUES (?, ?, ?, ?)",
+            [(seq, tenant, platform, key) for key in json.loads(p.subjects)],
+        )
+    return stored
+
+
+class Spool:
+    """Validated rows parked on disk until every row of the extract has passed (memory stays flat).
+
+    A scratch SQLite file in the system's temporary folder: no journal, no fsync, deleted on close.
+    """
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="connector-import-")
+        self.conn = sqlite3.connect(Path(self._dir.name) / "spool.db", isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=OFF")
+        self.conn.execute("PRAGMA synchronous=OFF")
+        self.conn.execute(
+            "CREATE TABLE spool (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL,"
+            " webhook_id TEXT NOT NULL, type_name TEXT NOT NULL, occurred_at TEXT NOT NULL,"
+            " event TEXT NOT NULL, subjects TEXT NOT NULL)"
+        )
+        self.conn.execute("BEGIN")
+
+    def add(self, kind: str, subject: str, prepared: Prepared) -> None:
+        self.conn.execute(
+            "INSERT INTO spool (kind, subject, webhook_id, type_name, occurred_at, event, subjects)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                kind,
+                subject,
+                prepared.webhook_id,
+                prepared.type_name,
+                prepared.occurred_at,
+                prepared.event_json,
+                prepared.subjects,
+            ),
+        )
+
+    def seal(self) -> None:
+        self.conn.execute("COMMIT")
+        self.conn.execute("CREATE INDEX spool_kind_subject ON spool (kind, subject)")
+
+    def batches(self, kinds: tuple[str, ...], size: int = BATCH_ROWS) -> Iterator[list[Prepared]]:
+        marks = ",".join("?" for _ in kinds)
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                "SELECT seq, webhook_id, type_name, occurred_at, event, subjects FROM spool"
+                f" WHERE seq > ? AND kind IN ({marks}) ORDER BY seq LIMIT ?",
+                (last, *kinds, size),
+            ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [Prepared(*row[1:]) for row in rows]
+
+    def by_subject(self, kind: str) -> Iterator[tuple[str, list[Prepared]]]:
+        """Each subject's rows of one kind, one subject at a time."""
+        current: str | None = None
+        group: list[Prepared] = []
+        for row in self.conn.execute(
+            "SELECT subject, webhook_id, type_name, occurred_at, event, subjects FROM spool WHERE kind = ?"
+            " ORDER BY subject, seq",
+            (kind,),
+        ):
+            if row[0] != current and current is not None:
+                yield current, group
+                group = []
+            current = row[0]
+            group.append(Prepared(*row[1:]))
+        if current is not None:
+            yield current, group
+
+    def subjects(self, kind: str) -> Iterator[str]:
+        for (subject,) in self.conn.execute(
+            "SELECT DISTINCT subject FROM spool WHERE kind = ? ORDER BY 1", (kind,)
+        ):
+            yield subject
+
+    def close(self) -> None:
+        self.conn.close()
+        self._dir.cleanup()
+
+
+def write_batches(
+    db: Database, tenant: str, platform: str, source: str, batches: Iterator[list[Prepared]]
+) -> int:
+    stored = 0
+    for batch in batches:
+        with db.transaction() as conn:
+            stored += store_events(conn, tenant, platform, source, batch)
+    return stored
