@@ -109,6 +109,9 @@ def _csv_rows(path: Path, lines: Iterator[str], layout: Layout) -> Iterator[RawR
             text = cells[index].strip()
             if text:
                 data[column.name] = _cell(column.cell, text)
+            elif column.cell in (Cell.INT_LIST, Cell.TEXT_LIST):
+                # An empty list is a value (a personal supervision discusses no child), not a missing cell.
+                data[column.name] = []
             elif column.nullable:
                 data[column.name] = None
         occurred = cells[at_index].strip() or None if at_index is not None else None
