@@ -311,7 +311,9 @@ def explain(config_path: str, tenant: str, person: str | None, worker: str | Non
         )
         for rule in item["rules"]:
             click.echo(f"    rule {rule['id']} (policy {rule['source']}): {rule['words']}")
-        click.echo(f"    counted from: {item['counted_from']['fact']} on {item['counted_from']['date']}")
+        source = item["counted_from"]["source"]
+        origin = f" (from {source})" if source else ""
+        click.echo(f"    counted from: {item['counted_from']['fact']} on {item['counted_from']['date']}{origin}")
         click.echo(f"    {item['explanation']}")
         state = f"written as {item['platform_record_id']}" if item["written"] else "waiting to be written"
         click.echo(f"    {item['platform']}: {state} ({item['reference']})")

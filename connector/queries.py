@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from connector.db import Database
+from connector.importing.provenance import annotate
 from rules.model import OBLIGATION_KINDS
 
 STATES = ("open", "overdue")
@@ -50,7 +51,9 @@ def list_obligations(db: Database, where: ObligationFilter, today: date) -> list
         sql.append("AND due_date < ?")
         params.append(today.isoformat())
     sql.append("ORDER BY due_date, kind, case_id, reference")
-    return [_as_json(row, today) for row in db.query(" ".join(sql), tuple(params))]
+    items = [_as_json(row, today) for row in db.query(" ".join(sql), tuple(params))]
+    annotate(db, where.tenant, items)  # counted_from.source: the reconcile a date rests on, if any
+    return items
 
 
 def _as_json(row: Any, today: date) -> dict[str, Any]:

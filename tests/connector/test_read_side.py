@@ -75,7 +75,7 @@ def test_the_api_explains_every_open_obligation(connector: Connector) -> None:
     assert first["overdue"] is True and first["days_overdue"] == 5
     assert [r["id"] for r in first["rules"]] == ["LINC-CS-ALLOC", "LINC-CS-FLOOR"]
     assert first["rules"][0]["source"] == "5.1.1, 5.1.6"
-    assert first["counted_from"] == {"fact": "allocation", "date": "2026-11-02"}
+    assert first["counted_from"] == {"fact": "allocation", "date": "2026-11-02", "source": None}
     assert "due by 30 Nov 2026" in first["explanation"]
     assert first["written"] is True
 
