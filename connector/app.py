@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from connector.api import create_api_blueprint
 from connector.intake import Intake
+from connector.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from connector.service import Service
 from webhooks.edge import create_webhook_blueprint
 from webhooks.errors import error_response
@@ -32,6 +33,18 @@ def create_app(service: Service, clock: Any = time.time) -> Flask:
         if service.db.is_ready():
             return jsonify({"status": "ready", "schema_version": service.db.schema_version()})
         return error_response(503, "The database is not open or its migrations are not applied.")
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(service.metrics.exposition(), content_type=METRICS_CONTENT_TYPE)
+
+    @app.after_request
+    def count_webhooks(response: Response) -> Response:
+        if request.blueprint == "webhooks" and request.view_args:
+            service.metrics.webhook(
+                str(request.view_args.get("tenant")), str(request.view_args.get("platform")), response.status_code
+            )
+        return response
 
     @app.get("/status")
     def status() -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -45,6 +46,8 @@ class Dispatcher:
         self.session_factory = session_factory
         self.clock = clock
         self._writers: dict[tuple[str, str], PlatformWriter] = {}
+        self.observe: Callable[[str, str, float], None] | None = None  # (platform, outcome, seconds): metrics
+        self._started = 0.0
 
     def writer(self, tenant_id: str, platform: str) -> PlatformWriter:
         key = (tenant_id, platform)
@@ -72,6 +75,7 @@ class Dispatcher:
                 return total
 
     def deliver(self, row: OutboxRow) -> None:
+        self._started = time.monotonic()
         if (
             row.tenant not in self.config.tenants
             or row.platform not in self.config.tenants[row.tenant].platforms
@@ -179,6 +183,8 @@ class Dispatcher:
         self._audit(row, "retry_scheduled", exc.reason)
 
     def _audit(self, row: OutboxRow, outcome: str, detail: str, conn: Any = None) -> None:
+        if self.observe is not None:  # every delivery ends in exactly one audited outcome
+            self.observe(row.platform, outcome, time.monotonic() - self._started)
         sql = "INSERT INTO audit (at, tenant, platform, reference, action, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)"
         params = (utc_now_text(), row.tenant, row.platform, row.reference, row.action, outcome, detail[:500])
         if conn is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from connector.dispatcher import Dispatcher
 from connector.inbox import Inbox
 from connector.intake import IntakeMeter
 from connector.ledger import DiffCounts
+from connector.observability.metrics import Metrics
 from connector.outbox import Outbox
 from connector.processor import Processor
 from connector.scheduler import Scheduler, TickCounts
@@ -50,6 +52,8 @@ class Service:
         self.outbox = Outbox(self.db)
         self.processor = Processor(self.db, config, today)
         self.dispatcher = Dispatcher(self.db, config, session_factory, clock)
+        self.metrics = Metrics(self.db, today, {t.id: tuple(t.platforms) for t in config.tenants.values()})
+        self.dispatcher.observe = self.metrics.write
         self.scheduler = Scheduler(self.db, config)
         self.wake = threading.Event()
         self.meter = IntakeMeter()
@@ -74,8 +78,10 @@ class Service:
                 return
 
     def tick(self, as_of: date) -> TickCounts:
+        started = time.monotonic()
         self.processor.run_until_idle()
         counts = self.scheduler.tick(as_of)
+        self.metrics.tick_seconds.observe(time.monotonic() - started)
         self._last_tick = as_of
         return counts
 
