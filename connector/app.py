@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from connector.api import create_api_blueprint
 from connector.intake import Intake
+from connector.observability.logs import install_request_logging
 from connector.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from connector.service import Service
 from webhooks.edge import create_webhook_blueprint
@@ -23,6 +24,8 @@ def create_app(service: Service, clock: Any = time.time) -> Flask:
     intake = Intake(service.config, service.inbox, service.wake, service.meter)
     app.register_blueprint(create_webhook_blueprint(intake, clock))
     app.register_blueprint(create_api_blueprint(service))
+
+    install_request_logging(app, set(service.config.tenants))
 
     @app.get("/healthz")
     def healthz() -> Response:

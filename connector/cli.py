@@ -6,7 +6,6 @@ Every failure an operator can cause prints one line, `connector: error: ...`, an
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import sys
 from datetime import date
@@ -17,6 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from connector.config import Config, ConfigError, load_config_file
+from connector.observability.logs import configure_logging
 
 
 def fail(message: str) -> NoReturn:
@@ -26,9 +26,11 @@ def fail(message: str) -> NoReturn:
 
 def _load(path: str) -> Config:
     try:
-        return load_config_file(path)
+        config = load_config_file(path)
     except ConfigError as exc:
         fail(exc.one_line())
+    configure_logging(config.logging.format, config.logging.level)
+    return config
 
 
 def _parse_date(value: str | None, option: str) -> date | None:
@@ -49,10 +51,7 @@ config_option = click.option(
 @click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
 def main(log_level: str) -> None:
     """Supervision connector: councils' supervision rules applied to Mosaic events."""
-    logging.basicConfig(
-        level=getattr(logging, log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging("text", log_level)
 
 
 @main.command("check-config")

@@ -79,6 +79,14 @@ class _RemindersSchema(Schema):
     escalate = fields.Boolean(load_default=True)
 
 
+class _LoggingSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    format = fields.String(load_default="text", validate=validate.OneOf(("json", "text")))
+    level = fields.String(load_default=None, validate=validate.OneOf(("DEBUG", "INFO", "WARNING", "ERROR")))
+
+
 class _TenantSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -117,6 +125,7 @@ class _ConfigSchema(Schema):
     service = fields.Nested(_ServiceSchema, load_default=lambda: _ServiceSchema().load({}))
     delivery = fields.Nested(_DeliverySchema, load_default=lambda: _DeliverySchema().load({}))
     reminders = fields.Nested(_RemindersSchema, load_default=lambda: _RemindersSchema().load({}))
+    logging = fields.Nested(_LoggingSchema, load_default=lambda: _LoggingSchema().load({}))
     tenants = fields.List(fields.Nested(_TenantSchema), required=True, validate=validate.Length(min=1))
 
 
@@ -154,12 +163,19 @@ class RemindersConfig:
 
 
 @dataclass(frozen=True)
+class LoggingConfig:
+    format: str = "text"
+    level: str | None = None  # None: the command line's --log-level
+
+
+@dataclass(frozen=True)
 class Config:
     database: Path
     tenants: Mapping[str, TenantConfig]
     service: ServiceConfig = field(default_factory=ServiceConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
 
 
 def load_config_file(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
@@ -226,6 +242,7 @@ def parse_config(
         ),
         delivery=DeliveryConfig(**data["delivery"]),
         reminders=RemindersConfig(**data["reminders"]),
+        logging=LoggingConfig(**data["logging"]),
     )
 
 
