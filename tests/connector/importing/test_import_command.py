@@ -19,10 +19,14 @@ GOOD = [
 
 
 def run(tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    return run_on(tmp_path, "mosaic", *args)
+
+
+def run_on(tmp_path: Path, platform: str, *args: str) -> tuple[int, str, str]:
     config = write_config(tmp_path)
     result = CliRunner().invoke(
         main,
-        ["import", "--config", str(config), "--tenant", "lincolnshire", "--platform", "mosaic", *args],
+        ["import", "--config", str(config), "--tenant", "lincolnshire", "--platform", platform, *args],
     )
     return result.exit_code, result.stdout, result.stderr
 
@@ -129,3 +133,27 @@ def test_operator_mistakes_are_one_line_errors(tmp_path: Path) -> None:
     assert code == 2 and "--as-of: '2026-12-01T02:00' has no UTC offset" in err
     code, _, err = run(tmp_path, "--kind", "bookings", str(tmp_path / "missing.csv"))
     assert code == 2 and "missing.csv: no such file" in err
+
+
+def test_a_platform_without_its_adapter_is_refused_in_one_line(tmp_path: Path) -> None:
+    extract = tmp_path / "allocations.csv"
+    extract.write_text(
+        "yp_id,case_manager_id,yot_team,role,start_date\nYP1,CM1,YOT-N,CASE_MANAGER,2026-11-02\n"
+    )
+    code, _, err = run_on(tmp_path, "childview", str(extract))
+    assert code == 2
+    assert err.strip() in (
+        "connector: error: --platform: the childview adapter is not available in this version",
+        "connector: error: --platform: tenant 'lincolnshire' has no childview platform configured",
+    )
+
+
+def test_progress_goes_to_stderr_only_when_asked_or_on_a_terminal(tmp_path: Path) -> None:
+    extract = tmp_path / "allocations.csv"
+    extract.write_text(HEADER + "".join(GOOD))
+    code, _, err = run(tmp_path, "--progress", str(extract))
+    assert code == 0, err
+    # click draws the moving bar only on a terminal; elsewhere it names the file being read.
+    assert err.splitlines() == ["allocations.csv"]
+    code, _, err = run(tmp_path, str(extract))  # not a terminal and not asked: nothing
+    assert code == 0 and err == ""

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 from tests.support.fake_mosaic import FakeMosaic
-from tests.support.harness import SECRET, event, make_config, start_connector
+from tests.support.harness import SECRET, config_document, event, make_config, start_connector
 
+from connector.config import ConfigError, parse_config
 from connector.observability.logs import configure_logging
 from connector.sandbox import SANDBOX_SECRET, SANDBOX_TOKEN, run_sandbox, sample_month
 
@@ -84,3 +85,14 @@ def test_text_lines_carry_the_same_fields(tmp_path: Path, httpserver: HTTPServer
     finally:
         logging.getLogger().removeHandler(handler)
     assert buffer.getvalue().rstrip().endswith("INFO connector.test: hello [tenant=lincolnshire outcome=ok]")
+
+
+def test_the_logging_table_is_checked_field_by_field(tmp_path: Path) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9/api")
+    document["logging"] = {"format": "xml", "colour": True}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(document, base_dir=tmp_path, environ={})
+    assert set(caught.value.errors) == {"logging.format", "logging.colour"}
+    document["logging"] = {"format": "json", "level": "WARNING"}
+    config = parse_config(document, base_dir=tmp_path, environ={})
+    assert (config.logging.format, config.logging.level) == ("json", "WARNING")
