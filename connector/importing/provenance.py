@@ -15,7 +15,7 @@ _DATE_FIELDS = ("start_date", "transfer_date", "end_date", "held_on")
 def corrective_source(
     db: Database, tenant: str, platform: str, case_id: str | None, holder: str, fact_date: str
 ) -> str | None:
-    """"the reconcile of 2026-12-01" when a corrective event about the subject gave the counted-from date."""
+    """ "the reconcile of 2026-12-01" when a corrective event about the subject gave the counted-from date."""
     subject = f"case:{case_id}" if case_id else f"worker:{holder}"
     rows = db.query(
         "SELECT i.webhook_id, i.event FROM event_subjects s JOIN inbox i ON i.seq = s.seq"

@@ -98,10 +98,11 @@ def _allocation_corrections(held: _Held, spool: Spool, counts: ReconcileCounts) 
             counts.deallocated += 1
             yield _deallocation(subject, worker_id, tenant, platform, as_of)
     # A case the connector holds allocations for and the extract has no allocation of at all.
-    listed = set(spool.subjects("allocations"))
     for case_id in held.inbox.subjects(tenant, platform, "case"):
         subject = f"case:{case_id}"
-        if subject in listed:
+        if spool.has(
+            "allocations", subject
+        ):  # an indexed look-up: the extract's cases are not held in memory
             continue
         case = fold_case(case_id, held.events(subject))
         for allocation in case.allocations if case is not None else ():

@@ -136,11 +136,11 @@ class Spool:
         if current is not None:
             yield current, group
 
-    def subjects(self, kind: str) -> Iterator[str]:
-        for (subject,) in self.conn.execute(
-            "SELECT DISTINCT subject FROM spool WHERE kind = ? ORDER BY 1", (kind,)
-        ):
-            yield subject
+    def has(self, kind: str, subject: str) -> bool:
+        found = self.conn.execute(
+            "SELECT 1 FROM spool WHERE kind = ? AND subject = ? LIMIT 1", (kind, subject)
+        )
+        return found.fetchone() is not None
 
     def close(self) -> None:
         self.conn.close()
