@@ -16,6 +16,11 @@ SAMPLE_SETTINGS = {
         "webhook_secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
         "step_types": {"case_supervision": 1},
     },
+    "childview": {
+        "base_url": "http://127.0.0.1:9/api",
+        "api_key": "k",
+        "webhook_secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+    },
 }
 
 
@@ -52,5 +57,5 @@ def test_the_writer_offers_what_the_dispatcher_calls(name: str) -> None:
 
 
 def test_an_unknown_platform_fails_loudly() -> None:
-    with pytest.raises(UnknownPlatformError, match="unknown platform 'childview'"):
-        get_adapter("childview")
+    with pytest.raises(UnknownPlatformError, match="unknown platform 'emis'"):
+        get_adapter("emis")
