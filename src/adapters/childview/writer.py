@@ -53,15 +53,16 @@ class ChildviewWriter:
             prompt_id = self._create_prompt(write, idempotency_key(write.reference))
         else:
             current = self.client.call("GET", f"/prompts/{_seg(prompt_id)}")
-            if current.field("status") not in (None, OPEN):
-                # Done or withdrawn on Childview: it can no longer be changed; the connector stops tracking it.
-                return WriteResult(prompt_id, write.form_id, closed_on_platform=True)
             if current.field("staff_id") != write.assignee_id:
                 # A prompt cannot change hands in Childview: the old one is withdrawn, the new assignee gets
                 # their own, under a key of their own (and of this due date, so a later move back is new too).
+                # Checked before the status: a withdrawn old prompt is this same step repeated, not a closure.
                 self._withdraw(prompt_id)
                 key = idempotency_key(write.reference, write.assignee_id, write.due_date.isoformat())
                 prompt_id = self._create_prompt(write, key)
+            elif current.field("status") != OPEN:
+                # Done or withdrawn on Childview: it can no longer be changed; the connector stops tracking it.
+                return WriteResult(prompt_id, write.form_id, closed_on_platform=True)
             else:
                 self.client.call("PATCH", f"/prompts/{_seg(prompt_id)}", json=self._prompt_changes(write))
         return WriteResult(prompt_id, self._sync_record(write, prompt_id))
@@ -147,4 +148,8 @@ def _seg(value: str) -> str:
 
 
 def _prompts_path(case_id: str | None, staff_id: str) -> str:
-    return f"/young-people/{_seg(case_id)}/prompts" if case_id is not None else f"/staff/{_seg(staff_id)}/prompts"
+    return (
+        f"/young-people/{_seg(case_id)}/prompts"
+        if case_id is not None
+        else f"/staff/{_seg(staff_id)}/prompts"
+    )
