@@ -317,5 +317,22 @@ def mosaic_simulator(host: str, port: int, token: str) -> None:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
+@main.command("childview-simulator")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=9002, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--key", default="sandbox-key", show_default=True, help="The X-Api-Key it accepts.")
+def childview_simulator(host: str, port: int, key: str) -> None:
+    """Run the simulated Childview (in memory) to try `connector serve` against a [tenants.childview] table."""
+    from waitress import serve as waitress_serve
+
+    from adapters.childview.simulator import create_simulator_app
+
+    click.echo(f"simulated Childview on http://{host}:{port}/api (key {key!r}); Ctrl-C to stop")
+    try:
+        waitress_serve(create_simulator_app(key), host=host, port=port, threads=4, _quiet=True)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -111,6 +111,8 @@ class CaseStatusChanged(Event):
     start_date: date
     permanency_plan_agreed: bool | None = None
     fsm: bool | None = None
+    # Childview's YOS disposals say nothing of care; it sends whether the young person is also looked after.
+    looked_after: bool | None = None
 
     type_name = "case.status_changed"
 
@@ -159,6 +161,24 @@ class ShiftWorked(Event):
     shift_date: date
 
     type_name = "worker.shift_worked"
+
+    def worker_ids(self) -> tuple[str, ...]:
+        return (self.worker_id,)
+
+
+@dataclass(frozen=True)
+class WorkerLeave(Event):
+    """Leave a worker records (annual, sickness, other); `cancelled` when it was taken back. Kept for leave
+    gaps in supervision; the fold does not use it yet."""
+
+    worker_id: str
+    leave_id: str
+    reason: str
+    start_date: date
+    end_date: date
+    cancelled: bool = False
+
+    type_name = "worker.leave"
 
     def worker_ids(self) -> tuple[str, ...]:
         return (self.worker_id,)
@@ -224,6 +244,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CaseClosed,
         WorkerUpdated,
         ShiftWorked,
+        WorkerLeave,
         SupervisionBooked,
         SupervisionRecorded,
     )
@@ -323,6 +344,8 @@ class ObligationWrite:
     form: tuple[tuple[str, str], ...] = ()
     platform_id: str | None = None
     form_id: str | None = None
+    # The assignee's supervisor, for platforms whose form stub names the manager (Childview's manager_id).
+    supervisor_id: str | None = None
 
 
 @dataclass(frozen=True)

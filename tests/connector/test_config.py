@@ -81,10 +81,40 @@ def test_every_kind_the_pack_produces_needs_a_step_type(tmp_path: Path) -> None:
     assert "case_supervision" in " ".join(errors["tenants[0].mosaic.step_types"])
 
 
-def test_childview_is_refused_until_its_adapter_exists(tmp_path: Path) -> None:
+CHILDVIEW = {
+    "base_url": "http://127.0.0.1:9002/api",
+    "api_key": "dev-key",
+    "webhook_secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+}
+
+
+def test_a_tenant_may_have_childview_beside_mosaic_without_step_types(tmp_path: Path) -> None:
     document = config_document(tmp_path, "http://127.0.0.1:9001/api")
-    document["tenants"][0]["childview"] = {"base_url": "http://127.0.0.1:9002/api"}
-    assert "tenants[0].childview" in errors_of(document, tmp_path)
+    document["tenants"][0]["childview"] = dict(CHILDVIEW)
+    tenant = parse_config(document, base_dir=tmp_path, environ={}).tenants["lincolnshire"]
+    assert set(tenant.platforms) == {"mosaic", "childview"}
+    assert tenant.platforms["childview"].prompt_type("case_supervision") == "MANAGEMENT_OVERSIGHT_DUE"
+
+
+def test_a_tenant_may_have_childview_alone(tmp_path: Path) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    document["tenants"][0]["childview"] = dict(CHILDVIEW)
+    del document["tenants"][0]["mosaic"]
+    assert set(parse_config(document, base_dir=tmp_path, environ={}).tenants["lincolnshire"].platforms) == {
+        "childview"
+    }
+
+
+def test_childview_settings_errors_carry_the_tenant_path(tmp_path: Path) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    document["tenants"][0]["childview"] = {"base_url": "http://childview.example/api", "step_types": {}}
+    errors = errors_of(document, tmp_path)
+    assert {
+        "tenants[0].childview.base_url",
+        "tenants[0].childview.api_key",
+        "tenants[0].childview.webhook_secrets",
+        "tenants[0].childview.step_types",
+    } <= set(errors)
 
 
 def test_duplicate_tenants_are_refused(tmp_path: Path) -> None:
