@@ -60,6 +60,8 @@ class _ServiceSchema(Schema):
     admin_token_env = fields.String(validate=validate.Length(min=1))
     threads = fields.Integer(load_default=8, validate=validate.Range(min=1, max=64))
     burst_rate = fields.Float(load_default=200.0, validate=validate.Range(min=0))
+    connection_limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=10000))
+    channel_timeout_seconds = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3600))
 
 
 class _DeliverySchema(Schema):
@@ -138,6 +140,8 @@ class ServiceConfig:
     admin_token: str | None = None
     threads: int = 8
     burst_rate: float = 200.0
+    connection_limit: int = 500
+    channel_timeout_seconds: int = 30
 
 
 @dataclass(frozen=True)
@@ -223,6 +227,8 @@ def parse_config(
             admin_token=admin_token,
             threads=service["threads"],
             burst_rate=service["burst_rate"],
+            connection_limit=service["connection_limit"],
+            channel_timeout_seconds=service["channel_timeout_seconds"],
         ),
         delivery=DeliveryConfig(**data["delivery"]),
         reminders=RemindersConfig(**data["reminders"]),

@@ -148,3 +148,15 @@ def test_a_bad_assignee_choice_is_named(tmp_path: Path, assignees: dict[str, str
     document["tenants"][0]["assignees"] = assignees
     errors = errors_of(document, tmp_path)
     assert problem in " ".join(errors["tenants[0].assignees"])
+
+
+def test_server_limits_have_defaults_and_are_validated(tmp_path: Path) -> None:
+    config = parse_config(
+        config_document(tmp_path, "http://127.0.0.1:9001/api"), base_dir=tmp_path, environ={}
+    )
+    assert (config.service.connection_limit, config.service.channel_timeout_seconds) == (500, 30)
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    document["service"] = {"connection_limit": 0, "channel_timeout_seconds": "soon"}
+    errors = errors_of(document, tmp_path)
+    assert "service.connection_limit" in errors
+    assert "service.channel_timeout_seconds" in errors
