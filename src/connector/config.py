@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ DATABASE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 MIN_ADMIN_TOKEN_LENGTH = 16
 UNKNOWN_KEY = "Unknown key."  # the same words the platform adapters use for their own tables
 SECTIONS = ("storage", "service", "delivery", "reminders", "tenants")
+INLINE_SECRETS = frozenset({"api_token", "webhook_secrets", "admin_token", "api_key"})
 
 
 class _Strict(Schema):
@@ -159,6 +160,8 @@ class Config:
     service: ServiceConfig = field(default_factory=ServiceConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
+    # Not errors, but worth an operator's attention: `check-config` prints them, `serve` logs them.
+    warnings: tuple[str, ...] = ()
 
 
 def load_config_file(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
@@ -173,9 +176,41 @@ def load_config_file(path: str | Path, environ: Mapping[str, str] | None = None)
         raise ConfigError({"config": [f"not valid TOML: {exc}"]}, source) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError({"config": [f"cannot be read: {exc}"]}, source) from None
-    return parse_config(
+    config = parse_config(
         raw, base_dir=path.parent, environ=os.environ if environ is None else environ, source=source
     )
+    warning = secrets_exposed(path, raw)
+    return replace(config, warnings=(warning,)) if warning else config
+
+
+def secrets_exposed(path: Path, raw: Mapping[str, Any]) -> str | None:
+    """A warning when the file holds secrets inline and its group or others may read it."""
+    found = sorted(_inline_secrets(raw))
+    if not found:
+        return None
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if mode & 0o077 == 0:
+        return None
+    return (
+        f"{path} holds secrets inline ({', '.join(found)}) and is readable by others (mode {mode & 0o777:o});"
+        f" run `chmod 600 {path}` or use the *_env keys"
+    )
+
+
+def _inline_secrets(value: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            if key in INLINE_SECRETS:
+                found.add(str(key))
+            found |= _inline_secrets(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= _inline_secrets(inner)
+    return found
 
 
 def parse_config(

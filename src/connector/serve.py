@@ -44,6 +44,8 @@ def build_server(
 
 
 def run_server(config: Config, host: str, port: int) -> None:
+    for warning in config.warnings:
+        log.warning("%s", warning)
     service = Service(config)
     app = create_app(service)
     server = build_server(app, config.service, host, port)
