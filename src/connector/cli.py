@@ -313,6 +313,14 @@ def sandbox(workdir: str, port: int) -> None:
     run_sandbox(Path(workdir), port, click.echo)
 
 
+@main.command("events-reference")
+def events_reference() -> None:
+    """Print, as Markdown, every Mosaic event's fields and allowed values (the source of docs/events.md)."""
+    from adapters.mosaic.reference import events_reference as reference
+
+    click.echo(reference(), nl=False)
+
+
 @main.command("mosaic-simulator")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=9001, show_default=True, type=click.IntRange(1, 65535))
