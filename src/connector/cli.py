@@ -81,7 +81,7 @@ def check_config(config_path: str) -> None:
         click.echo(f"connector: warning: {warning}", err=True)
     for tenant in config.tenants.values():
         platforms = ", ".join(sorted(tenant.platforms))
-        click.echo(f"tenant {tenant.id}: rule pack {tenant.rule_pack.name}, platforms {platforms}")
+        click.echo(f"tenant {tenant.id}: rule pack {tenant.rule_pack.label}, platforms {platforms}")
     click.echo(f"{config_path}: OK")
 
 

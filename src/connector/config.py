@@ -335,7 +335,7 @@ def _tenant(
             missing = _unconfigured_kinds(settings, pack)
             if missing:
                 errors[f"{where}.{platform}.step_types"] = [
-                    f"No step type for {', '.join(missing)}, which rule pack {pack.name!r} can produce."
+                    f"No step type for {', '.join(missing)}, which rule pack {pack.label} can produce."
                 ]
         platforms[platform] = settings
 

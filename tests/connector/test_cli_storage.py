@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from tests.support.harness import config_document
 
 from connector.cli import main
+from rules.pack import PACKS_DIR
 
 
 def toml_text(document: dict[str, Any]) -> str:
@@ -82,3 +83,23 @@ def test_check_config_warns_when_others_may_read_inline_secrets(tmp_path: Path) 
     result = CliRunner().invoke(main, ["check-config", "--config", str(path)])
     assert result.exit_code == 0
     assert "warning" not in result.stderr
+
+
+def test_a_copied_pack_is_reported_by_its_own_file_name(tmp_path: Path) -> None:
+    copy = tmp_path / "my-council.toml"
+    copy.write_bytes((PACKS_DIR / "lincolnshire.toml").read_bytes())
+    document = config_document(tmp_path, "http://127.0.0.1:9/api")
+    document["tenants"][0]["rule_pack"] = "my-council.toml"
+    path = tmp_path / "connector.toml"
+    path.write_text(toml_text(document), encoding="utf-8")
+    path.chmod(0o600)
+
+    result = CliRunner().invoke(main, ["check-config", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "tenant lincolnshire: rule pack my-council ([pack] name lincolnshire), platforms mosaic"
+        in result.output
+    )
+
+    shipped = CliRunner().invoke(main, ["check-config", "--config", str(write_config(tmp_path))])
+    assert "rule pack lincolnshire, platforms mosaic" in shipped.output

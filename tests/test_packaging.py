@@ -1,0 +1,31 @@
+"""What an install carries besides the code: every data file the connector or an administrator needs."""
+
+from __future__ import annotations
+
+import tomllib
+from fnmatch import fnmatch
+from importlib import resources
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def test_every_data_file_of_a_package_is_declared_package_data() -> None:
+    declared = PYPROJECT["tool"]["setuptools"]["package-data"]
+    for package, folder in (("rules", "packs"), ("connector", "sandbox_data")):
+        root = ROOT / "src" / package
+        for path in (root / folder).rglob("*"):
+            if path.is_file() and path.suffix != ".py":
+                relative = path.relative_to(root).as_posix()
+                assert any(fnmatch(relative, glob) for glob in declared[package]), f"{relative} is not installed"
+
+
+def test_the_pack_format_guide_is_there_for_the_installed_packs() -> None:
+    guide = resources.files("rules").joinpath("packs/FORMAT.md")
+    assert guide.is_file()
+    assert "[pack]" in guide.read_text(encoding="utf-8")
+
+
+def test_the_description_says_only_what_is_built() -> None:
+    assert "Childview to come" in PYPROJECT["project"]["description"]
