@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import select
 import socket
 import threading
@@ -11,10 +12,12 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from tests.support.harness import make_config
 from waitress import wasyncore
 from waitress.server import BaseWSGIServer
 
+from connector import serve
 from connector.app import create_app
 from connector.serve import build_server
 from connector.service import Service
@@ -97,3 +100,24 @@ def test_idle_connections_are_closed_so_healthz_still_answers(tmp_path: Path) ->
         finally:
             for sock in idle:
                 sock.close()
+
+
+def test_serve_logs_the_configs_warnings_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = make_config(tmp_path, "http://127.0.0.1:9/api")
+    config = replace(
+        config, service=replace(config.service, background=False), warnings=("readable by others",)
+    )
+
+    class Stopped:
+        def run(self) -> None:
+            raise SystemExit(0)
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(serve, "build_server", lambda *args: Stopped())
+    with caplog.at_level(logging.WARNING, logger="connector.serve"), pytest.raises(SystemExit):
+        serve.run_server(config, "127.0.0.1", 0)
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == ["readable by others"]
