@@ -25,10 +25,21 @@ def fail(message: str) -> NoReturn:
 
 
 def _load(path: str) -> Config:
+    """The config, with its database opened and migrated once, so a bad path is one line, not a traceback."""
+    from connector.db import Database, StorageError
+
     try:
-        return load_config_file(path)
+        config = load_config_file(path)
     except ConfigError as exc:
         fail(exc.one_line())
+    db = Database(config.database)
+    try:
+        db.check()
+    except StorageError as exc:
+        fail(str(exc))
+    finally:
+        db.close()
+    return config
 
 
 def _parse_date(value: str | None, option: str) -> date | None:
@@ -66,9 +77,11 @@ def check_config(config_path: str) -> None:
         for line in exc.lines():
             click.echo(f"  {line}", err=True)
         sys.exit(2)
+    for warning in config.warnings:
+        click.echo(f"connector: warning: {warning}", err=True)
     for tenant in config.tenants.values():
         platforms = ", ".join(sorted(tenant.platforms))
-        click.echo(f"tenant {tenant.id}: rule pack {tenant.rule_pack.name}, platforms {platforms}")
+        click.echo(f"tenant {tenant.id}: rule pack {tenant.rule_pack.label}, platforms {platforms}")
     click.echo(f"{config_path}: OK")
 
 
@@ -298,6 +311,14 @@ def sandbox(workdir: str, port: int) -> None:
     from connector.sandbox import run_sandbox
 
     run_sandbox(Path(workdir), port, click.echo)
+
+
+@main.command("events-reference")
+def events_reference() -> None:
+    """Print, as Markdown, every Mosaic event's fields and allowed values (the source of docs/events.md)."""
+    from adapters.mosaic.reference import events_reference as reference
+
+    click.echo(reference(), nl=False)
 
 
 @main.command("mosaic-simulator")

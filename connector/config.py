@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,49 +40,58 @@ class ConfigError(Exception):
 
 
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# `postgresql://...`, `sqlite:///x`: a URL, where a SQLite file path belongs.
+DATABASE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+MIN_ADMIN_TOKEN_LENGTH = 16
+UNKNOWN_KEY = "Unknown key."  # the same words the platform adapters use for their own tables
+SECTIONS = ("storage", "service", "delivery", "reminders", "tenants")
+INLINE_SECRETS = frozenset({"api_token", "webhook_secrets", "admin_token", "api_key"})
 
 
-class _StorageSchema(Schema):
+class _Strict(Schema):
     class Meta:
         unknown = RAISE
 
+    # marshmallow's own words are "Unknown field."; one wording in every part of the config.
+    error_messages = {"unknown": UNKNOWN_KEY}  # noqa: RUF012  (marshmallow reads it from the class)
+
+
+class _StorageSchema(_Strict):
     database = fields.String(required=True, validate=validate.Length(min=1))
 
+    @validates_schema
+    def _a_file_path(self, data: dict[str, Any], **_: Any) -> None:
+        if DATABASE_URL.match(data.get("database", "")):
+            raise ValidationError(
+                "PostgreSQL and other database servers are not supported yet; give a SQLite file path.",
+                "database",
+            )
 
-class _ServiceSchema(Schema):
-    class Meta:
-        unknown = RAISE
 
+class _ServiceSchema(_Strict):
     background = fields.Boolean(load_default=True)
     poll_interval_seconds = fields.Float(load_default=1.0, validate=validate.Range(min=0.01, max=3600))
     tick_interval_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=1, max=86400))
-    admin_token = fields.String(validate=validate.Length(min=16))
+    admin_token = fields.String(validate=validate.Length(min=MIN_ADMIN_TOKEN_LENGTH))
     admin_token_env = fields.String(validate=validate.Length(min=1))
     threads = fields.Integer(load_default=8, validate=validate.Range(min=1, max=64))
     burst_rate = fields.Float(load_default=200.0, validate=validate.Range(min=0))
+    connection_limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=10000))
+    channel_timeout_seconds = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3600))
 
 
-class _DeliverySchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class _DeliverySchema(_Strict):
     max_attempts = fields.Integer(load_default=10, validate=validate.Range(min=1, max=1000))
     backoff_seconds = fields.Float(load_default=30.0, validate=validate.Range(min=0))
     backoff_max_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=0))
 
 
-class _RemindersSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class _RemindersSchema(_Strict):
     days_before = fields.Integer(load_default=7, validate=validate.Range(min=0, max=90))
     escalate = fields.Boolean(load_default=True)
 
 
-class _TenantSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class _TenantSchema(_Strict):
     id = fields.String(
         required=True,
         validate=validate.Regexp(TENANT_ID, error="Use lower-case letters, digits, '-' or '_' (at most 63)."),
@@ -109,17 +118,6 @@ class _TenantSchema(Schema):
             )
 
 
-class _ConfigSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    storage = fields.Nested(_StorageSchema, required=True)
-    service = fields.Nested(_ServiceSchema, load_default=lambda: _ServiceSchema().load({}))
-    delivery = fields.Nested(_DeliverySchema, load_default=lambda: _DeliverySchema().load({}))
-    reminders = fields.Nested(_RemindersSchema, load_default=lambda: _RemindersSchema().load({}))
-    tenants = fields.List(fields.Nested(_TenantSchema), required=True, validate=validate.Length(min=1))
-
-
 @dataclass(frozen=True)
 class TenantConfig:
     id: str
@@ -138,6 +136,8 @@ class ServiceConfig:
     admin_token: str | None = None
     threads: int = 8
     burst_rate: float = 200.0
+    connection_limit: int = 500
+    channel_timeout_seconds: int = 30
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,8 @@ class Config:
     service: ServiceConfig = field(default_factory=ServiceConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
+    # Not errors, but worth an operator's attention: `check-config` prints them, `serve` logs them.
+    warnings: tuple[str, ...] = ()
 
 
 def load_config_file(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
@@ -174,43 +176,88 @@ def load_config_file(path: str | Path, environ: Mapping[str, str] | None = None)
         raise ConfigError({"config": [f"not valid TOML: {exc}"]}, source) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError({"config": [f"cannot be read: {exc}"]}, source) from None
-    return parse_config(
+    config = parse_config(
         raw, base_dir=path.parent, environ=os.environ if environ is None else environ, source=source
     )
+    warning = secrets_exposed(path, raw)
+    return replace(config, warnings=(warning,)) if warning else config
+
+
+def secrets_exposed(path: Path, raw: Mapping[str, Any]) -> str | None:
+    """A warning when the file holds secrets inline and its group or others may read it."""
+    found = sorted(_inline_secrets(raw))
+    if not found:
+        return None
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if mode & 0o077 == 0:
+        return None
+    return (
+        f"{path} holds secrets inline ({', '.join(found)}) and is readable by others (mode {mode & 0o777:o});"
+        f" run `chmod 600 {path}` or use the *_env keys"
+    )
+
+
+def _inline_secrets(value: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            if key in INLINE_SECRETS:
+                found.add(str(key))
+            found |= _inline_secrets(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= _inline_secrets(inner)
+    return found
 
 
 def parse_config(
     raw: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str], source: str = "config"
 ) -> Config:
-    """Validate a parsed TOML document. Collects every problem before raising one ConfigError."""
-    try:
-        data = _ConfigSchema().load(dict(raw))
-    except ValidationError as exc:
-        raise ConfigError(flatten_errors(exc.messages, root="config"), source) from None
+    """Validate a parsed TOML document. Collects every problem before raising one ConfigError.
 
+    Each section, and each tenant, is checked on its own, so a mistake in one does not hide those in another.
+    """
     errors: dict[str, list[str]] = {}
+    for key in sorted(set(raw) - set(SECTIONS)):
+        errors[key] = [UNKNOWN_KEY]
+    storage = _section(_StorageSchema(), raw.get("storage", {}), "storage", errors)
+    service = _section(_ServiceSchema(), raw.get("service", {}), "service", errors)
+    delivery = _section(_DeliverySchema(), raw.get("delivery", {}), "delivery", errors)
+    reminders = _section(_RemindersSchema(), raw.get("reminders", {}), "reminders", errors)
+
     tenants: dict[str, TenantConfig] = {}
-    for index, tenant in enumerate(data["tenants"]):
+    raw_tenants = raw.get("tenants")
+    if not isinstance(raw_tenants, list) or not raw_tenants:
+        errors["tenants"] = ["At least one [[tenants]] table is required."]
+        raw_tenants = []
+    for index, raw_tenant in enumerate(raw_tenants):
         where = f"tenants[{index}]"
-        if tenant["id"] in tenants:
+        tenant = _section(_TenantSchema(), raw_tenant, where, errors)
+        if tenant.get("id") in tenants:
             errors[f"{where}.id"] = [f"Duplicate tenant id {tenant['id']!r}."]
             continue
         tenant_config = _tenant(tenant, where, base_dir, environ, errors)
         if tenant_config is not None:
             tenants[tenant_config.id] = tenant_config
 
-    service = data["service"]
     admin_token = service.get("admin_token")
     if "admin_token_env" in service:
-        admin_token = environ.get(service["admin_token_env"])
+        admin_token = environ.get(service["admin_token_env"], "").strip()
         if not admin_token:
             errors["service.admin_token_env"] = [
                 f"Environment variable {service['admin_token_env']} is not set."
             ]
+        elif len(admin_token) < MIN_ADMIN_TOKEN_LENGTH:
+            errors["service.admin_token_env"] = [
+                f"The value of {service['admin_token_env']} must be at least {MIN_ADMIN_TOKEN_LENGTH} characters."
+            ]
     if errors:
         raise ConfigError(errors, source)
 
-    database = Path(data["storage"]["database"])
+    database = Path(storage["database"])
     if not database.is_absolute():
         database = base_dir / database
     return Config(
@@ -223,10 +270,27 @@ def parse_config(
             admin_token=admin_token,
             threads=service["threads"],
             burst_rate=service["burst_rate"],
+            connection_limit=service["connection_limit"],
+            channel_timeout_seconds=service["channel_timeout_seconds"],
         ),
-        delivery=DeliveryConfig(**data["delivery"]),
-        reminders=RemindersConfig(**data["reminders"]),
+        delivery=DeliveryConfig(**delivery),
+        reminders=RemindersConfig(**reminders),
     )
+
+
+def _section(schema: Schema, raw: Any, where: str, errors: dict[str, list[str]]) -> dict[str, Any]:
+    """The section as loaded, or what of it is valid (recording the rest in `errors`)."""
+    if not isinstance(raw, Mapping):
+        errors[where] = ["Must be a table."]
+        return {}
+    try:
+        loaded: dict[str, Any] = schema.load(dict(raw))
+    except ValidationError as exc:
+        errors.update(flatten_errors(exc.messages, prefix=where, root=where))
+        # The valid part still gets its own checks: a bad tenant id should not hide a bad platform URL.
+        valid = exc.valid_data if isinstance(exc.valid_data, dict) else {}
+        return {**valid, "_invalid": True}
+    return loaded
 
 
 def _tenant(
@@ -236,16 +300,17 @@ def _tenant(
     environ: Mapping[str, str],
     errors: dict[str, list[str]],
 ) -> TenantConfig | None:
-    pack_ref = tenant["rule_pack"]
-    if "/" in pack_ref or pack_ref.endswith(".toml"):
-        pack_path = Path(pack_ref)
-        pack_ref = str(pack_path if pack_path.is_absolute() else base_dir / pack_path)
+    pack_ref = tenant.get("rule_pack")
     pack: RulePack | None = None
-    try:
-        pack = load_pack(pack_ref)
-    except PackError as exc:
-        errors[f"{where}.rule_pack"] = [str(exc)]
-    if pack is not None:
+    if pack_ref is not None:
+        if "/" in pack_ref or pack_ref.endswith(".toml"):
+            pack_path = Path(pack_ref)
+            pack_ref = str(pack_path if pack_path.is_absolute() else base_dir / pack_path)
+        try:
+            pack = load_pack(pack_ref)
+        except PackError as exc:
+            errors[f"{where}.rule_pack"] = [str(exc)]
+    if pack is not None and "assignees" in tenant:
         try:
             pack = with_assignees(pack, tenant["assignees"])
         except PackError as exc:
@@ -270,11 +335,15 @@ def _tenant(
             missing = _unconfigured_kinds(settings, pack)
             if missing:
                 errors[f"{where}.{platform}.step_types"] = [
-                    f"No step type for {', '.join(missing)}, which rule pack {pack.name!r} can produce."
+                    f"No step type for {', '.join(missing)}, which rule pack {pack.label} can produce."
                 ]
         platforms[platform] = settings
 
-    if pack is None or len(platforms) != sum(p in tenant for p in ("mosaic", "childview")):
+    if (
+        tenant.get("_invalid")
+        or pack is None
+        or len(platforms) != sum(p in tenant for p in ("mosaic", "childview"))
+    ):
         return None
     return TenantConfig(
         id=tenant["id"],

@@ -6,6 +6,7 @@ durable before the webhook is answered 202, so a crash right after the answer lo
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -17,6 +18,10 @@ from typing import Any
 import sqlite_utils
 
 from connector.migrations import MIGRATIONS
+
+
+class StorageError(Exception):
+    """The database file cannot be opened or set up; the message is one line for the operator."""
 
 
 def utc_now_text() -> str:
@@ -33,12 +38,15 @@ class Database:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # A path that cannot be used is reported by check() (or the first query), not here.
+            with suppress(OSError):
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
 
     @property
     def conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
+            self._create_private()
             # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a read-then-write never deadlocks.
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             conn.row_factory = sqlite3.Row
@@ -49,6 +57,16 @@ class Database:
             with self._lock:
                 self._all.append(conn)
         return conn
+
+    def _create_private(self) -> None:
+        """Create the file readable by its owner only, before SQLite would create it with the umask's mode.
+
+        SQLite gives the -wal and -shm files the mode of the database file, so they are private too.
+        """
+        if self.path == ":memory:" or os.path.exists(self.path):
+            return
+        with suppress(FileExistsError):
+            os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
     @property
     def utils(self) -> sqlite_utils.Database:
@@ -108,6 +126,17 @@ class Database:
 
     def is_ready(self) -> bool:
         return self.schema_version() == len(MIGRATIONS)
+
+    def check(self) -> None:
+        """Open the file and apply the migrations, or raise StorageError saying why not."""
+        try:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            if Path(self.path).is_dir():
+                raise StorageError(f"storage.database: cannot open {self.path}: it is a directory")
+            self.migrate()
+        except (sqlite3.Error, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StorageError(f"storage.database: cannot open {self.path}: {reason}") from None
 
     def close(self) -> None:
         with self._lock:

@@ -35,7 +35,7 @@ SANDBOX_TOKEN = "sandbox-token"
 CONFIG_TEMPLATE = """\
 # Written by `connector sandbox`: a local config against the simulated Mosaic. Safe to read, edit and reuse.
 [storage]
-database = "connector.db"
+database = "{database}"
 
 [service]
 poll_interval_seconds = 0.2
@@ -112,7 +112,7 @@ def run_sandbox(workdir: Path, mosaic_port: int, echo: Callable[[str], None]) ->
     # The servers' per-request lines would bury the table this command exists to show.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     workdir.mkdir(parents=True, exist_ok=True)
-    for stale in workdir.glob("connector.db*"):
+    for stale in [*workdir.glob("connector.db*"), *workdir.glob("serve.db*")]:
         stale.unlink()
     month = sample_month()
     as_of = date.fromisoformat(month["as_of"])
@@ -120,15 +120,23 @@ def run_sandbox(workdir: Path, mosaic_port: int, echo: Callable[[str], None]) ->
     with serving(create_simulator_app(SANDBOX_TOKEN), mosaic_port) as mosaic:
         base_url = f"http://127.0.0.1:{mosaic.server_port}/api"
         config_path = workdir / "sandbox.toml"
-        config_path.write_text(
-            CONFIG_TEMPLATE.format(
-                base_url=base_url,
-                token=SANDBOX_TOKEN,
-                secret=SANDBOX_SECRET,
-                step_types="\n".join(f"{k} = {v}" for k, v in STEP_TYPES.items()),
-            ),
-            encoding="utf-8",
-        )
+        # A second config with its own, empty database, for `connector serve` against a fresh simulator: the
+        # sandbox's database holds step ids that a new (empty) simulator does not, so every write to them
+        # would become a dead letter.
+        serve_path = workdir / "serve.toml"
+        for path, database in ((config_path, "connector.db"), (serve_path, "serve.db")):
+            path.write_text(
+                CONFIG_TEMPLATE.format(
+                    database=database,
+                    base_url=base_url,
+                    token=SANDBOX_TOKEN,
+                    secret=SANDBOX_SECRET,
+                    step_types="\n".join(f"{k} = {v}" for k, v in STEP_TYPES.items()),
+                ),
+                encoding="utf-8",
+            )
+            # It holds the sandbox's token and secret inline: private, as a real config should be.
+            path.chmod(0o600)
         config = load_config_file(config_path)
         service = Service(config, today=lambda: as_of)
         try:
@@ -143,10 +151,15 @@ def run_sandbox(workdir: Path, mosaic_port: int, echo: Callable[[str], None]) ->
                 service.drain()
             _report(service, config, base_url, month, sent, counts.reminders, as_of, echo)
             echo(f"\nConfig written to {config_path}; database at {config.database}.")
+            port = mosaic.server_port
             echo(
-                "To run the service yourself against a fresh simulated Mosaic on the same port:\n"
-                f"  connector mosaic-simulator --port {mosaic.server_port} &\n"
-                f"  connector serve --config {config_path}"
+                "To run the service yourself against a fresh simulated Mosaic on the same port (serve.toml is\n"
+                "this config with an empty database of its own; delete it first for every new simulator):\n"
+                f"  rm -f {workdir / 'serve.db'}*\n"
+                f"  connector mosaic-simulator --port {port} &\n"
+                f"  connector serve --config {serve_path}\n"
+                "and to see what the simulated Mosaic holds:\n"
+                f"  curl -H 'Authorization: Bearer {SANDBOX_TOKEN}' http://127.0.0.1:{port}/api/workflow-steps"
             )
         finally:
             service.close()

@@ -12,19 +12,43 @@ import signal
 import sys
 from types import FrameType
 
-from waitress.server import create_server
+from flask import Flask
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from connector.app import create_app
-from connector.config import Config
+from connector.config import Config, ServiceConfig
 from connector.service import Service
+from webhooks.edge import MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
 
 
+def build_server(
+    app: Flask, settings: ServiceConfig, host: str, port: int
+) -> BaseWSGIServer | MultiSocketServer:
+    """waitress with the connector's limits, so a sender cannot hold its connections or fill its disk."""
+    return create_server(
+        app,
+        host=host,
+        port=port,
+        threads=settings.threads,
+        ident="connector",
+        # waitress would otherwise buffer (and spool to disk) up to 1 GiB of an unsigned body before the app
+        # sees it; at the connector's own limit it answers 413 as soon as the body passes 64 KiB.
+        max_request_body_size=MAX_BODY_BYTES,
+        connection_limit=settings.connection_limit,
+        channel_timeout=settings.channel_timeout_seconds,
+        # Idle connections are only closed when waitress looks for them, so look at least as often.
+        cleanup_interval=min(30, settings.channel_timeout_seconds),
+    )
+
+
 def run_server(config: Config, host: str, port: int) -> None:
+    for warning in config.warnings:
+        log.warning("%s", warning)
     service = Service(config)
     app = create_app(service)
-    server = create_server(app, host=host, port=port, threads=config.service.threads, ident="connector")
+    server = build_server(app, config.service, host, port)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         # Raised inside waitress's loop, which then shuts its task threads down.

@@ -421,6 +421,13 @@ class RulePack:
     fingerprint: str
 
     @property
+    def label(self) -> str:
+        """The pack as an operator knows it: by its file's name, with the `[pack] name` when that differs
+        (a council's copy of a shipped pack still says `name = "lincolnshire"` inside)."""
+        stem = self.path.stem
+        return self.name if stem == self.name else f"{stem} ([pack] name {self.name})"
+
+    @property
     def kinds(self) -> frozenset[str]:
         """The obligation kinds this pack's rules can produce (form content and assignment rules produce none)."""
         return frozenset(r.kind for r in self.rules if r.sets_due_dates)

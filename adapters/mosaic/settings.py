@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ KNOWN_KEYS = frozenset(
         "max_retry_wait_seconds",
     }
 )
+# Shorter is a placeholder or a typo, not a token a platform would issue.
+MIN_TOKEN_LENGTH = 8
 # A per-call ceiling: the dispatcher retries again later, so a long in-call loop only blocks the other writes.
 MAX_ATTEMPTS_CEILING = 20
 
@@ -80,7 +83,12 @@ def parse_mosaic_settings(raw: Mapping[str, Any], environ: Mapping[str, str]) ->
     base_url = raw.get("base_url")
     parsed = urlparse(base_url) if isinstance(base_url, str) else None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
-        problem("base_url", "Required: an http:// or https:// URL.")
+        problem("base_url", "Required: an https:// URL (http:// only to this machine).")
+    elif parsed.scheme == "http" and not is_loopback(parsed.hostname):
+        # The bearer token goes with every call: in clear over a network it is anyone's.
+        problem(
+            "base_url", "Use https://: http:// would send the API token in clear (allowed only to loopback)."
+        )
 
     token = _token(raw, environ, problem)
     secrets = _webhook_secrets(raw, environ, problem)
@@ -113,6 +121,18 @@ def parse_mosaic_settings(raw: Mapping[str, Any], environ: Mapping[str, str]) ->
     )
 
 
+def is_loopback(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 or localhost: traffic that never leaves this machine."""
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _from_environ(
     raw: Mapping[str, Any], key: str, environ: Mapping[str, str], problem: Problem
 ) -> str | None:
@@ -132,13 +152,23 @@ def _token(raw: Mapping[str, Any], environ: Mapping[str, str], problem: Problem)
         problem("api_token", "Give api_token or api_token_env, not both.")
         return None
     if "api_token_env" in raw:
-        value = _from_environ(raw, "api_token_env", environ, problem)
-        return None if value is None else value.strip()
-    token = raw.get("api_token")
-    if not isinstance(token, str) or not token.strip():
-        problem("api_token", "Required: give api_token or api_token_env.")
+        key = "api_token_env"
+        value = _from_environ(raw, key, environ, problem)
+        if value is None:
+            return None
+        token: Any = value
+    else:
+        key = "api_token"
+        token = raw.get(key)
+        if not isinstance(token, str) or not token.strip():
+            problem(key, "Required: give api_token or api_token_env.")
+            return None
+    token = token.strip()
+    if len(token) < MIN_TOKEN_LENGTH:
+        # Never the token itself, only how long it should be.
+        problem(key, f"The API token must be at least {MIN_TOKEN_LENGTH} characters.")
         return None
-    return token.strip()
+    return str(token)
 
 
 def _webhook_secrets(raw: Mapping[str, Any], environ: Mapping[str, str], problem: Problem) -> list[str]:

@@ -103,10 +103,16 @@ class MosaicWriter:
         return f"{head}form:{rest}"
 
     def answers(self, form: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
-        """The form's logical fields as Mosaic answers keyed by this council's question user codes."""
+        """The form's logical fields as Mosaic answers keyed by this council's question user codes.
+
+        A field with no code (configured or default) is left out: a code made up from its name would not be a
+        question on the council's form, and Mosaic would refuse the whole form for it.
+        """
         answers = []
         for name, value in form:
-            code = self.settings.question_codes.get(name, name.upper())
+            code = self.settings.question_codes.get(name)
+            if code is None:
+                continue
             if "date" in name and ISO_DATE.fullmatch(value):
                 answer_type = "date"
             elif len(value) <= SHORT_TEXT_MAX:

@@ -22,7 +22,7 @@ from connector.domain import ObligationWrite, ReminderWrite, WriteResult
 SAMPLE_SETTINGS = {
     "mosaic": {
         "base_url": "http://127.0.0.1:9/api",
-        "api_token": "t",
+        "api_token": "conformance-token",
         "webhook_secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
         "step_types": {"case_supervision": 1},
     },

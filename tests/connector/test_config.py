@@ -178,3 +178,56 @@ def test_a_bad_assignee_choice_is_named(tmp_path: Path, assignees: dict[str, str
     document["tenants"][0]["assignees"] = assignees
     errors = errors_of(document, tmp_path)
     assert problem in " ".join(errors["tenants[0].assignees"])
+
+
+def test_server_limits_have_defaults_and_are_validated(tmp_path: Path) -> None:
+    config = parse_config(
+        config_document(tmp_path, "http://127.0.0.1:9001/api"), base_dir=tmp_path, environ={}
+    )
+    assert (config.service.connection_limit, config.service.channel_timeout_seconds) == (500, 30)
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    document["service"] = {"connection_limit": 0, "channel_timeout_seconds": "soon"}
+    errors = errors_of(document, tmp_path)
+    assert "service.connection_limit" in errors
+    assert "service.channel_timeout_seconds" in errors
+
+
+def test_one_pass_reports_every_part_with_one_wording_for_unknown_keys(tmp_path: Path) -> None:
+    document = config_document(tmp_path, "https://mosaic.council.example/api")
+    document["surprise"] = 1
+    document["service"] = {"threads": 0, "tread": 2}
+    document["tenants"][0]["id"] = "Not A Slug"
+    document["tenants"][0]["mosaic"]["base_url"] = "ftp://mosaic"
+    document["tenants"][0]["mosaic"]["colour"] = "blue"
+    document["tenants"][0]["rule_pack"] = "no-such-pack"
+    errors = errors_of(document, tmp_path)
+    assert errors["surprise"] == ["Unknown key."]
+    assert errors["service.tread"] == ["Unknown key."]
+    assert errors["tenants[0].mosaic.colour"] == ["Unknown key."]
+    assert "service.threads" in errors
+    assert "tenants[0].id" in errors
+    # These sit beside a schema error and are still checked.
+    assert "tenants[0].mosaic.base_url" in errors
+    assert "no-such-pack" in " ".join(errors["tenants[0].rule_pack"])
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://u@h/db", "sqlite:///x.db", "mysql://root@db/connector", "file://var/c.db"]
+)
+def test_a_database_url_is_refused_for_a_sqlite_path(tmp_path: Path, url: str) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    document["storage"]["database"] = url
+    assert errors_of(document, tmp_path) == {
+        "storage.database": [
+            "PostgreSQL and other database servers are not supported yet; give a SQLite file path."
+        ]
+    }
+
+
+def test_an_admin_token_from_the_environment_must_be_long_enough(tmp_path: Path) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    document["service"] = {"admin_token_env": "ADMIN"}
+    errors = errors_of(document, tmp_path, environ={"ADMIN": "x"})
+    assert errors == {"service.admin_token_env": ["The value of ADMIN must be at least 16 characters."]}
+    config = parse_config(document, base_dir=tmp_path, environ={"ADMIN": "a" * 16})
+    assert config.service.admin_token == "a" * 16

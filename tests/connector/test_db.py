@@ -1,6 +1,9 @@
+import os
 from pathlib import Path
 
-from connector.db import Database
+import pytest
+
+from connector.db import Database, StorageError
 from connector.migrations import MIGRATIONS
 
 
@@ -33,3 +36,26 @@ def test_a_failed_transaction_leaves_nothing(db: Database) -> None:
     except RuntimeError:
         pass
     assert db.scalar("SELECT COUNT(*) FROM tenant_state") == 0
+
+
+def test_the_database_and_its_wal_files_are_private_to_their_owner(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        db = Database(tmp_path / "c.db")
+        db.migrate()
+        files = sorted(p.name for p in tmp_path.iterdir())
+        modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+        db.close()
+    finally:
+        os.umask(old)
+    assert files == ["c.db", "c.db-shm", "c.db-wal"]
+    assert set(modes.values()) == {0o600}
+
+
+def test_check_says_why_a_database_cannot_be_opened(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    with pytest.raises(StorageError, match=r"^storage\.database: cannot open .*/d: it is a directory$"):
+        Database(tmp_path / "d").check()
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(StorageError, match=r"^storage\.database: cannot open .*/f/c\.db: "):
+        Database(tmp_path / "f" / "c.db").check()
