@@ -131,6 +131,7 @@ def test_400_when_the_body_id_is_not_the_webhook_id(connector: Connector) -> Non
         {"webhook-timestamp": str(NOW - 301)},
         {"webhook-timestamp": str(NOW + 301)},
         {"webhook-timestamp": "yesterday"},
+        {"webhook-timestamp": "\u00b2"},  # a superscript two: str.isdigit() is true, int() raises
     ],
 )
 def test_401_for_missing_bad_or_malformed_signatures(
