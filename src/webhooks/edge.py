@@ -6,7 +6,6 @@ platform, which keys sign the webhooks and how to parse the body, and stores wha
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -16,6 +15,7 @@ from flask import Blueprint, Response, jsonify, request
 from adapters.base import EventValidationError
 from connector.domain import Event
 from webhooks.errors import error_response
+from webhooks.json_body import BodyError, load_json
 from webhooks.signature import verify
 
 MAX_BODY_BYTES = 64 * 1024
@@ -57,9 +57,9 @@ def create_webhook_blueprint(intake: WebhookIntake, clock: Callable[[], float]) 
         if not verify(route.keys, headers, body, clock()):
             return error_response(401, "The webhook signature is missing or not valid.")
         try:
-            document = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return error_response(400, "The body is not valid JSON.", {"body": [str(exc)]})
+            document = load_json(body)
+        except BodyError as exc:
+            return error_response(400, exc.message, {"body": [exc.detail]})
         if not isinstance(document, dict):
             return error_response(
                 400, "The body must be a JSON object.", {"body": ["Must be a JSON object."]}

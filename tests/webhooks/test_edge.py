@@ -82,6 +82,48 @@ def test_400_not_json(connector: Connector) -> None:
     assert stored(connector) == 0
 
 
+def signed_raw(body: bytes, webhook_id: str = "evt_raw") -> dict[str, str]:
+    from webhooks.signature import secret_key, sign
+
+    return {
+        "Content-Type": "application/json",
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(NOW),
+        "webhook-signature": sign(secret_key(SECRET), webhook_id, str(NOW), body),
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"[" * 30_000 + b"]" * 30_000, "The body is nested too deeply."),
+        (b'{"a":' * 10_000 + b"1" + b"}" * 10_000, "The body is nested too deeply."),
+        (
+            json.dumps(dict(ALLOCATED, id="evt_raw")).encode().replace(b"100234", b"1" * 5_000),
+            "The body holds a number too large.",
+        ),
+        (
+            json.dumps(dict(ALLOCATED, id="evt_raw")).encode().replace(b"100234", b"1e999"),
+            "The body holds a number too large.",
+        ),
+        (
+            json.dumps(dict(ALLOCATED, id="evt_raw")).encode().replace(b"100234", b"NaN"),
+            "The body is not valid JSON.",
+        ),
+    ],
+    ids=["deep-array", "deep-object", "huge-int", "1e999", "NaN"],
+)
+def test_400_for_bodies_that_would_crash_the_json_parser(
+    connector: Connector, body: bytes, message: str
+) -> None:
+    response = post_raw(connector, body, signed_raw(body))
+    assert response.status_code == 400
+    assert_error_shape(response.get_json(), 400)
+    assert response.get_json()["message"] == message
+    assert list(response.get_json()["errors"]) == ["body"]
+    assert stored(connector) == 0
+
+
 def test_400_names_each_bad_field(connector: Connector) -> None:
     bad = event(
         "evt_bad",
