@@ -20,7 +20,9 @@ def create_app(service: Service, clock: Any = time.time) -> Flask:
     app = Flask("connector")
     app.extensions["connector"] = service
     intake = Intake(service.config, service.inbox, service.wake, service.meter)
-    app.register_blueprint(create_webhook_blueprint(intake, clock))
+    app.register_blueprint(
+        create_webhook_blueprint(intake, clock, service.config.service.future_tolerance_seconds)
+    )
     app.register_blueprint(create_api_blueprint(service))
 
     @app.get("/healthz")

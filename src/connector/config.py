@@ -60,6 +60,9 @@ class _ServiceSchema(Schema):
     admin_token_env = fields.String(validate=validate.Length(min=1))
     threads = fields.Integer(load_default=8, validate=validate.Range(min=1, max=64))
     burst_rate = fields.Float(load_default=200.0, validate=validate.Range(min=0))
+    future_tolerance_seconds = fields.Float(
+        load_default=86400.0, validate=validate.Range(min=0, max=30 * 86400)
+    )
 
 
 class _DeliverySchema(Schema):
@@ -138,6 +141,7 @@ class ServiceConfig:
     admin_token: str | None = None
     threads: int = 8
     burst_rate: float = 200.0
+    future_tolerance_seconds: float = 86400.0
 
 
 @dataclass(frozen=True)
@@ -223,6 +227,7 @@ def parse_config(
             admin_token=admin_token,
             threads=service["threads"],
             burst_rate=service["burst_rate"],
+            future_tolerance_seconds=service["future_tolerance_seconds"],
         ),
         delivery=DeliveryConfig(**data["delivery"]),
         reminders=RemindersConfig(**data["reminders"]),

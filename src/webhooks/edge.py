@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from flask import Blueprint, Response, jsonify, request
@@ -19,6 +20,9 @@ from webhooks.json_body import BodyError, load_json
 from webhooks.signature import verify
 
 MAX_BODY_BYTES = 64 * 1024
+# How far ahead of the connector's clock an event may say it happened: a platform's clock may run a little
+# fast, but an event dated next year would win over every real one (the latest occurred_at wins).
+FUTURE_TOLERANCE_SECONDS = 24 * 60 * 60
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,12 @@ class WebhookIntake(Protocol):
         ...
 
 
-def create_webhook_blueprint(intake: WebhookIntake, clock: Callable[[], float]) -> Blueprint:
+def create_webhook_blueprint(
+    intake: WebhookIntake,
+    clock: Callable[[], float],
+    future_tolerance_seconds: float = FUTURE_TOLERANCE_SECONDS,
+) -> Blueprint:
+    """`clock` (Unix seconds) checks webhook timestamps and how far in the future `occurred_at` may be."""
     bp = Blueprint("webhooks", __name__)
 
     @bp.post("/webhooks/<tenant>/<platform>")
@@ -54,7 +63,8 @@ def create_webhook_blueprint(intake: WebhookIntake, clock: Callable[[], float]) 
             name: request.headers.get(name, "")
             for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
         }
-        if not verify(route.keys, headers, body, clock()):
+        now = clock()
+        if not verify(route.keys, headers, body, now):
             return error_response(401, "The webhook signature is missing or not valid.")
         try:
             document = load_json(body)
@@ -73,8 +83,23 @@ def create_webhook_blueprint(intake: WebhookIntake, clock: Callable[[], float]) 
             event = route.parse(document)
         except EventValidationError as exc:
             return error_response(400, exc.message, exc.errors)
+        if _too_far_ahead(event.occurred_at, now, future_tolerance_seconds):
+            return error_response(
+                400,
+                "The event does not match its schema.",
+                {
+                    "occurred_at": [
+                        f"Must not be more than {future_tolerance_seconds:g} seconds in the future."
+                    ]
+                },
+            )
         if intake.accept(tenant, platform, webhook_id, event):
             return jsonify({"status": "accepted", "id": webhook_id}), 202
         return jsonify({"status": "duplicate", "id": webhook_id}), 200
 
     return bp
+
+
+def _too_far_ahead(occurred_at: datetime, now: float, tolerance: float) -> bool:
+    # occurred_at is in the envelope every platform shares, so the edge can check it without knowing a platform.
+    return occurred_at.timestamp() > now + tolerance

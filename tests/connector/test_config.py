@@ -148,3 +148,13 @@ def test_a_bad_assignee_choice_is_named(tmp_path: Path, assignees: dict[str, str
     document["tenants"][0]["assignees"] = assignees
     errors = errors_of(document, tmp_path)
     assert problem in " ".join(errors["tenants[0].assignees"])
+
+
+def test_future_tolerance_defaults_to_a_day_and_is_validated(tmp_path: Path) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    assert parse_config(document, base_dir=tmp_path, environ={}).service.future_tolerance_seconds == 86400
+    document["service"] = {"future_tolerance_seconds": 600}
+    assert parse_config(document, base_dir=tmp_path, environ={}).service.future_tolerance_seconds == 600
+    for bad in (-1, 31 * 86400, "soon", float("nan")):
+        document["service"] = {"future_tolerance_seconds": bad}
+        assert list(errors_of(document, tmp_path)) == ["service.future_tolerance_seconds"]

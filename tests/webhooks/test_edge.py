@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.harness import NOW, SECRET, Connector, event, make_config, signed, start_connector
+from tests.support.harness import (
+    NOW,
+    SECRET,
+    Connector,
+    config_document,
+    event,
+    make_config,
+    signed,
+    start_connector,
+)
+
+from connector.config import parse_config
 
 ALLOCATED = event(
     "evt_2f0c9a1e6b7d4c55",
@@ -122,6 +134,33 @@ def test_400_for_bodies_that_would_crash_the_json_parser(
     assert response.get_json()["message"] == message
     assert list(response.get_json()["errors"]) == ["body"]
     assert stored(connector) == 0
+
+
+def iso(unix: int) -> str:
+    return datetime.fromtimestamp(unix, UTC).isoformat()
+
+
+def test_400_when_occurred_at_is_more_than_a_day_ahead(connector: Connector) -> None:
+    ahead = dict(ALLOCATED, id="evt_ahead", occurred_at=iso(NOW + 86400 + 1))
+    response = connector.post(ahead)
+    assert response.status_code == 400
+    assert_error_shape(response.get_json(), 400)
+    assert response.get_json()["errors"] == {
+        "occurred_at": ["Must not be more than 86400 seconds in the future."]
+    }
+    assert stored(connector) == 0
+    assert connector.post(dict(ahead, occurred_at=iso(NOW + 86400))).status_code == 202
+
+
+def test_the_future_tolerance_comes_from_the_config(tmp_path: Path) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9/api")
+    document["service"] = {"future_tolerance_seconds": 60}
+    running = start_connector(parse_config(document, base_dir=tmp_path, environ={}))
+    try:
+        assert running.post(dict(ALLOCATED, occurred_at=iso(NOW + 61))).status_code == 400
+        assert running.post(dict(ALLOCATED, occurred_at=iso(NOW + 60))).status_code == 202
+    finally:
+        running.close()
 
 
 def test_400_names_each_bad_field(connector: Connector) -> None:

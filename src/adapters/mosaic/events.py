@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
@@ -74,8 +74,22 @@ OBLIGATION_KINDS = (
 REASON_CODE = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
 
 
+# No child's or worker's record starts before 1900, and no plan runs past 2199; bounding every date here keeps
+# date arithmetic (a due date is a date plus weeks or months) far from datetime's year 9999, and a mistyped
+# year from freezing a case's status for ever (the latest occurred_at wins).
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+EARLIEST_DATETIME = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_DATETIME = datetime(2199, 12, 31, 23, 59, 59, tzinfo=UTC)
+_OUT_OF_RANGE = f"Must be between {EARLIEST_DATE} and {LATEST_DATE}."
+
+
 def _id(**kw: Any) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=1), **kw)
+
+
+def _date(**kw: Any) -> fields.Date:
+    return fields.Date(validate=validate.Range(min=EARLIEST_DATE, max=LATEST_DATE, error=_OUT_OF_RANGE), **kw)
 
 
 def _one_of(choices: tuple[str, ...], **kw: Any) -> fields.String:
@@ -101,7 +115,12 @@ class _Bool(fields.Boolean):
 def _offset_datetime(**kw: Any) -> fields.AwareDateTime:
     """An ISO 8601 date-time that must carry its offset: a naive time is ambiguous across BST."""
     naive = "Not a valid datetime with a UTC offset (e.g. 2026-11-02T09:30:00Z)."
-    return fields.AwareDateTime(format="iso", error_messages={"invalid_awareness": naive}, **kw)
+    return fields.AwareDateTime(
+        format="iso",
+        error_messages={"invalid_awareness": naive},
+        validate=validate.Range(min=EARLIEST_DATETIME, max=LATEST_DATETIME, error=_OUT_OF_RANGE),
+        **kw,
+    )
 
 
 class _BookingId(fields.Field[str]):
@@ -134,7 +153,7 @@ class CaseAllocatedSchema(_Data):
     worker_id = _id(required=True)
     team_id = _id(required=True)
     relationship = _one_of(RELATIONSHIPS, required=True)
-    start_date = fields.Date(required=True)
+    start_date = _date(required=True)
 
 
 class CaseTransferredSchema(_Data):
@@ -144,26 +163,26 @@ class CaseTransferredSchema(_Data):
     to_team_id = _id(required=True)
     # from_worker_id may equal to_worker_id: a worker keeping a case while moving team or relationship.
     relationship = _one_of(RELATIONSHIPS, required=True)
-    transfer_date = fields.Date(required=True)
+    transfer_date = _date(required=True)
 
 
 class CaseDeallocatedSchema(_Data):
     person_id = _id(required=True)
     worker_id = _id(required=True)
-    end_date = fields.Date(required=True)
+    end_date = _date(required=True)
 
 
 class CaseStatusChangedSchema(_Data):
     person_id = _id(required=True)
     status = _one_of(STATUSES, required=True)
-    start_date = fields.Date(required=True)
+    start_date = _date(required=True)
     permanency_plan_agreed = _Bool(allow_none=True, load_default=None)
     fsm = _Bool(allow_none=True, load_default=None)
 
 
 class CaseClosedSchema(_Data):
     person_id = _id(required=True)
-    end_date = fields.Date(required=True)
+    end_date = _date(required=True)
     # Read as any text so that a free-text reason never blocks the closure; _closed keeps only a code.
     reason = fields.String(allow_none=True, load_default=None)
 
@@ -178,8 +197,8 @@ class WorkerUpdatedSchema(_Data):
     frontline = _Bool(required=True)
     asye = _Bool(required=True)
     employment = _one_of(EMPLOYMENT, required=True)
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(allow_none=True, load_default=None)
+    start_date = _date(required=True)
+    end_date = _date(allow_none=True, load_default=None)
 
     # skip_on_field_errors=False: report this with the other fields' errors, not after they are fixed.
     @validates_schema(skip_on_field_errors=False)
@@ -190,7 +209,7 @@ class WorkerUpdatedSchema(_Data):
 
 class ShiftWorkedSchema(_Data):
     worker_id = _id(required=True)
-    shift_date = fields.Date(required=True)
+    shift_date = _date(required=True)
 
 
 class SupervisionBookedSchema(_Data):
@@ -209,7 +228,7 @@ class ActionSchema(_Data):
     """An agreed action. Its `text` is not declared, so EXCLUDE drops it unread: free text about a child."""
 
     owner_worker_id = _id(allow_none=True, load_default=None)
-    due_date = fields.Date(allow_none=True, load_default=None)
+    due_date = _date(allow_none=True, load_default=None)
 
 
 class SupervisionRecordedSchema(_Data):
@@ -218,8 +237,8 @@ class SupervisionRecordedSchema(_Data):
     supervisor_id = _id(required=True, allow_none=True)
     team_id = _id(required=True)
     person_ids = fields.List(_id(), required=True)
-    held_on = fields.Date(required=True)
-    recorded_on = fields.Date(required=True)
+    held_on = _date(required=True)
+    recorded_on = _date(required=True)
     significant = _Bool(required=True)
     workflow_step_id = _id(allow_none=True, load_default=None)
     actions = fields.List(fields.Nested(ActionSchema), load_default=list)

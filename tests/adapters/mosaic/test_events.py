@@ -384,3 +384,70 @@ def test_field_checks(event_type: str, data: dict[str, Any], field: str) -> None
 def test_errors_do_not_echo_the_values_sent() -> None:
     errors = errors_of(envelope("supervision.recorded", {**RECORDED, "significant": "Jane Doe"}))
     assert "Jane" not in repr(errors)
+
+
+def _with(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """`data` with the value at a dotted path such as `actions[0].due_date` replaced."""
+    copy: Any = {**data, "actions": [dict(a) for a in data.get("actions", [])]}
+    *parents, last = path.replace("[0]", ".0").split(".")
+    target = copy
+    for key in parents:
+        target = target[int(key)] if key.isdigit() else target[key]
+    target[last] = value
+    return dict(copy)
+
+
+DATE_FIELDS: list[tuple[str, dict[str, Any], str]] = [
+    ("case.allocated", CASES[0][1], "start_date"),
+    ("case.transferred", CASES[1][1], "transfer_date"),
+    ("case.deallocated", CASES[2][1], "end_date"),
+    ("case.status_changed", CASES[3][1], "start_date"),
+    ("case.closed", CASES[5][1], "end_date"),
+    ("worker.updated", WORKER, "start_date"),
+    ("worker.updated", {**WORKER, "start_date": "1900-01-01"}, "end_date"),
+    ("worker.shift_worked", CASES[7][1], "shift_date"),
+    ("supervision.recorded", {**RECORDED, "recorded_on": "2199-12-31"}, "held_on"),
+    ("supervision.recorded", {**RECORDED, "held_on": "1900-01-01"}, "recorded_on"),
+    ("supervision.recorded", RECORDED, "actions[0].due_date"),
+]
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "path"), DATE_FIELDS, ids=[f"{t}:{p}" for t, _, p in DATE_FIELDS]
+)
+@pytest.mark.parametrize("value", ["0001-01-01", "1899-12-31", "2200-01-01", "9999-12-31"])
+def test_every_date_must_fall_between_1900_and_2199(
+    event_type: str, data: dict[str, Any], path: str, value: str
+) -> None:
+    assert errors_of(envelope(event_type, _with(data, path, value))) == {
+        f"data.{path}": ["Must be between 1900-01-01 and 2199-12-31."]
+    }
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "path"), DATE_FIELDS, ids=[f"{t}:{p}" for t, _, p in DATE_FIELDS]
+)
+@pytest.mark.parametrize("value", ["1900-01-01", "2199-12-31"])
+def test_the_date_bounds_themselves_are_accepted(
+    event_type: str, data: dict[str, Any], path: str, value: str
+) -> None:
+    parse_mosaic_event(envelope(event_type, _with(data, path, value)))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00+05:00",
+        "1899-12-31T23:59:59Z",
+        "2200-01-01T00:00:00Z",
+        "9999-12-31T23:59:59-05:00",
+    ],
+)
+def test_occurred_at_and_starts_at_fall_between_1900_and_2199(value: str) -> None:
+    shift = {"worker_id": 1, "shift_date": "2026-11-02"}
+    assert errors_of(envelope("worker.shift_worked", shift, value)) == {
+        "occurred_at": ["Must be between 1900-01-01 and 2199-12-31."]
+    }
+    assert errors_of(envelope("supervision.booked", {**BOOKED, "starts_at": value})) == {
+        "data.starts_at": ["Must be between 1900-01-01 and 2199-12-31."]
+    }
