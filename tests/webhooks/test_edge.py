@@ -163,6 +163,27 @@ def test_the_future_tolerance_comes_from_the_config(tmp_path: Path) -> None:
         running.close()
 
 
+def test_400_for_a_session_with_thousands_of_children(connector: Connector) -> None:
+    booked = event(
+        "evt_many",
+        "supervision.booked",
+        "2026-11-02T09:30:00Z",
+        booking_id=77,
+        kind="group_supervision",
+        worker_id=5521,
+        supervisor_id=4410,
+        team_id=310,
+        person_ids=list(range(100_000, 107_000)),
+        starts_at="2026-11-10T10:00:00Z",
+        duration_minutes=90,
+        status="booked",
+    )
+    response = connector.post(booked)
+    assert response.status_code == 400
+    assert list(response.get_json()["errors"]) == ["data.person_ids"]
+    assert stored(connector) == 0
+
+
 def test_400_names_each_bad_field(connector: Connector) -> None:
     bad = event(
         "evt_bad",

@@ -84,8 +84,22 @@ LATEST_DATETIME = datetime(2199, 12, 31, 23, 59, 59, tzinfo=UTC)
 _OUT_OF_RANGE = f"Must be between {EARLIEST_DATE} and {LATEST_DATE}."
 
 
+# Mosaic's ids are 64-bit integers: a longer one is not Mosaic's, and would be written back to it.
+MAX_ID = 2**63 - 1
+# Limits no real session reaches (a team discusses tens of children, agrees tens of actions) that keep one
+# event's processing short: 7,000 children in one session took ten seconds.
+MAX_PERSON_IDS = 1000
+MAX_ACTIONS = 100
+
+
 def _id(**kw: Any) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(min=1), **kw)
+    return fields.Integer(
+        strict=True, validate=validate.Range(min=1, max=MAX_ID, error=f"Must be from 1 to {MAX_ID}."), **kw
+    )
+
+
+def _person_ids(**kw: Any) -> fields.List:
+    return fields.List(_id(), validate=validate.Length(max=MAX_PERSON_IDS), **kw)
 
 
 def _date(**kw: Any) -> fields.Date:
@@ -218,7 +232,7 @@ class SupervisionBookedSchema(_Data):
     worker_id = _id(required=True)
     supervisor_id = _id(required=True, allow_none=True)
     team_id = _id(required=True)
-    person_ids = fields.List(_id(), load_default=list)
+    person_ids = _person_ids(load_default=list)
     starts_at = _offset_datetime(required=True)
     duration_minutes = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=24 * 60))
     status = _one_of(("booked", "cancelled"), required=True)
@@ -236,12 +250,14 @@ class SupervisionRecordedSchema(_Data):
     worker_id = _id(required=True)
     supervisor_id = _id(required=True, allow_none=True)
     team_id = _id(required=True)
-    person_ids = fields.List(_id(), required=True)
+    person_ids = _person_ids(required=True)
     held_on = _date(required=True)
     recorded_on = _date(required=True)
     significant = _Bool(required=True)
     workflow_step_id = _id(allow_none=True, load_default=None)
-    actions = fields.List(fields.Nested(ActionSchema), load_default=list)
+    actions = fields.List(
+        fields.Nested(ActionSchema), validate=validate.Length(max=MAX_ACTIONS), load_default=list
+    )
 
     @validates_schema(skip_on_field_errors=False)
     def _dates(self, data: dict[str, Any], **_: Any) -> None:

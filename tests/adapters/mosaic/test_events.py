@@ -375,6 +375,13 @@ def test_a_naive_booking_start_is_refused() -> None:
         ("supervision.recorded", {**RECORDED, "kind": "case_supervision"}, "kind"),
         ("supervision.recorded", {**RECORDED, "recorded_on": "2026-11-02"}, "recorded_on"),
         ("supervision.recorded", {k: v for k, v in RECORDED.items() if k != "person_ids"}, "person_ids"),
+        ("supervision.booked", {**BOOKED, "person_ids": list(range(1, 1002))}, "person_ids"),
+        ("supervision.recorded", {**RECORDED, "person_ids": list(range(1, 1002))}, "person_ids"),
+        ("supervision.recorded", {**RECORDED, "actions": [{"owner_worker_id": 1}] * 101}, "actions"),
+        ("supervision.recorded", {**RECORDED, "person_ids": [2**63]}, "person_ids[0]"),
+        ("worker.updated", {**WORKER, "worker_id": 2**63}, "worker_id"),
+        ("worker.updated", {**WORKER, "supervisor_id": int("9" * 4300)}, "supervisor_id"),
+        ("case.closed", {"person_id": 2**63, "end_date": "2026-12-01"}, "person_id"),
     ],
 )
 def test_field_checks(event_type: str, data: dict[str, Any], field: str) -> None:
@@ -451,3 +458,17 @@ def test_occurred_at_and_starts_at_fall_between_1900_and_2199(value: str) -> Non
     assert errors_of(envelope("supervision.booked", {**BOOKED, "starts_at": value})) == {
         "data.starts_at": ["Must be between 1900-01-01 and 2199-12-31."]
     }
+
+
+def test_the_largest_lists_and_ids_allowed_are_accepted() -> None:
+    largest = 2**63 - 1
+    booked = parse_mosaic_event(
+        envelope("supervision.booked", {**BOOKED, "worker_id": largest, "person_ids": list(range(1, 1001))})
+    )
+    assert isinstance(booked, SupervisionBooked)
+    assert (booked.worker_id, len(booked.case_ids_discussed)) == (str(largest), 1000)
+    recorded = parse_mosaic_event(
+        envelope("supervision.recorded", {**RECORDED, "actions": [{"owner_worker_id": 1}] * 100})
+    )
+    assert isinstance(recorded, SupervisionRecorded)
+    assert len(recorded.actions) == 100
