@@ -98,7 +98,7 @@ def _id(**kw: Any) -> fields.Integer:
     )
 
 
-def _person_ids(**kw: Any) -> fields.List:
+def _person_ids(**kw: Any) -> fields.List[int]:
     return fields.List(_id(), validate=validate.Length(max=MAX_PERSON_IDS), **kw)
 
 
