@@ -6,6 +6,7 @@ platform, which keys sign the webhooks and how to parse the body, and stores wha
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,8 @@ MAX_BODY_BYTES = 64 * 1024
 # How far ahead of the connector's clock an event may say it happened: a platform's clock may run a little
 # fast, but an event dated next year would win over every real one (the latest occurred_at wins).
 FUTURE_TOLERANCE_SECONDS = 24 * 60 * 60
+# A webhook id is a token: printable ASCII, no spaces, so it can be stored, logged and shown as it is.
+WEBHOOK_ID = re.compile(r"[!-~]{1,200}")
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,13 @@ def create_webhook_blueprint(
         now = clock()
         if not verify(route.keys, headers, body, now):
             return error_response(401, "The webhook signature is missing or not valid.")
+        webhook_id = headers["webhook-id"]
+        if not WEBHOOK_ID.fullmatch(webhook_id):
+            return error_response(
+                400,
+                "The webhook-id header is not a valid id.",
+                {"webhook-id": ["Must be at most 200 printable ASCII characters with no spaces."]},
+            )
         try:
             document = load_json(body)
         except BodyError as exc:
@@ -74,7 +84,6 @@ def create_webhook_blueprint(
             return error_response(
                 400, "The body must be a JSON object.", {"body": ["Must be a JSON object."]}
             )
-        webhook_id = headers["webhook-id"]
         if document.get("id") != webhook_id:
             return error_response(
                 400, "The event does not match its schema.", {"id": ["Must equal the webhook-id header."]}

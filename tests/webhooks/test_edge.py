@@ -184,6 +184,16 @@ def test_400_for_a_session_with_thousands_of_children(connector: Connector) -> N
     assert stored(connector) == 0
 
 
+@pytest.mark.parametrize("webhook_id", ["evt 1", "evt_\u00e9", "e" * 201])
+def test_400_when_the_webhook_id_is_not_a_token(connector: Connector, webhook_id: str) -> None:
+    body, headers = signed(dict(ALLOCATED, id=webhook_id))
+    response = post_raw(connector, body, headers)
+    assert response.status_code == 400
+    assert_error_shape(response.get_json(), 400)
+    assert list(response.get_json()["errors"]) == ["webhook-id"]
+    assert stored(connector) == 0
+
+
 def test_400_names_each_bad_field(connector: Connector) -> None:
     bad = event(
         "evt_bad",

@@ -71,7 +71,13 @@ OBLIGATION_KINDS = (
 )
 
 
-REASON_CODE = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
+# Codes only, as Mosaic's closure reasons are (RC1, ADOPTED): upper case rules out a surname ("Smith").
+REASON_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
+# A booking system's own reference: no spaces, so no "Jane Doe DOB 2015-03-04".
+BOOKING_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+# The webhook id: printable ASCII without spaces, as the edge requires of the webhook-id header it must equal.
+# \Z: marshmallow's Regexp matches from the start only, and $ would let a trailing newline through.
+EVENT_ID = re.compile(r"[!-~]{1,200}\Z")
 
 
 # No child's or worker's record starts before 1900, and no plan runs past 2199; bounding every date here keeps
@@ -140,15 +146,18 @@ def _offset_datetime(**kw: Any) -> fields.AwareDateTime:
 class _BookingId(fields.Field[str]):
     """The booking system's id: Mosaic sends an integer, a council's middleware may send a string."""
 
-    message = "Must be a positive whole number or a non-empty string of at most 100 characters."
+    message = (
+        f"Must be a whole number from 1 to {MAX_ID}, or a code of at most 64 letters, digits, "
+        "'_', '.', ':' or '-' starting with a letter or digit (no spaces)."
+    )
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
     ) -> str:
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
             return str(value)
-        if isinstance(value, str) and 0 < len(value.strip()) <= 100:
-            return value.strip()
+        if isinstance(value, str) and BOOKING_CODE.fullmatch(value):
+            return value
         raise ValidationError(self.message)
 
 
@@ -156,7 +165,12 @@ class EnvelopeSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    id = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            EVENT_ID, error="Must be at most 200 printable ASCII characters with no spaces."
+        ),
+    )
     type = fields.String(required=True)
     occurred_at = _offset_datetime(required=True)
     data = fields.Dict(required=True)
@@ -197,8 +211,9 @@ class CaseStatusChangedSchema(_Data):
 class CaseClosedSchema(_Data):
     person_id = _id(required=True)
     end_date = _date(required=True)
-    # Read as any text so that a free-text reason never blocks the closure; _closed keeps only a code.
-    reason = fields.String(allow_none=True, load_default=None)
+    # Read as anything so that a free-text (or mistyped) reason never blocks the closure; _closed keeps only
+    # a code.
+    reason = fields.Raw(allow_none=True, load_default=None)
 
 
 class WorkerUpdatedSchema(_Data):
@@ -308,9 +323,9 @@ def _closed(eid: str, at: datetime, d: dict[str, Any]) -> Event:
     return CaseClosed(eid, at, str(d["person_id"]), d["end_date"], _code(d["reason"]))
 
 
-def _code(text: str | None) -> str | None:
+def _code(reason: Any) -> str | None:
     """A closure reason kept only when it is a code (RC1, ADOPTED): a free-text one may name people."""
-    return text if text is not None and REASON_CODE.fullmatch(text) else None
+    return reason if isinstance(reason, str) and REASON_CODE.fullmatch(reason) else None
 
 
 def _worker(eid: str, at: datetime, d: dict[str, Any]) -> Event:

@@ -241,6 +241,13 @@ def test_a_transfer_to_the_same_worker_is_accepted() -> None:
     assert event.to_team_id == "311"
 
 
+@pytest.mark.parametrize("booking_id", ["BK-9", "ext:2026.11_03", "B" * 64, "7"])
+def test_booking_id_may_be_a_code(booking_id: str) -> None:
+    event = parse_mosaic_event(envelope("supervision.booked", {**BOOKED, "booking_id": booking_id}))
+    assert isinstance(event, SupervisionBooked)
+    assert event.booking_id == booking_id
+
+
 def test_booking_id_may_be_a_string() -> None:
     event = parse_mosaic_event(
         envelope("supervision.booked", {**BOOKED, "booking_id": "BK-9", "person_ids": []})
@@ -262,6 +269,29 @@ def test_a_free_text_closure_reason_is_dropped_but_the_closure_kept() -> None:
     data = {"person_id": 100234, "end_date": "2026-12-01", "reason": "Moved to Leeds with mum"}
     event = parse_mosaic_event(envelope("case.closed", data))
     assert event == CaseClosed("evt_1", AT_DT, "100234", date(2026, 12, 1), None)
+
+
+@pytest.mark.parametrize(
+    "reason", ["Smith", "adopted", "RC 1", "_RC1", "R" * 41, 42, ["RC1"], {"code": "RC1"}]
+)
+def test_a_closure_reason_that_is_not_a_code_is_dropped_but_the_closure_kept(reason: Any) -> None:
+    data = {"person_id": 100234, "end_date": "2026-12-01", "reason": reason}
+    event = parse_mosaic_event(envelope("case.closed", data))
+    assert event == CaseClosed("evt_1", AT_DT, "100234", date(2026, 12, 1), None)
+
+
+@pytest.mark.parametrize("reason", ["RC1", "ADOPTED", "SPECIAL_GUARDIANSHIP", "RC-10", "R" * 40])
+def test_a_closure_reason_code_is_kept(reason: str) -> None:
+    data = {"person_id": 100234, "end_date": "2026-12-01", "reason": reason}
+    event = parse_mosaic_event(envelope("case.closed", data))
+    assert event == CaseClosed("evt_1", AT_DT, "100234", date(2026, 12, 1), reason)
+
+
+@pytest.mark.parametrize("event_id", ["evt 1", "", "e" * 201, "evt_\u00e9", "evt\t1", 42])
+def test_the_event_id_must_be_a_printable_ascii_token(event_id: Any) -> None:
+    body = envelope("worker.shift_worked", {"worker_id": 1, "shift_date": "2026-11-02"})
+    body["id"] = event_id
+    assert list(errors_of(body)) == ["id"]
 
 
 def test_a_bad_payload_names_every_field_by_its_dotted_path() -> None:
@@ -382,6 +412,12 @@ def test_a_naive_booking_start_is_refused() -> None:
         ("worker.updated", {**WORKER, "worker_id": 2**63}, "worker_id"),
         ("worker.updated", {**WORKER, "supervisor_id": int("9" * 4300)}, "supervisor_id"),
         ("case.closed", {"person_id": 2**63, "end_date": "2026-12-01"}, "person_id"),
+        ("supervision.booked", {**BOOKED, "booking_id": "Jane Doe DOB 2015-03-04"}, "booking_id"),
+        ("supervision.booked", {**BOOKED, "booking_id": " BK-9"}, "booking_id"),
+        ("supervision.booked", {**BOOKED, "booking_id": "-BK"}, "booking_id"),
+        ("supervision.booked", {**BOOKED, "booking_id": "B" * 65}, "booking_id"),
+        ("supervision.booked", {**BOOKED, "booking_id": "BK\u00e99"}, "booking_id"),
+        ("supervision.booked", {**BOOKED, "booking_id": 2**63}, "booking_id"),
     ],
 )
 def test_field_checks(event_type: str, data: dict[str, Any], field: str) -> None:
