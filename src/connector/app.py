@@ -41,7 +41,12 @@ def create_app(service: Service, clock: Any = time.time) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
-        return error_response(exc.code or 500, exc.description or exc.name)
+        response = error_response(exc.code or 500, exc.description or exc.name)
+        # Keep what the exception says beyond its body, such as a 405's Allow; the body is ours, JSON.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

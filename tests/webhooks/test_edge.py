@@ -314,6 +314,15 @@ def test_other_routes_use_the_same_error_shape(connector: Connector) -> None:
     response = connector.client.get("/webhooks/lincolnshire/mosaic")
     assert response.status_code == 405
     assert_error_shape(response.get_json(), 405)
+    assert response.mimetype == "application/json"
+
+
+def test_405_says_which_methods_are_allowed(connector: Connector) -> None:
+    for method in ("GET", "PUT", "DELETE"):
+        response = connector.client.open("/webhooks/lincolnshire/mosaic", method=method)
+        assert response.status_code == 405
+        assert_error_shape(response.get_json(), 405)
+        assert set(response.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
 
 
 def test_health_ready_and_status(connector: Connector) -> None:
