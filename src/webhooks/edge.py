@@ -6,6 +6,7 @@ platform, which keys sign the webhooks and how to parse the body, and stores wha
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from adapters.base import EventValidationError
 from connector.domain import Event
@@ -26,6 +28,11 @@ MAX_BODY_BYTES = 64 * 1024
 FUTURE_TOLERANCE_SECONDS = 24 * 60 * 60
 # A webhook id is a token: printable ASCII, no spaces, so it can be stored, logged and shown as it is.
 WEBHOOK_ID = re.compile(r"[!-~]{1,200}")
+# What may be logged of a URL's tenant and platform, and of a field path: names, not text.
+SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+SAFE_FIELD = re.compile(r"[A-Za-z0-9_.\[\]-]{1,200}")
+
+log = logging.getLogger("webhooks")
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,16 @@ def create_webhook_blueprint(
     bp = Blueprint("webhooks", __name__)
 
     @bp.post("/webhooks/<tenant>/<platform>")
-    def receive(tenant: str, platform: str) -> Response | tuple[Response, int]:
+    def receive(tenant: str, platform: str) -> Response:
+        try:
+            response = answer(tenant, platform)
+        except HTTPException as exc:
+            # Werkzeug's own refusals while reading (a body shorter than its Content-Length), in our shape.
+            response = error_response(exc.code or 400, exc.description or exc.name)
+        _log_answer(tenant, platform, request.headers.get("webhook-id", ""), response)
+        return response
+
+    def answer(tenant: str, platform: str) -> Response:
         route = intake.route(tenant, platform)
         if route is None:
             return error_response(404, f"No tenant {tenant!r} with platform {platform!r} is configured.")
@@ -103,8 +119,8 @@ def create_webhook_blueprint(
                 },
             )
         if intake.accept(tenant, platform, webhook_id, event):
-            return jsonify({"status": "accepted", "id": webhook_id}), 202
-        return jsonify({"status": "duplicate", "id": webhook_id}), 200
+            return _status("accepted", webhook_id, 202)
+        return _status("duplicate", webhook_id, 200)
 
     return bp
 
@@ -112,3 +128,31 @@ def create_webhook_blueprint(
 def _too_far_ahead(occurred_at: datetime, now: float, tolerance: float) -> bool:
     # occurred_at is in the envelope every platform shares, so the edge can check it without knowing a platform.
     return occurred_at.timestamp() > now + tolerance
+
+
+def _status(status: str, webhook_id: str, code: int) -> Response:
+    response = jsonify({"status": status, "id": webhook_id})
+    response.status_code = code
+    return response
+
+
+def _log_answer(tenant: str, platform: str, webhook_id: str, response: Response) -> None:
+    """One line per webhook answered: ids and codes, the reason and the fields at fault, never a value sent."""
+    parts = [
+        f"webhook answered {response.status_code}",
+        f"tenant={tenant if SAFE_NAME.fullmatch(tenant) else '?'}",
+        f"platform={platform if SAFE_NAME.fullmatch(platform) else '?'}",
+    ]
+    if WEBHOOK_ID.fullmatch(webhook_id):
+        parts.append(f"id={webhook_id}")
+    body = response.get_json(silent=True) or {}
+    if response.status_code < 400:
+        log.info(" ".join([*parts, f"status={body.get('status')}"]))
+        return
+    # The 404's message quotes the tenant and platform from the URL, which may be anything: say it in our words.
+    reason = "unknown tenant or platform" if response.status_code == 404 else body.get("message", "")
+    fields = sorted(name for name in body.get("errors", {}) if SAFE_FIELD.fullmatch(name))
+    parts.append(f"reason={reason!r}")
+    if fields:
+        parts.append(f"fields={','.join(fields)}")
+    log.warning(" ".join(parts))

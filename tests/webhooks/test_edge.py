@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -330,3 +331,51 @@ def test_health_ready_and_status(connector: Connector) -> None:
     assert connector.client.get("/readyz").status_code == 200
     status = connector.client.get("/status").get_json()
     assert {"inbox_pending", "outbox_pending", "dead_letters"} <= set(status)
+
+
+def webhook_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "webhooks"]
+
+
+def test_an_accepted_webhook_is_logged_once_at_info(
+    connector: Connector, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="webhooks")
+    connector.post(ALLOCATED)
+    connector.post(ALLOCATED)
+    accepted, duplicate = webhook_lines(caplog)
+    assert accepted.levelno == duplicate.levelno == logging.INFO
+    assert accepted.getMessage() == (
+        "webhook answered 202 tenant=lincolnshire platform=mosaic id=evt_2f0c9a1e6b7d4c55 status=accepted"
+    )
+    assert duplicate.getMessage().endswith("status=duplicate")
+
+
+def test_a_rejected_event_is_logged_with_its_fields_but_not_their_values(
+    connector: Connector, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="webhooks")
+    bad = dict(ALLOCATED, data={**ALLOCATED["data"], "start_date": "Jane Doe", "relationship": "Smith"})
+    assert connector.post(bad).status_code == 400
+    [line] = webhook_lines(caplog)
+    assert line.levelno == logging.WARNING
+    assert line.getMessage() == (
+        "webhook answered 400 tenant=lincolnshire platform=mosaic id=evt_2f0c9a1e6b7d4c55"
+        " reason='The event does not match its schema.' fields=data.relationship,data.start_date"
+    )
+    assert "Jane" not in caplog.text and "Smith" not in caplog.text
+
+
+def test_a_rejection_logs_no_unsafe_id_tenant_or_value(
+    connector: Connector, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="webhooks")
+    body, headers = signed(dict(ALLOCATED, id="Jane Doe"))
+    post_raw(connector, body, headers)
+    post_raw(connector, body, headers, "/webhooks/Jane%20Doe/mosaic")
+    post_raw(connector, b'{"x": "Jane"', signed_raw(b'{"x": "Jane"'))
+    first, second, third = webhook_lines(caplog)
+    assert "fields=webhook-id" in first.getMessage()
+    assert second.getMessage().startswith("webhook answered 404 tenant=? platform=mosaic")
+    assert "fields=body" in third.getMessage()
+    assert "Jane" not in caplog.text
