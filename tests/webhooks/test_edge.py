@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from tests.support.harness import (
     signed,
     start_connector,
 )
+from werkzeug.exceptions import ClientDisconnected
 
 from connector.config import parse_config
 
@@ -379,3 +381,86 @@ def test_a_rejection_logs_no_unsafe_id_tenant_or_value(
     assert second.getMessage().startswith("webhook answered 404 tenant=? platform=mosaic")
     assert "fields=body" in third.getMessage()
     assert "Jane" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"data": [1, 2]},
+        {"data": "x"},
+        {"data": None},
+        {"type": ["case.allocated"]},
+        {"type": None},
+        {"type": 7},
+        {"occurred_at": 1_796_126_400},
+        {"id": ["evt_2f0c9a1e6b7d4c55"]},
+    ],
+)
+def test_400_for_valid_json_of_the_wrong_shape(connector: Connector, change: dict[str, Any]) -> None:
+    body, headers = signed(dict(ALLOCATED, **change))
+    headers["webhook-id"] = str(ALLOCATED["id"])
+    from webhooks.signature import secret_key, sign
+
+    headers["webhook-signature"] = sign(secret_key(SECRET), str(ALLOCATED["id"]), str(NOW), body)
+    response = post_raw(connector, body, headers)
+    assert response.status_code == 400
+    assert_error_shape(response.get_json(), 400)
+    assert stored(connector) == 0
+
+
+@pytest.mark.parametrize("length", ["-1", "abc", "", "9" * 30, "70000"])
+def test_a_content_length_that_lies_or_is_not_a_number_is_a_4xx(connector: Connector, length: str) -> None:
+    body, headers = signed(ALLOCATED)
+    response = connector.client.post(
+        "/webhooks/lincolnshire/mosaic",
+        headers=headers,
+        environ_overrides={"CONTENT_LENGTH": length, "wsgi.input": io.BytesIO(body)},
+    )
+    # An unreadable length reads as no body (so no valid signature); a huge one is refused before reading.
+    assert response.status_code in (401, 413)
+    assert_error_shape(response.get_json(), response.status_code)
+    assert stored(connector) == 0
+
+
+def test_a_chunked_body_is_read_whole(connector: Connector) -> None:
+    # waitress de-chunks and marks the input terminated; Werkzeug then reads to its end, up to our limit.
+    body, headers = signed(ALLOCATED)
+    response = connector.client.post(
+        "/webhooks/lincolnshire/mosaic",
+        headers={**headers, "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True},
+    )
+    assert response.status_code == 202
+    big = io.BytesIO(b"[" * (70 * 1024))
+    response = connector.client.post(
+        "/webhooks/lincolnshire/mosaic",
+        headers={**headers, "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input": big, "wsgi.input_terminated": True},
+    )
+    assert response.status_code == 413
+    assert stored(connector) == 1
+
+
+class _Disconnecting(io.RawIOBase):
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        raise ClientDisconnected()
+
+
+def test_a_sender_gone_while_sending_is_a_400_in_the_one_shape_and_logged(
+    connector: Connector, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="webhooks")
+    body, headers = signed(ALLOCATED)
+    response = connector.client.post(
+        "/webhooks/lincolnshire/mosaic",
+        headers=headers,
+        environ_overrides={"CONTENT_LENGTH": str(len(body)), "wsgi.input": _Disconnecting()},
+    )
+    assert response.status_code == 400
+    assert_error_shape(response.get_json(), 400)
+    [line] = webhook_lines(caplog)
+    assert line.getMessage().startswith("webhook answered 400 tenant=lincolnshire")
+    assert stored(connector) == 0
