@@ -20,7 +20,9 @@ def create_app(service: Service, clock: Any = time.time) -> Flask:
     app = Flask("connector")
     app.extensions["connector"] = service
     intake = Intake(service.config, service.inbox, service.wake, service.meter)
-    app.register_blueprint(create_webhook_blueprint(intake, clock))
+    app.register_blueprint(
+        create_webhook_blueprint(intake, clock, service.config.service.future_tolerance_seconds)
+    )
     app.register_blueprint(create_api_blueprint(service))
 
     @app.get("/healthz")
@@ -39,7 +41,12 @@ def create_app(service: Service, clock: Any = time.time) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
-        return error_response(exc.code or 500, exc.description or exc.name)
+        response = error_response(exc.code or 500, exc.description or exc.name)
+        # Keep what the exception says beyond its body, such as a 405's Allow; the body is ours, JSON.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

@@ -78,6 +78,9 @@ class _ServiceSchema(_Strict):
     burst_rate = fields.Float(load_default=200.0, validate=validate.Range(min=0))
     connection_limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=10000))
     channel_timeout_seconds = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3600))
+    future_tolerance_seconds = fields.Float(
+        load_default=86400.0, validate=validate.Range(min=0, max=30 * 86400)
+    )
 
 
 class _DeliverySchema(_Strict):
@@ -138,6 +141,7 @@ class ServiceConfig:
     burst_rate: float = 200.0
     connection_limit: int = 500
     channel_timeout_seconds: int = 30
+    future_tolerance_seconds: float = 86400.0
 
 
 @dataclass(frozen=True)
@@ -272,6 +276,7 @@ def parse_config(
             burst_rate=service["burst_rate"],
             connection_limit=service["connection_limit"],
             channel_timeout_seconds=service["channel_timeout_seconds"],
+            future_tolerance_seconds=service["future_tolerance_seconds"],
         ),
         delivery=DeliveryConfig(**delivery),
         reminders=RemindersConfig(**reminders),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
@@ -71,11 +71,45 @@ OBLIGATION_KINDS = (
 )
 
 
-REASON_CODE = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
+# Codes only, as Mosaic's closure reasons are (RC1, ADOPTED): upper case rules out a surname ("Smith").
+REASON_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
+# A booking system's own reference: no spaces, so no "Jane Doe DOB 2015-03-04".
+BOOKING_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+# The webhook id: printable ASCII without spaces, as the edge requires of the webhook-id header it must equal.
+# \Z: marshmallow's Regexp matches from the start only, and $ would let a trailing newline through.
+EVENT_ID = re.compile(r"[!-~]{1,200}\Z")
+
+
+# No child's or worker's record starts before 1900, and no plan runs past 2199; bounding every date here keeps
+# date arithmetic (a due date is a date plus weeks or months) far from datetime's year 9999, and a mistyped
+# year from freezing a case's status for ever (the latest occurred_at wins).
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+EARLIEST_DATETIME = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_DATETIME = datetime(2199, 12, 31, 23, 59, 59, tzinfo=UTC)
+_OUT_OF_RANGE = f"Must be between {EARLIEST_DATE} and {LATEST_DATE}."
+
+
+# Mosaic's ids are 64-bit integers: a longer one is not Mosaic's, and would be written back to it.
+MAX_ID = 2**63 - 1
+# Limits no real session reaches (a team discusses tens of children, agrees tens of actions) that keep one
+# event's processing short: 7,000 children in one session took ten seconds.
+MAX_PERSON_IDS = 1000
+MAX_ACTIONS = 100
 
 
 def _id(**kw: Any) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(min=1), **kw)
+    return fields.Integer(
+        strict=True, validate=validate.Range(min=1, max=MAX_ID, error=f"Must be from 1 to {MAX_ID}."), **kw
+    )
+
+
+def _person_ids(**kw: Any) -> fields.List[int]:
+    return fields.List(_id(), validate=validate.Length(max=MAX_PERSON_IDS), **kw)
+
+
+def _date(**kw: Any) -> fields.Date:
+    return fields.Date(validate=validate.Range(min=EARLIEST_DATE, max=LATEST_DATE, error=_OUT_OF_RANGE), **kw)
 
 
 def _one_of(choices: tuple[str, ...], **kw: Any) -> fields.String:
@@ -101,21 +135,29 @@ class _Bool(fields.Boolean):
 def _offset_datetime(**kw: Any) -> fields.AwareDateTime:
     """An ISO 8601 date-time that must carry its offset: a naive time is ambiguous across BST."""
     naive = "Not a valid datetime with a UTC offset (e.g. 2026-11-02T09:30:00Z)."
-    return fields.AwareDateTime(format="iso", error_messages={"invalid_awareness": naive}, **kw)
+    return fields.AwareDateTime(
+        format="iso",
+        error_messages={"invalid_awareness": naive},
+        validate=validate.Range(min=EARLIEST_DATETIME, max=LATEST_DATETIME, error=_OUT_OF_RANGE),
+        **kw,
+    )
 
 
 class _BookingId(fields.Field[str]):
     """The booking system's id: Mosaic sends an integer, a council's middleware may send a string."""
 
-    message = "Must be a positive whole number or a non-empty string of at most 100 characters."
+    message = (
+        f"Must be a whole number from 1 to {MAX_ID}, or a code of at most 64 letters, digits, "
+        "'_', '.', ':' or '-' starting with a letter or digit (no spaces)."
+    )
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
     ) -> str:
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
             return str(value)
-        if isinstance(value, str) and 0 < len(value.strip()) <= 100:
-            return value.strip()
+        if isinstance(value, str) and BOOKING_CODE.fullmatch(value):
+            return value
         raise ValidationError(self.message)
 
 
@@ -123,7 +165,12 @@ class EnvelopeSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    id = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            EVENT_ID, error="Must be at most 200 printable ASCII characters with no spaces."
+        ),
+    )
     type = fields.String(required=True)
     occurred_at = _offset_datetime(required=True)
     data = fields.Dict(required=True)
@@ -134,7 +181,7 @@ class CaseAllocatedSchema(_Data):
     worker_id = _id(required=True)
     team_id = _id(required=True)
     relationship = _one_of(RELATIONSHIPS, required=True)
-    start_date = fields.Date(required=True)
+    start_date = _date(required=True)
 
 
 class CaseTransferredSchema(_Data):
@@ -144,28 +191,29 @@ class CaseTransferredSchema(_Data):
     to_team_id = _id(required=True)
     # from_worker_id may equal to_worker_id: a worker keeping a case while moving team or relationship.
     relationship = _one_of(RELATIONSHIPS, required=True)
-    transfer_date = fields.Date(required=True)
+    transfer_date = _date(required=True)
 
 
 class CaseDeallocatedSchema(_Data):
     person_id = _id(required=True)
     worker_id = _id(required=True)
-    end_date = fields.Date(required=True)
+    end_date = _date(required=True)
 
 
 class CaseStatusChangedSchema(_Data):
     person_id = _id(required=True)
     status = _one_of(STATUSES, required=True)
-    start_date = fields.Date(required=True)
+    start_date = _date(required=True)
     permanency_plan_agreed = _Bool(allow_none=True, load_default=None)
     fsm = _Bool(allow_none=True, load_default=None)
 
 
 class CaseClosedSchema(_Data):
     person_id = _id(required=True)
-    end_date = fields.Date(required=True)
-    # Read as any text so that a free-text reason never blocks the closure; _closed keeps only a code.
-    reason = fields.String(allow_none=True, load_default=None)
+    end_date = _date(required=True)
+    # Read as anything so that a free-text (or mistyped) reason never blocks the closure; _closed keeps only
+    # a code.
+    reason = fields.Raw(allow_none=True, load_default=None)
 
 
 class WorkerUpdatedSchema(_Data):
@@ -178,8 +226,8 @@ class WorkerUpdatedSchema(_Data):
     frontline = _Bool(required=True)
     asye = _Bool(required=True)
     employment = _one_of(EMPLOYMENT, required=True)
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(allow_none=True, load_default=None)
+    start_date = _date(required=True)
+    end_date = _date(allow_none=True, load_default=None)
 
     # skip_on_field_errors=False: report this with the other fields' errors, not after they are fixed.
     @validates_schema(skip_on_field_errors=False)
@@ -190,7 +238,7 @@ class WorkerUpdatedSchema(_Data):
 
 class ShiftWorkedSchema(_Data):
     worker_id = _id(required=True)
-    shift_date = fields.Date(required=True)
+    shift_date = _date(required=True)
 
 
 class SupervisionBookedSchema(_Data):
@@ -199,7 +247,7 @@ class SupervisionBookedSchema(_Data):
     worker_id = _id(required=True)
     supervisor_id = _id(required=True, allow_none=True)
     team_id = _id(required=True)
-    person_ids = fields.List(_id(), load_default=list)
+    person_ids = _person_ids(load_default=list)
     starts_at = _offset_datetime(required=True)
     duration_minutes = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=24 * 60))
     status = _one_of(("booked", "cancelled"), required=True)
@@ -209,7 +257,7 @@ class ActionSchema(_Data):
     """An agreed action. Its `text` is not declared, so EXCLUDE drops it unread: free text about a child."""
 
     owner_worker_id = _id(allow_none=True, load_default=None)
-    due_date = fields.Date(allow_none=True, load_default=None)
+    due_date = _date(allow_none=True, load_default=None)
 
 
 class SupervisionRecordedSchema(_Data):
@@ -217,12 +265,14 @@ class SupervisionRecordedSchema(_Data):
     worker_id = _id(required=True)
     supervisor_id = _id(required=True, allow_none=True)
     team_id = _id(required=True)
-    person_ids = fields.List(_id(), required=True)
-    held_on = fields.Date(required=True)
-    recorded_on = fields.Date(required=True)
+    person_ids = _person_ids(required=True)
+    held_on = _date(required=True)
+    recorded_on = _date(required=True)
     significant = _Bool(required=True)
     workflow_step_id = _id(allow_none=True, load_default=None)
-    actions = fields.List(fields.Nested(ActionSchema), load_default=list)
+    actions = fields.List(
+        fields.Nested(ActionSchema), validate=validate.Length(max=MAX_ACTIONS), load_default=list
+    )
 
     @validates_schema(skip_on_field_errors=False)
     def _dates(self, data: dict[str, Any], **_: Any) -> None:
@@ -273,9 +323,9 @@ def _closed(eid: str, at: datetime, d: dict[str, Any]) -> Event:
     return CaseClosed(eid, at, str(d["person_id"]), d["end_date"], _code(d["reason"]))
 
 
-def _code(text: str | None) -> str | None:
+def _code(reason: Any) -> str | None:
     """A closure reason kept only when it is a code (RC1, ADOPTED): a free-text one may name people."""
-    return text if text is not None and REASON_CODE.fullmatch(text) else None
+    return reason if isinstance(reason, str) and REASON_CODE.fullmatch(reason) else None
 
 
 def _worker(eid: str, at: datetime, d: dict[str, Any]) -> Event:

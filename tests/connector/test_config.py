@@ -231,3 +231,13 @@ def test_an_admin_token_from_the_environment_must_be_long_enough(tmp_path: Path)
     assert errors == {"service.admin_token_env": ["The value of ADMIN must be at least 16 characters."]}
     config = parse_config(document, base_dir=tmp_path, environ={"ADMIN": "a" * 16})
     assert config.service.admin_token == "a" * 16
+
+
+def test_future_tolerance_defaults_to_a_day_and_is_validated(tmp_path: Path) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    assert parse_config(document, base_dir=tmp_path, environ={}).service.future_tolerance_seconds == 86400
+    document["service"] = {"future_tolerance_seconds": 600}
+    assert parse_config(document, base_dir=tmp_path, environ={}).service.future_tolerance_seconds == 600
+    for bad in (-1, 31 * 86400, "soon", float("nan")):
+        document["service"] = {"future_tolerance_seconds": bad}
+        assert list(errors_of(document, tmp_path)) == ["service.future_tolerance_seconds"]

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 from tests.support.fake_mosaic import FakeMosaic
-from tests.support.harness import Connector, config_document, event, signed, start_connector
+from tests.support.harness import NOW, Connector, config_document, event, signed, start_connector
 
 from connector.app import create_app
 from connector.cli import main
@@ -150,7 +150,7 @@ def test_a_changed_rule_pack_reevaluates_at_the_next_start(tmp_path: Path, https
 
     service = start()
     service.reevaluate_if_rules_changed()
-    client = create_app(service, clock=lambda: 1_795_000_000).test_client()
+    client = create_app(service, clock=lambda: NOW).test_client()
     body, headers = signed(ALLOCATED)
     assert client.post("/webhooks/lincolnshire/mosaic", data=body, headers=headers).status_code == 202
     service.drain()

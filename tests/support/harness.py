@@ -20,7 +20,9 @@ from tests.support.fake_mosaic import TOKEN
 from webhooks.signature import secret_key, sign
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-NOW = 1_795_000_000  # the connector's clock in these tests (Unix seconds)
+# The connector's clock in these tests (Unix seconds): noon on start_connector's default `today`, 2026-12-01, so
+# that the events the tests date in November and early December are not in the future.
+NOW = 1_796_126_400
 
 
 def config_document(tmp_path: Path, base_url: str, **mosaic: Any) -> dict[str, Any]:

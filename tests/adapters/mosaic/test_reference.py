@@ -26,7 +26,7 @@ def test_every_event_type_field_and_choice_is_in_it() -> None:
         for name in schema.fields:
             assert f"| `{name}` |" in text
     assert "| `relationship` | text | required | one of `ALLWKR`, `LEADPROF`, `INVWKR` |" in text
-    assert "| `supervisor_id` | whole number | required, null allowed | at least 1 |" in text
+    assert "| `supervisor_id` | whole number | required, null allowed | 1 to 9223372036854775807 |" in text
 
 
 def test_the_command_prints_it() -> None:
