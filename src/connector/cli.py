@@ -5,6 +5,7 @@ Every failure an operator can cause prints one line, `connector: error: ...`, an
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import signal
@@ -202,6 +203,74 @@ def retry(config_path: str, dead_letter_id: int) -> None:
     if dead_letter_id in rows:
         fail(f"dead letter {dead_letter_id} failed again: {rows[dead_letter_id].last_error}")
     click.echo(f"dead letter {dead_letter_id} delivered (or queued for a retry)")
+
+
+@main.command("failed-events")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def failed_events(config_path: str, as_json: bool) -> None:
+    """List events that could not be processed, with the reason (they are left out of every fold)."""
+    from connector.service import Service
+
+    service = Service(_load(config_path))
+    try:
+        rows = service.inbox.failed()
+    finally:
+        service.close()
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
+        return
+    if not rows:
+        click.echo("No failed events.")
+        return
+    click.echo(
+        f"{'SEQ':>6}  {'TENANT':<14} {'PLATFORM':<9} {'WEBHOOK ID':<24} {'TYPE':<22} {'OCCURRED AT':<26}"
+        f" {'FAILED AT':<30} REASON"
+    )
+    for r in rows:
+        click.echo(
+            f"{r.seq:>6}  {r.tenant:<14} {r.platform:<9} {r.webhook_id:<24} {r.event_type:<22}"
+            f" {r.occurred_at:<26} {r.failed_at:<30} {r.reason}"
+        )
+
+
+@main.command("retry-event")
+@config_option
+@click.argument("seq", type=int)
+def retry_event(config_path: str, seq: int) -> None:
+    """Process one failed event again now, and say whether it was processed or failed again."""
+    from connector.service import Service
+
+    service = Service(_load(config_path))
+    try:
+        outcome = service.processor.retry_event(seq)
+        if outcome is not None and outcome[0] == "processed":
+            service.drain()
+    finally:
+        service.close()
+    if outcome is None:
+        fail(f"SEQ: there is no failed event with seq {seq} (see `connector failed-events`)")
+    state, reason = outcome
+    if state != "processed":
+        fail(f"event {seq} failed again: {reason}")
+    click.echo(f"event {seq} processed")
+
+
+@main.command("discard-event")
+@config_option
+@click.argument("seq", type=int)
+def discard_event(config_path: str, seq: int) -> None:
+    """Set one failed event aside for good: kept as `discarded` for the audit trail, never folded."""
+    from connector.service import Service
+
+    service = Service(_load(config_path))
+    try:
+        discarded = service.inbox.discard(seq)
+    finally:
+        service.close()
+    if not discarded:
+        fail(f"SEQ: there is no failed event with seq {seq} (see `connector failed-events`)")
+    click.echo(f"event {seq} discarded (kept for the audit trail, never processed)")
 
 
 @main.command()

@@ -18,6 +18,7 @@ import requests
 from connector.config import Config
 from connector.db import Database, utc_now_text
 from connector.dispatcher import Dispatcher
+from connector.failures import count_failures
 from connector.inbox import Inbox
 from connector.intake import IntakeMeter
 from connector.ledger import DiffCounts
@@ -119,6 +120,7 @@ class Service:
         return {
             "inbox_pending": self.inbox.count("pending"),
             "inbox_failed": self.inbox.count("failed"),
+            "subject_failures": count_failures(self.db),
             "outbox_pending": self.outbox.count("pending"),
             "dead_letters": self.outbox.count("dead"),
             "open_obligations": int(
