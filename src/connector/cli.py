@@ -194,15 +194,23 @@ def retry(config_path: str, dead_letter_id: int) -> None:
 
     service = Service(_load(config_path))
     try:
-        if not service.outbox.retry(dead_letter_id):
-            fail(f"there is no dead letter with id {dead_letter_id} (see `connector dead-letters`)")
-        service.dispatcher.run_once()
-        rows = {r.id: r for r in service.outbox.dead_letters()}
+        row = service.outbox.get(dead_letter_id) if service.outbox.retry(dead_letter_id) else None
+        # Only this one write is sent: the command reports on it alone.
+        delivery = None if row is None else service.dispatcher.deliver(row)
     finally:
         service.close()
-    if dead_letter_id in rows:
-        fail(f"dead letter {dead_letter_id} failed again: {rows[dead_letter_id].last_error}")
-    click.echo(f"dead letter {dead_letter_id} delivered (or queued for a retry)")
+    if delivery is None:
+        fail(f"ID: there is no dead letter with id {dead_letter_id} (see `connector dead-letters`)")
+    if delivery.outcome == "parked":
+        fail(f"dead letter {dead_letter_id} failed again and is parked: {delivery.detail}")
+    if delivery.outcome == "retrying":
+        at = delivery.next_attempt_at.isoformat(timespec="seconds") if delivery.next_attempt_at else "later"
+        click.echo(
+            f"dead letter {dead_letter_id} failed retryably ({delivery.detail}); queued for another attempt at {at}"
+        )
+        return
+    record = f" (platform record {delivery.detail})" if delivery.detail else ""
+    click.echo(f"dead letter {dead_letter_id} delivered{record}")
 
 
 @main.command("failed-events")

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from pytest_httpserver import HTTPServer
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import Connector, event, make_config, start_connector, write_config_file
@@ -73,6 +73,11 @@ def poison(event_id: str = "evt_poison") -> SupervisionRecorded:
         recorded_on=date(2026, 11, 3),
         significant=False,
     )
+
+
+def run(args: list[str]) -> Result:
+    # Quiet logs: the fake Mosaic's request log would otherwise share stderr with the command's one line.
+    return CliRunner().invoke(main, ["--log-level", "ERROR", *args])
 
 
 @pytest.fixture
@@ -156,32 +161,31 @@ def test_the_cli_lists_retries_and_discards_a_failed_event(
     seq = put_poison(connector)
     connector.service.drain()
     config = str(write_config_file(tmp_path, mosaic.base_url))
-    runner = CliRunner()
 
-    listed = runner.invoke(main, ["failed-events", "--config", config, "--json"])
+    listed = run(["failed-events", "--config", config, "--json"])
     assert listed.exit_code == 0, listed.output
     [row] = json.loads(listed.output)
     assert row["seq"] == seq and row["webhook_id"] == "evt_poison" and row["tenant"] == "lincolnshire"
     assert row["event_type"] == "supervision.recorded" and row["occurred_at"].startswith("2026-11-03")
     assert "OverflowError" in row["reason"] and row["failed_at"]
-    table = runner.invoke(main, ["failed-events", "--config", config])
+    table = run(["failed-events", "--config", config])
     assert "evt_poison" in table.output and "OverflowError" in table.output
 
-    retried = runner.invoke(main, ["retry-event", "--config", config, str(seq)])
+    retried = run(["retry-event", "--config", config, str(seq)])
     assert retried.exit_code == 2
     assert retried.output.startswith(f"connector: error: event {seq} failed again: OverflowError")
     assert state(connector, seq) == "failed"
 
-    discarded = runner.invoke(main, ["discard-event", "--config", config, str(seq)])
+    discarded = run(["discard-event", "--config", config, str(seq)])
     assert discarded.exit_code == 0, discarded.output
     assert state(connector, seq) == "discarded"
-    assert runner.invoke(main, ["failed-events", "--config", config]).output.strip() == "No failed events."
+    assert run(["failed-events", "--config", config]).output.strip() == "No failed events."
     assert connector.service.inbox.events_about("lincolnshire", "mosaic", "worker:5521") != []
     assert all(
         e.event_id != "evt_poison"
         for e in connector.service.inbox.events_about("lincolnshire", "mosaic", "worker:5521")
     )
-    again = runner.invoke(main, ["discard-event", "--config", config, str(seq)])
+    again = run(["discard-event", "--config", config, str(seq)])
     assert again.exit_code == 2 and "no failed event with seq" in again.output
 
 
@@ -193,7 +197,7 @@ def test_a_retried_event_that_now_succeeds_is_processed(
     seq = int(connector.service.db.scalar("SELECT seq FROM inbox WHERE webhook_id = 'evt_c'"))
     connector.service.inbox.mark_failed(seq, "RuntimeError: cause since fixed")
     config = str(write_config_file(tmp_path, mosaic.base_url))
-    result = CliRunner().invoke(main, ["retry-event", "--config", config, str(seq)])
+    result = run(["retry-event", "--config", config, str(seq)])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"event {seq} processed"
     assert "linc:case_supervision:100235:5521:1" in [s["external_reference"] for s in mosaic.open_steps()]
