@@ -111,25 +111,42 @@ def work(config_path: str) -> None:
 @click.option(
     "--now", "now_text", default=None, help="Run as of this date (YYYY-MM-DD); default today in London."
 )
-def tick(config_path: str, now_text: str | None) -> None:
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print what would be written; write nothing to the platform or the database.",
+)
+def tick(config_path: str, now_text: str | None, dry_run: bool) -> None:
     """Run the time-driven work once (reminders, overdue marks, escalations), deliver, and exit."""
+    from connector.dry_run import preview_tick
     from connector.service import Service, london_today
 
     as_of = _parse_date(now_text, "--now") or london_today()
     service = Service(_load(config_path), today=lambda: as_of)
     try:
-        service.reevaluate_if_rules_changed()
-        for tenant in service.config.tenants.values():
-            for platform in tenant.platforms:
-                service.processor.reevaluate_all(tenant.id, platform)
-        counts = service.tick(as_of)
-        service.drain()
+        if dry_run:
+            counts, planned = preview_tick(service, as_of)
+        else:
+            service.reevaluate_if_rules_changed()
+            service.reevaluate_everything()
+            counts = service.tick(as_of)
+            service.drain()
         status = service.status()
     finally:
         service.close()
+    summary = (
+        f"{counts.reminders} reminder(s), {counts.overdue} newly overdue, {counts.escalations} escalation(s)"
+    )
+    if dry_run:
+        click.echo(f"dry run as of {as_of.isoformat()}: {summary}; nothing was written")
+        for p in planned:
+            click.echo(
+                f"  {p.what:<14} {p.kind or '-':<22} {p.reference}  worker {p.worker_id or '-'}"
+                f"  show {p.show_on or '-'}  due {p.due_date or '-'}"
+            )
+        return
     click.echo(
-        f"tick {as_of.isoformat()}: {counts.reminders} reminder(s), {counts.overdue} newly overdue, "
-        f"{counts.escalations} escalation(s); outbox pending {status['outbox_pending']}, "
+        f"tick {as_of.isoformat()}: {summary}; outbox pending {status['outbox_pending']}, "
         f"dead letters {status['dead_letters']}"
     )
 

@@ -156,6 +156,12 @@ def _006_failures(db: sqlite_utils.Database) -> None:
     )
 
 
+def _007_service_state(db: sqlite_utils.Database) -> None:
+    # Small values every process of one database must agree on, such as the date of the last tick, so that
+    # `connector status` and GET /status say the same and a restart does not redo the day's work.
+    db.table("service_state").create({"key": str, "value": str, "updated_at": str}, pk="key")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _001_inbox,
     _002_obligations,
@@ -163,4 +169,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _004_meta,
     _005_reminder_due_dates,
     _006_failures,
+    _007_service_state,
 ]
