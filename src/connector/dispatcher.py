@@ -222,4 +222,5 @@ def obligation_write(
         form=tuple((str(k), str(v)) for k, v in payload.get("form", [])),
         platform_id=platform_id,
         form_id=form_id,
+        met=bool(payload.get("met")),
     )

@@ -25,6 +25,7 @@ from connector.facts import TEAM_FACT_EVENTS, fold_case, fold_team, fold_worker
 from connector.failures import record_failures
 from connector.inbox import Inbox, InboxItem
 from connector.ledger import DiffCounts, Ledger
+from connector.met import met_by_sessions
 from connector.outbox import Outbox
 from rules.calendar import WorkingCalendar
 from rules.engine import Engine
@@ -205,7 +206,9 @@ class Processor:
                 owners |= owners_affected(facts, item.event)
                 if isinstance(item.event, SupervisionRecorded) and item.event.step_ref:
                     steps.append(item.event.step_ref)
-            plans.append(_Plan(evaluator, platform, steps, self._desired(evaluator, facts, owners, today)))
+            plans.append(
+                _Plan(evaluator, platform, steps, self._desired(evaluator, facts, owners, today), facts)
+            )
         with self.db.transaction() as conn:
             totals = self._apply(conn, plans, today)
             self.inbox.mark_processed(conn, [item.seq for item in items])
@@ -240,8 +243,9 @@ class Processor:
                 # The platform completed this step: never cancel it, whatever the diff says next.
                 self.ledger.mark_closed_by_step(conn, tenant.id, plan.platform, step_ref)
             for owner, desired in plan.desired:
+                met_by = met_by_sessions(plan.facts.about(owner), plan.evaluator.engine.pack.sessions_for)
                 counts = self.ledger.apply(
-                    conn, tenant.id, plan.platform, tenant.reference_prefix, owner, desired, today
+                    conn, tenant.id, plan.platform, tenant.reference_prefix, owner, desired, today, met_by
                 )
                 totals = _add(totals, counts)
         return totals
@@ -263,7 +267,7 @@ class Processor:
             facts = _Facts(self.inbox, tenant_id, platform)
             chunk = owners[start : start + REEVALUATION_SLICE]
             desired, failed = self._desired_each(evaluator, facts, chunk, today)
-            plan = _Plan(evaluator, platform, [], desired)
+            plan = _Plan(evaluator, platform, [], desired, facts)
             with self.db.transaction() as conn:
                 totals = _add(totals, self._apply(conn, [plan], today))
                 record_failures(conn, tenant_id, platform, "evaluate", chunk, failed)
@@ -277,7 +281,8 @@ class _Plan:
     platform: str
     completed_steps: list[str]
     desired: list[tuple[str, list[Obligation]]]
+    facts: _Facts
 
 
 def _add(a: DiffCounts, b: DiffCounts) -> DiffCounts:
-    return DiffCounts(a.created + b.created, a.moved + b.moved, a.withdrawn + b.withdrawn)
+    return DiffCounts(a.created + b.created, a.moved + b.moved, a.withdrawn + b.withdrawn, a.met + b.met)

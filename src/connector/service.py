@@ -128,6 +128,7 @@ class Service:
                         total.created + counts.created,
                         total.moved + counts.moved,
                         total.withdrawn + counts.withdrawn,
+                        total.met + counts.met,
                     )
                 changed[tenant.id] = total
                 log.info("rules changed for %s: re-evaluated (%s)", tenant.id, total)

@@ -140,7 +140,7 @@ def test_a_cancelled_steps_unread_reminder_leaves_the_tray_and_a_moved_one_is_re
     tick(connector, date(2026, 11, 23))
     [reminder] = mosaic.notifications.values()
     assert reminder["message"].endswith("due on 2026-11-30.")
-    # A case supervision held on 20 Nov starts the next cycle: the old step is cancelled, its reminder withdrawn.
+    # A case supervision held on 20 Nov starts the next cycle: the old step is completed, its reminder withdrawn.
     supervised = event(
         "evt_cs",
         "supervision.recorded",
