@@ -21,8 +21,10 @@ from adapters.registry import get_adapter
 from connector.config import Config
 from connector.db import Database, utc_now_text
 from connector.domain import ObligationWrite, ReminderWrite
+from connector.inbox import Inbox
 from connector.ledger import Ledger
 from connector.outbox import Outbox, OutboxRow
+from connector.scheduler import manager_of
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class Dispatcher:
         self.config = config
         self.outbox = Outbox(db)
         self.ledger = Ledger(db, self.outbox)
+        self.inbox = Inbox(db)
         self.session_factory = session_factory
         self.clock = clock
         self._writers: dict[tuple[str, str], PlatformWriter] = {}
@@ -129,14 +132,26 @@ class Dispatcher:
         return result.platform_id or ""
 
     def _withdraw_stale_reminders(self, conn: sqlite3.Connection, row: OutboxRow) -> None:
-        """A cancelled step's reminders, and those that named a due date the step no longer has, leave the
-        worker's tray: sent ones are withdrawn on the platform, unsent ones are not sent."""
+        """A step's reminders that no longer fit it leave the tray: those of an ended step, those that named a
+        due date the step no longer has, and those addressed to someone who should no longer get them (an
+        assignee's reminder to a former assignee, an escalation to a former supervisor). Sent ones are withdrawn
+        on the platform, unsent ones are not sent; the right person gets theirs at the next tick."""
         still_due = row.payload["due_date"] if row.payload.get("open") else None
-        stale = conn.execute(
-            "SELECT reference, platform_id FROM reminders WHERE tenant = ? AND platform = ?"
-            " AND obligation_reference = ? AND withdrawn_at IS NULL AND (? IS NULL OR due_date IS NOT ?)",
-            (row.tenant, row.platform, row.reference, still_due, still_due),
+        reminders = conn.execute(
+            "SELECT reference, platform_id, worker_id, escalation, due_date FROM reminders WHERE tenant = ?"
+            " AND platform = ? AND obligation_reference = ? AND withdrawn_at IS NULL",
+            (row.tenant, row.platform, row.reference),
         ).fetchall()
+        manager: str | None = None
+        if still_due is not None and any(r["escalation"] for r in reminders):
+            manager = self._escalation_recipient(conn, row)
+        stale = [
+            r
+            for r in reminders
+            if still_due is None
+            or r["due_date"] != still_due
+            or r["worker_id"] != (manager if r["escalation"] else row.payload["assignee_id"])
+        ]
         for reminder in stale:
             conn.execute(
                 "UPDATE reminders SET withdrawn_at = ? WHERE tenant = ? AND platform = ? AND reference = ?",
@@ -156,6 +171,14 @@ class Dispatcher:
                     "withdraw",
                     {"platform_id": reminder["platform_id"]},
                 )
+
+    def _escalation_recipient(self, conn: sqlite3.Connection, row: OutboxRow) -> str:
+        holder = conn.execute(
+            "SELECT holder FROM obligations WHERE tenant = ? AND platform = ? AND reference = ?",
+            (row.tenant, row.platform, row.reference),
+        ).fetchone()
+        manager = None if holder is None else manager_of(self.inbox, row.tenant, row.platform, holder[0])
+        return manager or str(row.payload["assignee_id"])
 
     def _send_reminder(self, writer: PlatformWriter, row: OutboxRow) -> str:
         p = row.payload

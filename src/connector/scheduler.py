@@ -134,7 +134,7 @@ class Scheduler:
             overdue += 1
         if not self.config.reminders.escalate:
             return reminders, overdue, escalations
-        manager = self._manager_of(row["tenant"], row["platform"], row["holder"]) or row["assignee_id"]
+        manager = manager_of(self.inbox, row["tenant"], row["platform"], row["holder"]) or row["assignee_id"]
         reference = f"{tenant.reference_prefix}:overdue:{row['platform_id']}:{due:%Y%m%d}:{manager}"
         message = f"Overdue: {what[0].lower() + what[1:]} was due on {due.isoformat()} (assigned to worker {row['assignee_id']})."
         if self._queue(conn, row, reference, manager, as_of, message, escalation=True):
@@ -202,8 +202,10 @@ class Scheduler:
         )
         return True
 
-    def _manager_of(self, tenant: str, platform: str, holder: str) -> str | None:
-        if holder == "-":
-            return None
-        worker = fold_worker(holder, self.inbox.events_about(tenant, platform, f"worker:{holder}"))
-        return None if worker is None else worker.supervisor_id
+
+def manager_of(inbox: Inbox, tenant: str, platform: str, holder: str) -> str | None:
+    """Who gets the escalation for a holder's obligation: the holder's current supervisor, if known."""
+    if holder == "-":
+        return None
+    worker = fold_worker(holder, inbox.events_about(tenant, platform, f"worker:{holder}"))
+    return None if worker is None else worker.supervisor_id

@@ -177,3 +177,41 @@ def test_a_read_reminder_stays_when_its_step_is_cancelled(connector: Connector, 
     assert (
         connector.service.status()["dead_letters"] == 0 and connector.service.status()["outbox_pending"] == 0
     )
+
+
+def test_a_reassigned_steps_reminder_leaves_the_former_assignees_tray(
+    tmp_path: Path, mosaic: FakeMosaic
+) -> None:
+    # LINC-PO's observation is the supervisor's to do: a new supervisor takes the step over.
+    case_holder = dict(WORKER, id="evt_ch", occurred_at="2026-06-01T08:00:00Z")
+    case_holder["data"] = {**WORKER["data"], "case_holding": True, "frontline": True}
+    new_supervisor = dict(WORKER, id="evt_sup", occurred_at="2026-10-02T08:00:00Z")
+    new_supervisor["data"] = {**case_holder["data"], "supervisor_id": 5501}
+    running = start_connector(make_config(tmp_path, mosaic.base_url), today=date(2026, 10, 1))
+    try:
+        assert running.post(case_holder).status_code == 202
+        running.service.drain()
+        [observation] = [s for s in mosaic.open_steps() if s["workflow_step_type_id"] == 9105]
+        running.service.tick(date(2026, 10, 1))
+        running.service.drain()
+
+        def tray() -> list[int]:
+            return [
+                n["worker_id"]
+                for n in mosaic.notifications.values()
+                if n["workflow_step_id"] == observation["workflow_step_id"]
+            ]
+
+        assert tray() == [5500]
+        assert running.post(new_supervisor).status_code == 202
+        running.service.drain()
+        assert mosaic.steps[observation["workflow_step_id"]]["assignee_id"] == 5501
+        # Its reminder was DELETEd from 5500's tray (other steps' escalations to 5500 went too).
+        assert mosaic.calls["DELETE /current-work/notifications/{id}"] >= 1
+        assert tray() == []
+        for day in (date(2026, 10, 2), date(2026, 10, 3)):
+            running.service.tick(day)
+            running.service.drain()
+        assert tray() == [5501]
+    finally:
+        running.close()
