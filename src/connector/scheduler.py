@@ -117,7 +117,7 @@ class Scheduler:
         reference = f"{tenant.reference_prefix}:reminder:{row['platform_id']}:due-{days_before}:{due:%Y%m%d}:{row['assignee_id']}"
         show_on = due - timedelta(days=days_before)
         message = f"{what} is due on {due.isoformat()}."
-        if self._queue(conn, row, reference, row["assignee_id"], show_on, message, escalation=False):
+        if self._queue(conn, row, reference, row["assignee_id"], show_on, as_of, message, escalation=False):
             reminders += 1
         if due >= as_of:
             return reminders, overdue, escalations
@@ -137,7 +137,7 @@ class Scheduler:
         manager = manager_of(self.inbox, row["tenant"], row["platform"], row["holder"]) or row["assignee_id"]
         reference = f"{tenant.reference_prefix}:overdue:{row['platform_id']}:{due:%Y%m%d}:{manager}"
         message = f"Overdue: {what[0].lower() + what[1:]} was due on {due.isoformat()} (assigned to worker {row['assignee_id']})."
-        if self._queue(conn, row, reference, manager, as_of, message, escalation=True):
+        if self._queue(conn, row, reference, manager, as_of, as_of, message, escalation=True):
             escalations += 1
         return reminders, overdue, escalations
 
@@ -149,10 +149,17 @@ class Scheduler:
             return 0
         due = date.fromisoformat(row["due_date"])
         reference = f"{tenant.reference_prefix}:reminder:{row['platform_id']}:on-{on.replace('-', '')}:{row['assignee_id']}"
-        message = f"{describe(row['kind'], row['case_id'])} is due on {due.isoformat()}; none is done yet."
+        message = f"{describe(row['kind'], row['case_id'])} is due on {due.isoformat()}; none has been recorded yet."
         return int(
             self._queue(
-                conn, row, reference, row["assignee_id"], date.fromisoformat(on), message, escalation=False
+                conn,
+                row,
+                reference,
+                row["assignee_id"],
+                date.fromisoformat(on),
+                as_of,
+                message,
+                escalation=False,
             )
         )
 
@@ -163,9 +170,12 @@ class Scheduler:
         reference: str,
         worker_id: str,
         show_on: date,
+        as_of: date,
         message: str,
         escalation: bool,
     ) -> bool:
+        # Never dated before the day it is queued: a date already past is shown from today instead.
+        show_on = max(show_on, as_of)
         cursor = conn.execute(
             "INSERT OR IGNORE INTO reminders (tenant, platform, reference, obligation_reference, worker_id, show_on,"
             " escalation, created_at, due_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

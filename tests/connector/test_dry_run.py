@@ -91,7 +91,7 @@ def test_a_dry_run_prints_the_writes_and_changes_nothing(
     reminder = [line for line in lines if line.split()[0] == "reminder"]
     assert reminder == [
         f"  reminder       case_supervision       linc:reminder:{step_id}:due-7:20261130:5521  worker 5521"
-        "  show 2026-11-23  due 2026-11-30"
+        "  show 2026-12-05  due 2026-11-30"
     ]
     escalation = [line for line in lines if line.split()[0] == "escalation"]
     assert len(escalation) == 1 and "worker 5500" in escalation[0] and "show 2026-12-05" in escalation[0]

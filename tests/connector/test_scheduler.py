@@ -129,7 +129,7 @@ def test_a_rule_dated_reminder_goes_out_on_its_date_once(tmp_path: Path, mosaic:
             if n["workflow_step_id"] == observation["workflow_step_id"]
         ]
         assert reminder["notification_date"] == "2026-09-30" and reminder["worker_id"] == 5500
-        assert "none is done yet" in reminder["message"]
+        assert "none has been recorded yet" in reminder["message"]
     finally:
         running.close()
 
@@ -213,5 +213,37 @@ def test_a_reassigned_steps_reminder_leaves_the_former_assignees_tray(
             running.service.tick(day)
             running.service.drain()
         assert tray() == [5501]
+    finally:
+        running.close()
+
+
+def test_a_reminder_whose_show_date_has_passed_is_shown_from_the_day_it_is_queued(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
+    # Due 30 Nov, so shown from 23 Nov; first ticked on 27 Nov, it is dated 27 Nov, not in the past.
+    assert tick(connector, date(2026, 11, 27)) == (1, 0, 0)
+    [reminder] = mosaic.notifications.values()
+    assert reminder["notification_date"] == "2026-11-27"
+
+
+def test_a_rule_dated_reminder_that_passed_before_the_worker_was_known_is_not_sent(
+    tmp_path: Path, mosaic: FakeMosaic
+) -> None:
+    # First heard of on 24 Nov: LINC-PO's 30 September reminder is not sent as if it had been due then.
+    case_holder = dict(WORKER, id="evt_ch", occurred_at="2026-11-24T08:00:00Z")
+    case_holder["data"] = {**WORKER["data"], "case_holding": True, "frontline": True}
+    running = start_connector(make_config(tmp_path, mosaic.base_url), today=date(2026, 11, 24))
+    try:
+        assert running.post(case_holder).status_code == 202
+        running.service.drain()
+        [observation] = [s for s in mosaic.open_steps() if s["workflow_step_type_id"] == 9105]
+        assert "since the connector first heard of the worker on 24 Nov 2026" in observation["notes"]
+        running.service.tick(date(2026, 11, 24))
+        running.service.drain()
+        assert [
+            n
+            for n in mosaic.notifications.values()
+            if n["workflow_step_id"] == observation["workflow_step_id"]
+        ] == []
     finally:
         running.close()
