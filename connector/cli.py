@@ -5,6 +5,7 @@ Every failure an operator can cause prints one line, `connector: error: ...`, an
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import signal
@@ -123,25 +124,42 @@ def work(config_path: str) -> None:
 @click.option(
     "--now", "now_text", default=None, help="Run as of this date (YYYY-MM-DD); default today in London."
 )
-def tick(config_path: str, now_text: str | None) -> None:
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print what would be written; write nothing to the platform or the database.",
+)
+def tick(config_path: str, now_text: str | None, dry_run: bool) -> None:
     """Run the time-driven work once (reminders, overdue marks, escalations), deliver, and exit."""
+    from connector.dry_run import preview_tick
     from connector.service import Service, london_today
 
     as_of = _parse_date(now_text, "--now") or london_today()
     service = Service(_load(config_path), today=lambda: as_of)
     try:
-        service.reevaluate_if_rules_changed()
-        for tenant in service.config.tenants.values():
-            for platform in tenant.platforms:
-                service.processor.reevaluate_all(tenant.id, platform)
-        counts = service.tick(as_of)
-        service.drain()
+        if dry_run:
+            counts, planned = preview_tick(service, as_of)
+        else:
+            service.reevaluate_if_rules_changed()
+            service.reevaluate_everything()
+            counts = service.tick(as_of)
+            service.drain()
         status = service.status()
     finally:
         service.close()
+    summary = (
+        f"{counts.reminders} reminder(s), {counts.overdue} newly overdue, {counts.escalations} escalation(s)"
+    )
+    if dry_run:
+        click.echo(f"dry run as of {as_of.isoformat()}: {summary}; nothing was written")
+        for p in planned:
+            click.echo(
+                f"  {p.what:<14} {p.kind or '-':<22} {p.reference}  worker {p.worker_id or '-'}"
+                f"  show {p.show_on or '-'}  due {p.due_date or '-'}"
+            )
+        return
     click.echo(
-        f"tick {as_of.isoformat()}: {counts.reminders} reminder(s), {counts.overdue} newly overdue, "
-        f"{counts.escalations} escalation(s); outbox pending {status['outbox_pending']}, "
+        f"tick {as_of.isoformat()}: {summary}; outbox pending {status['outbox_pending']}, "
         f"dead letters {status['dead_letters']}"
     )
 
@@ -206,15 +224,91 @@ def retry(config_path: str, dead_letter_id: int) -> None:
 
     service = Service(_load(config_path))
     try:
-        if not service.outbox.retry(dead_letter_id):
-            fail(f"there is no dead letter with id {dead_letter_id} (see `connector dead-letters`)")
-        service.dispatcher.run_once()
-        rows = {r.id: r for r in service.outbox.dead_letters()}
+        row = service.outbox.get(dead_letter_id) if service.outbox.retry(dead_letter_id) else None
+        # Only this one write is sent: the command reports on it alone.
+        delivery = None if row is None else service.dispatcher.deliver(row)
     finally:
         service.close()
-    if dead_letter_id in rows:
-        fail(f"dead letter {dead_letter_id} failed again: {rows[dead_letter_id].last_error}")
-    click.echo(f"dead letter {dead_letter_id} delivered (or queued for a retry)")
+    if delivery is None:
+        fail(f"ID: there is no dead letter with id {dead_letter_id} (see `connector dead-letters`)")
+    if delivery.outcome == "parked":
+        fail(f"dead letter {dead_letter_id} failed again and is parked: {delivery.detail}")
+    if delivery.outcome == "retrying":
+        at = delivery.next_attempt_at.isoformat(timespec="seconds") if delivery.next_attempt_at else "later"
+        click.echo(
+            f"dead letter {dead_letter_id} failed retryably ({delivery.detail}); queued for another attempt at {at}"
+        )
+        return
+    record = f" (platform record {delivery.detail})" if delivery.detail else ""
+    click.echo(f"dead letter {dead_letter_id} delivered{record}")
+
+
+@main.command("failed-events")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def failed_events(config_path: str, as_json: bool) -> None:
+    """List events that could not be processed, with the reason (they are left out of every fold)."""
+    from connector.service import Service
+
+    service = Service(_load(config_path))
+    try:
+        rows = service.inbox.failed()
+    finally:
+        service.close()
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
+        return
+    if not rows:
+        click.echo("No failed events.")
+        return
+    click.echo(
+        f"{'SEQ':>6}  {'TENANT':<14} {'PLATFORM':<9} {'WEBHOOK ID':<24} {'TYPE':<22} {'OCCURRED AT':<26}"
+        f" {'FAILED AT':<30} REASON"
+    )
+    for r in rows:
+        click.echo(
+            f"{r.seq:>6}  {r.tenant:<14} {r.platform:<9} {r.webhook_id:<24} {r.event_type:<22}"
+            f" {r.occurred_at:<26} {r.failed_at:<30} {r.reason}"
+        )
+
+
+@main.command("retry-event")
+@config_option
+@click.argument("seq", type=int)
+def retry_event(config_path: str, seq: int) -> None:
+    """Process one failed event again now, and say whether it was processed or failed again."""
+    from connector.service import Service
+
+    service = Service(_load(config_path))
+    try:
+        outcome = service.processor.retry_event(seq)
+        if outcome is not None and outcome[0] == "processed":
+            service.drain()
+    finally:
+        service.close()
+    if outcome is None:
+        fail(f"SEQ: there is no failed event with seq {seq} (see `connector failed-events`)")
+    state, reason = outcome
+    if state != "processed":
+        fail(f"event {seq} failed again: {reason}")
+    click.echo(f"event {seq} processed")
+
+
+@main.command("discard-event")
+@config_option
+@click.argument("seq", type=int)
+def discard_event(config_path: str, seq: int) -> None:
+    """Set one failed event aside for good: kept as `discarded` for the audit trail, never folded."""
+    from connector.service import Service
+
+    service = Service(_load(config_path))
+    try:
+        discarded = service.inbox.discard(seq)
+    finally:
+        service.close()
+    if not discarded:
+        fail(f"SEQ: there is no failed event with seq {seq} (see `connector failed-events`)")
+    click.echo(f"event {seq} discarded (kept for the audit trail, never processed)")
 
 
 @main.command()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import requests
@@ -20,10 +21,22 @@ from adapters.registry import get_adapter
 from connector.config import Config
 from connector.db import Database, utc_now_text
 from connector.domain import ObligationWrite, ReminderWrite
+from connector.inbox import Inbox
 from connector.ledger import Ledger
 from connector.outbox import Outbox, OutboxRow
+from connector.scheduler import manager_of
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one delivery attempt came to: "delivered" (detail: the platform's record id), "parked" as a dead
+    letter (detail: the reason), or "retrying" (detail: the reason; `next_attempt_at` when it is tried again)."""
+
+    outcome: str
+    detail: str
+    next_attempt_at: datetime | None = None
 
 
 def _now() -> datetime:
@@ -42,6 +55,7 @@ class Dispatcher:
         self.config = config
         self.outbox = Outbox(db)
         self.ledger = Ledger(db, self.outbox)
+        self.inbox = Inbox(db)
         self.session_factory = session_factory
         self.clock = clock
         self._writers: dict[tuple[str, str], PlatformWriter] = {}
@@ -71,32 +85,34 @@ class Dispatcher:
             if count == 0:
                 return total
 
-    def deliver(self, row: OutboxRow) -> None:
+    def deliver(self, row: OutboxRow) -> Delivery:
         if (
             row.tenant not in self.config.tenants
             or row.platform not in self.config.tenants[row.tenant].platforms
         ):
-            self.outbox.park(row, f"tenant {row.tenant!r} has no {row.platform} platform configured any more")
-            return
+            reason = f"tenant {row.tenant!r} has no {row.platform} platform configured any more"
+            self.outbox.park(row, reason)
+            return Delivery("parked", reason)
         try:
             writer = self.writer(row.tenant, row.platform)
             if row.item == "reminder":
-                self._send_reminder(writer, row)
-            elif row.item == "reminder_withdrawal":
+                return Delivery("delivered", self._send_reminder(writer, row))
+            if row.item == "reminder_withdrawal":
                 writer.withdraw_reminder(row.payload["platform_id"])
                 with self.db.transaction() as conn:
                     self.outbox.confirm(conn, row)
                     self._audit(row, "confirmed", row.payload["platform_id"], conn=conn)
-            else:
-                self._sync_obligation(writer, row)
+                return Delivery("delivered", row.payload["platform_id"])
+            return Delivery("delivered", self._sync_obligation(writer, row))
         except RetryableError as exc:
-            self._retry_or_park(row, exc)
+            return self._retry_or_park(row, exc)
         except PlatformError as exc:
             log.warning("write %s parked: %s", row.reference, exc.reason)
             self.outbox.park(row, exc.reason)
             self._audit(row, "dead_letter", exc.reason)
+            return Delivery("parked", exc.reason)
 
-    def _sync_obligation(self, writer: PlatformWriter, row: OutboxRow) -> None:
+    def _sync_obligation(self, writer: PlatformWriter, row: OutboxRow) -> str:
         platform_id, form_id = self.ledger.platform_ids(row.tenant, row.platform, row.reference)
         write = obligation_write(row.reference, row.payload, platform_id, form_id)
         result = writer.sync_obligation(write)
@@ -113,16 +129,29 @@ class Dispatcher:
             self.outbox.confirm(conn, row)
             self._audit(row, "confirmed", result.platform_id or "", conn=conn)
             self._withdraw_stale_reminders(conn, row)
+        return result.platform_id or ""
 
     def _withdraw_stale_reminders(self, conn: sqlite3.Connection, row: OutboxRow) -> None:
-        """A cancelled step's reminders, and those that named a due date the step no longer has, leave the
-        worker's tray: sent ones are withdrawn on the platform, unsent ones are not sent."""
+        """A step's reminders that no longer fit it leave the tray: those of an ended step, those that named a
+        due date the step no longer has, and those addressed to someone who should no longer get them (an
+        assignee's reminder to a former assignee, an escalation to a former supervisor). Sent ones are withdrawn
+        on the platform, unsent ones are not sent; the right person gets theirs at the next tick."""
         still_due = row.payload["due_date"] if row.payload.get("open") else None
-        stale = conn.execute(
-            "SELECT reference, platform_id FROM reminders WHERE tenant = ? AND platform = ?"
-            " AND obligation_reference = ? AND withdrawn_at IS NULL AND (? IS NULL OR due_date IS NOT ?)",
-            (row.tenant, row.platform, row.reference, still_due, still_due),
+        reminders = conn.execute(
+            "SELECT reference, platform_id, worker_id, escalation, due_date FROM reminders WHERE tenant = ?"
+            " AND platform = ? AND obligation_reference = ? AND withdrawn_at IS NULL",
+            (row.tenant, row.platform, row.reference),
         ).fetchall()
+        manager: str | None = None
+        if still_due is not None and any(r["escalation"] for r in reminders):
+            manager = self._escalation_recipient(conn, row)
+        stale = [
+            r
+            for r in reminders
+            if still_due is None
+            or r["due_date"] != still_due
+            or r["worker_id"] != (manager if r["escalation"] else row.payload["assignee_id"])
+        ]
         for reminder in stale:
             conn.execute(
                 "UPDATE reminders SET withdrawn_at = ? WHERE tenant = ? AND platform = ? AND reference = ?",
@@ -143,7 +172,15 @@ class Dispatcher:
                     {"platform_id": reminder["platform_id"]},
                 )
 
-    def _send_reminder(self, writer: PlatformWriter, row: OutboxRow) -> None:
+    def _escalation_recipient(self, conn: sqlite3.Connection, row: OutboxRow) -> str:
+        holder = conn.execute(
+            "SELECT holder FROM obligations WHERE tenant = ? AND platform = ? AND reference = ?",
+            (row.tenant, row.platform, row.reference),
+        ).fetchone()
+        manager = None if holder is None else manager_of(self.inbox, row.tenant, row.platform, holder[0])
+        return manager or str(row.payload["assignee_id"])
+
+    def _send_reminder(self, writer: PlatformWriter, row: OutboxRow) -> str:
         p = row.payload
         notification_id = writer.send_reminder(
             ReminderWrite(
@@ -164,19 +201,22 @@ class Dispatcher:
             )
             self.outbox.confirm(conn, row)
             self._audit(row, "confirmed", notification_id, conn=conn)
+        return notification_id
 
-    def _retry_or_park(self, row: OutboxRow, exc: RetryableError) -> None:
+    def _retry_or_park(self, row: OutboxRow, exc: RetryableError) -> Delivery:
         delivery = self.config.delivery
         if row.attempts + 1 >= delivery.max_attempts:
             reason = f"gave up after {row.attempts + 1} attempts: {exc.reason}"
             self.outbox.park(row, reason)
             self._audit(row, "dead_letter", reason)
-            return
+            return Delivery("parked", reason)
         delay = min(delivery.backoff_seconds * (2**row.attempts), delivery.backoff_max_seconds)
         if exc.retry_after is not None:
             delay = max(delay, exc.retry_after)
-        self.outbox.retry_later(row, exc.reason, delay, self.clock())
+        now = self.clock()
+        self.outbox.retry_later(row, exc.reason, delay, now)
         self._audit(row, "retry_scheduled", exc.reason)
+        return Delivery("retrying", exc.reason, now + timedelta(seconds=delay))
 
     def _audit(self, row: OutboxRow, outcome: str, detail: str, conn: Any = None) -> None:
         sql = "INSERT INTO audit (at, tenant, platform, reference, action, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -205,4 +245,5 @@ def obligation_write(
         form=tuple((str(k), str(v)) for k, v in payload.get("form", [])),
         platform_id=platform_id,
         form_id=form_id,
+        met=bool(payload.get("met")),
     )

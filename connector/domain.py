@@ -326,7 +326,7 @@ def _revive(name: str, value: Any) -> Any:
 class ObligationWrite:
     """The desired state of one obligation cycle on the platform, keyed by its deterministic reference.
 
-    `open` False means withdraw it. `platform_id`/`form_id` are the platform's ids once a write was confirmed;
+    `open` False means end it: completed when `met` (a session met it), else cancelled. `platform_id`/`form_id` are the platform's ids once a write was confirmed;
     a writer that lacks them looks the reference up first. `form` holds the pre-filled form's logical fields
     (due_date, reason, previous_actions, ...); an adapter maps them to its platform's questions.
     """
@@ -346,6 +346,7 @@ class ObligationWrite:
     form_id: str | None = None
     # The assignee's supervisor, for platforms whose form stub names the manager (Childview's manager_id).
     supervisor_id: str | None = None
+    met: bool = False
 
 
 @dataclass(frozen=True)

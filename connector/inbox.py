@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from connector.db import Database, utc_now_text
 from connector.domain import Event, event_from_json, event_to_json
 
+# The states whose events facts are folded from; 'failed' and 'discarded' are left out.
+FOLDED_STATES = "('pending', 'processed')"
+
 
 @dataclass(frozen=True)
 class InboxItem:
@@ -18,6 +21,18 @@ class InboxItem:
     platform: str
     webhook_id: str
     event: Event
+
+
+@dataclass(frozen=True)
+class FailedEvent:
+    seq: int
+    tenant: str
+    platform: str
+    webhook_id: str
+    event_type: str
+    occurred_at: str
+    failed_at: str
+    reason: str
 
 
 def subject_keys(event: Event) -> set[str]:
@@ -114,10 +129,14 @@ class Inbox:
         return [_item(row) for row in rows]
 
     def events_about(self, tenant: str, platform: str, subject: str) -> list[Event]:
-        """Every accepted event that mentions the subject, in no particular order (the fold sorts them)."""
+        """Every accepted event that mentions the subject, in no particular order (the fold sorts them).
+
+        Failed and discarded events are left out: an event that cannot be processed must not stop every later
+        fold of the same worker, case or team (it waits, listed, until an operator retries or discards it).
+        """
         rows = self.db.query(
             "SELECT i.event FROM event_subjects s JOIN inbox i ON i.seq = s.seq"
-            " WHERE s.tenant = ? AND s.platform = ? AND s.subject = ?",
+            f" WHERE s.tenant = ? AND s.platform = ? AND s.subject = ? AND i.state IN {FOLDED_STATES}",
             (tenant, platform, subject),
         )
         return [event_from_json(json.loads(row["event"])) for row in rows]
@@ -125,7 +144,8 @@ class Inbox:
     def subjects(self, tenant: str, platform: str, prefix: str) -> list[str]:
         """Every subject id of one type ("case", "worker", "team") the tenant's events ever mentioned."""
         rows = self.db.query(
-            "SELECT DISTINCT subject FROM event_subjects WHERE tenant = ? AND platform = ? AND subject LIKE ?",
+            "SELECT DISTINCT s.subject FROM event_subjects s JOIN inbox i ON i.seq = s.seq"
+            f" WHERE s.tenant = ? AND s.platform = ? AND s.subject LIKE ? AND i.state IN {FOLDED_STATES}",
             (tenant, platform, f"{prefix}:%"),
         )
         return [row["subject"].split(":", 1)[1] for row in rows]
@@ -143,6 +163,37 @@ class Inbox:
                 "UPDATE inbox SET state = 'failed', processed_at = ?, error = ? WHERE seq = ?",
                 (utc_now_text(), error[:500], seq),
             )
+
+    def set_pending(self, seq: int) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE inbox SET state = 'pending', error = NULL WHERE seq = ?", (seq,))
+
+    def failed(self) -> list[FailedEvent]:
+        rows = self.db.query(
+            "SELECT seq, tenant, platform, webhook_id, event_type, occurred_at, processed_at, error FROM inbox"
+            " WHERE state = 'failed' ORDER BY seq"
+        )
+        return [FailedEvent(*tuple(row)) for row in rows]
+
+    def state_of(self, seq: int) -> tuple[str, str | None] | None:
+        """(state, error) of one event, or None when there is no such event."""
+        rows = self.db.query("SELECT state, error FROM inbox WHERE seq = ?", (seq,))
+        return None if not rows else (rows[0]["state"], rows[0]["error"])
+
+    def item(self, seq: int) -> InboxItem | None:
+        rows = self.db.query(
+            "SELECT seq, tenant, platform, webhook_id, event FROM inbox WHERE seq = ?", (seq,)
+        )
+        return _item(rows[0]) if rows else None
+
+    def discard(self, seq: int) -> bool:
+        """Set a failed event aside for good: kept for the audit trail, never folded; False if not failed."""
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE inbox SET state = 'discarded', processed_at = ? WHERE seq = ? AND state = 'failed'",
+                (utc_now_text(), seq),
+            )
+        return cursor.rowcount == 1
 
     def count(self, state: str) -> int:
         return int(self.db.scalar("SELECT COUNT(*) FROM inbox WHERE state = ?", (state,)) or 0)

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from connector.db import Database, utc_now_text
+from connector.met import MetCheck, never_met
 from connector.outbox import Outbox
 from rules.model import Obligation
 
@@ -39,6 +40,7 @@ class DiffCounts:
     created: int = 0
     moved: int = 0
     withdrawn: int = 0
+    met: int = 0
 
 
 def obligation_payload(obligation: Obligation, incoming_on: date) -> dict[str, Any]:
@@ -71,8 +73,13 @@ class Ledger:
         owner: str,
         desired: list[Obligation],
         today: date,
+        met_by: MetCheck = never_met,
     ) -> DiffCounts:
-        """Make the ledger hold `desired` for this owner and queue the platform writes that takes."""
+        """Make the ledger hold `desired` for this owner and queue the platform writes that takes.
+
+        A cycle that leaves the desired set ends `met` (its step completed) when the desired set holds a later
+        cycle of the same kind, scope and holder, or when `met_by` says a session met it (see connector/met.py);
+        otherwise it is `withdrawn` (its step cancelled)."""
         rows = conn.execute(
             "SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND owner = ?",
             (tenant, platform, owner),
@@ -81,17 +88,21 @@ class Ledger:
         for row in rows:
             by_key.setdefault((row["kind"], row["scope"], row["holder"], row["cycle"]), []).append(row)
 
-        created = moved = withdrawn = 0
+        created = moved = withdrawn = met = 0
         wanted: set[str] = set()
+        latest_cycle: dict[tuple[str, str, str], int] = {}
+        for obligation in desired:
+            series = (obligation.kind, obligation.scope, obligation.holder)
+            latest_cycle[series] = max(latest_cycle.get(series, obligation.cycle), obligation.cycle)
         now = utc_now_text()
         for obligation in desired:
             history = by_key.get(obligation.key, [])
-            live = [r for r in history if r["status"] in ("open", "closed")]
+            live = [r for r in history if r["status"] in ("open", "closed", "met")]
             payload = obligation_payload(obligation, today)
             if live:
                 row = live[0]
                 wanted.add(row["reference"])
-                if row["status"] == "closed":
+                if row["status"] in ("closed", "met"):
                     # Done on the platform already; the session that closed it opens the next cycle.
                     continue
                 if _changed(row, obligation):
@@ -111,16 +122,26 @@ class Ledger:
 
         for row in rows:
             if row["status"] == "open" and row["reference"] not in wanted:
-                conn.execute(
-                    "UPDATE obligations SET status = 'withdrawn', updated_at = ? WHERE tenant = ? AND platform = ?"
-                    " AND reference = ?",
-                    (now, tenant, platform, row["reference"]),
-                )
-                payload = json.loads(_payload_of_row(row))
-                payload["open"] = False
-                self.outbox.put(conn, tenant, platform, row["reference"], "obligation", "withdraw", payload)
-                withdrawn += 1
-        return DiffCounts(created, moved, withdrawn)
+                series = (row["kind"], row["scope"], row["holder"])
+                if latest_cycle.get(series, row["cycle"]) > row["cycle"] or met_by(row):
+                    self._end(conn, tenant, platform, row, met=True)
+                    met += 1
+                else:
+                    self._end(conn, tenant, platform, row, met=False)
+                    withdrawn += 1
+        return DiffCounts(created, moved, withdrawn, met)
+
+    def _end(self, conn: sqlite3.Connection, tenant: str, platform: str, row: sqlite3.Row, met: bool) -> None:
+        """Close a cycle: `met` (the platform step is completed) or `withdrawn` (the step is cancelled)."""
+        conn.execute(
+            "UPDATE obligations SET status = ?, updated_at = ? WHERE tenant = ? AND platform = ? AND reference = ?",
+            ("met" if met else "withdrawn", utc_now_text(), tenant, platform, row["reference"]),
+        )
+        payload = json.loads(_payload_of_row(row))
+        payload["open"] = False
+        payload["met"] = met
+        action = "complete" if met else "withdraw"
+        self.outbox.put(conn, tenant, platform, row["reference"], "obligation", action, payload)
 
     def _insert(
         self,
@@ -196,12 +217,14 @@ class Ledger:
     def mark_closed_by_step(
         self, conn: sqlite3.Connection, tenant: str, platform: str, step_ref: str
     ) -> None:
-        """A session recorded against one of our steps: the platform completed it, so never cancel it."""
-        conn.execute(
-            "UPDATE obligations SET status = 'closed', updated_at = ? WHERE tenant = ? AND platform = ?"
-            " AND platform_id = ? AND status = 'open'",
-            (utc_now_text(), tenant, platform, step_ref),
-        )
+        """A session recorded against one of our steps met it: it ends `met`, never cancelled. The platform may
+        not have completed the step itself, so a complete is queued (answered 409 if it already is)."""
+        rows = conn.execute(
+            "SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND platform_id = ? AND status = 'open'",
+            (tenant, platform, step_ref),
+        ).fetchall()
+        for row in rows:
+            self._end(conn, tenant, platform, row, met=True)
 
 
 def _mutable_columns(obligation: Obligation) -> tuple[Any, ...]:

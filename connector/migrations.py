@@ -147,10 +147,27 @@ def _005_reminder_due_dates(db: sqlite_utils.Database) -> None:
     reminders.create_index(["tenant", "platform", "obligation_reference"])
 
 
+def _006_failures(db: sqlite_utils.Database) -> None:
+    # Subjects (stage 'evaluate') and obligations (stage 'tick') whose work failed, so one bad subject is set
+    # aside and reported while every other goes on; a later success clears its row. Ids and errors only.
+    db.table("failures").create(
+        {"tenant": str, "platform": str, "stage": str, "subject": str, "failed_at": str, "reason": str},
+        pk=("tenant", "platform", "stage", "subject"),
+    )
+
+
+def _007_service_state(db: sqlite_utils.Database) -> None:
+    # Small values every process of one database must agree on, such as the date of the last tick, so that
+    # `connector status` and GET /status say the same and a restart does not redo the day's work.
+    db.table("service_state").create({"key": str, "value": str, "updated_at": str}, pk="key")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _001_inbox,
     _002_obligations,
     _003_outbox,
     _004_meta,
     _005_reminder_due_dates,
+    _006_failures,
+    _007_service_state,
 ]

@@ -116,6 +116,10 @@ class Outbox:
     def dead_letters(self) -> list[OutboxRow]:
         return [_row(r) for r in self.db.query("SELECT * FROM outbox WHERE state = 'dead' ORDER BY id")]
 
+    def get(self, row_id: int) -> OutboxRow | None:
+        rows = self.db.query("SELECT * FROM outbox WHERE id = ?", (row_id,))
+        return _row(rows[0]) if rows else None
+
     def retry(self, row_id: int) -> bool:
         """Send a dead letter again at the next delivery round; False if there is no such dead letter."""
         with self.db.transaction() as conn:

@@ -22,8 +22,10 @@ from connector.domain import (
     WorkerUpdated,
 )
 from connector.facts import TEAM_FACT_EVENTS, fold_case, fold_team, fold_worker
+from connector.failures import record_failures
 from connector.inbox import Inbox, InboxItem
 from connector.ledger import DiffCounts, Ledger
+from connector.met import met_by_sessions
 from connector.outbox import Outbox
 from rules.calendar import WorkingCalendar
 from rules.engine import Engine
@@ -133,6 +135,8 @@ class Processor:
         self.inbox = Inbox(db)
         self.ledger = Ledger(db, Outbox(db))
         self.evaluators = {tid: Evaluator(t) for tid, t in config.tenants.items()}
+        # The owners the last `reevaluate_all` could not evaluate, with the reason (also kept in `failures`).
+        self.failed_owners: dict[str, str] = {}
 
     def run_once(self, limit: int = 200) -> int:
         """Process up to `limit` pending events; returns how many were processed."""
@@ -144,13 +148,35 @@ class Processor:
         except Exception:
             # One bad event must not block the rest: retry one by one and set aside what still fails.
             log.exception("batch of %d events failed; retrying one by one", len(items))
-            for item in items:
-                try:
-                    self._process([item])
-                except Exception as exc:
-                    log.exception("event %s could not be processed", item.webhook_id)
-                    self.inbox.mark_failed(item.seq, f"{type(exc).__name__}: {exc}")
+            failed = [item for item in items if not self._process_alone(item)]
+            if len(failed) > 1:
+                # A good event folded beside a still-pending bad one of the same subject failed with it; now
+                # that the bad ones are set aside (and left out of folds), each gets one more try on its own.
+                for item in failed:
+                    self.inbox.set_pending(item.seq)
+                    self._process_alone(item)
         return len(items)
+
+    def _process_alone(self, item: InboxItem) -> bool:
+        """Process one event; when it fails, mark it failed with the reason. True when processed."""
+        try:
+            self._process([item])
+        except Exception as exc:
+            log.exception("event seq %d (%s) could not be processed", item.seq, item.webhook_id)
+            self.inbox.mark_failed(item.seq, f"{type(exc).__name__}: {exc}")
+            return False
+        return True
+
+    def retry_event(self, seq: int) -> tuple[str, str | None] | None:
+        """Process one failed event again now: (its new state, the reason if it failed again); None if no such
+        failed event. Back to pending first, so its own event is folded again."""
+        item = self.inbox.item(seq)
+        state = self.inbox.state_of(seq)
+        if item is None or state is None or state[0] != "failed":
+            return None
+        self.inbox.set_pending(seq)
+        self._process_alone(item)
+        return self.inbox.state_of(seq)
 
     def run_until_idle(self, limit: int = 200) -> int:
         total = 0
@@ -180,7 +206,9 @@ class Processor:
                 owners |= owners_affected(facts, item.event)
                 if isinstance(item.event, SupervisionRecorded) and item.event.step_ref:
                     steps.append(item.event.step_ref)
-            plans.append(_Plan(evaluator, platform, steps, self._desired(evaluator, facts, owners, today)))
+            plans.append(
+                _Plan(evaluator, platform, steps, self._desired(evaluator, facts, owners, today), facts)
+            )
         with self.db.transaction() as conn:
             totals = self._apply(conn, plans, today)
             self.inbox.mark_processed(conn, [item.seq for item in items])
@@ -191,6 +219,22 @@ class Processor:
     ) -> list[tuple[str, list[Obligation]]]:
         return [(owner, evaluator.obligations(facts, owner, today)) for owner in sorted(owners)]
 
+    def _desired_each(
+        self, evaluator: Evaluator, facts: _Facts, owners: Iterable[str], today: date
+    ) -> tuple[list[tuple[str, list[Obligation]]], dict[str, str]]:
+        """As `_desired`, but one owner's error is logged (ids only) and returned instead of raised, so the
+        others go on. A failed owner is left out of the diff: its ledger rows stay as they were rather than
+        being withdrawn as if nothing were owed."""
+        desired: list[tuple[str, list[Obligation]]] = []
+        failed: dict[str, str] = {}
+        for owner in sorted(owners):
+            try:
+                desired.append((owner, evaluator.obligations(facts, owner, today)))
+            except Exception as exc:
+                log.exception("tenant %s: %s could not be evaluated", evaluator.tenant.id, owner)
+                failed[owner] = f"{type(exc).__name__}: {exc}"
+        return desired, failed
+
     def _apply(self, conn: sqlite3.Connection, plans: list[_Plan], today: date) -> DiffCounts:
         totals = DiffCounts()
         for plan in plans:
@@ -199,8 +243,9 @@ class Processor:
                 # The platform completed this step: never cancel it, whatever the diff says next.
                 self.ledger.mark_closed_by_step(conn, tenant.id, plan.platform, step_ref)
             for owner, desired in plan.desired:
+                met_by = met_by_sessions(plan.facts.about(owner), plan.evaluator.engine.pack.sessions_for)
                 counts = self.ledger.apply(
-                    conn, tenant.id, plan.platform, tenant.reference_prefix, owner, desired, today
+                    conn, tenant.id, plan.platform, tenant.reference_prefix, owner, desired, today, met_by
                 )
                 totals = _add(totals, counts)
         return totals
@@ -215,14 +260,18 @@ class Processor:
         )
         today = self.today()
         totals = DiffCounts()
+        self.failed_owners = {}
         # In slices, each its own short transaction, so webhooks are never kept waiting for the write lock while
         # a whole caseload is re-evaluated; folds are not kept between slices, so memory stays flat too.
         for start in range(0, len(owners), REEVALUATION_SLICE):
             facts = _Facts(self.inbox, tenant_id, platform)
             chunk = owners[start : start + REEVALUATION_SLICE]
-            plan = _Plan(evaluator, platform, [], self._desired(evaluator, facts, chunk, today))
+            desired, failed = self._desired_each(evaluator, facts, chunk, today)
+            plan = _Plan(evaluator, platform, [], desired, facts)
             with self.db.transaction() as conn:
                 totals = _add(totals, self._apply(conn, [plan], today))
+                record_failures(conn, tenant_id, platform, "evaluate", chunk, failed)
+            self.failed_owners.update(failed)
         return totals
 
 
@@ -232,7 +281,8 @@ class _Plan:
     platform: str
     completed_steps: list[str]
     desired: list[tuple[str, list[Obligation]]]
+    facts: _Facts
 
 
 def _add(a: DiffCounts, b: DiffCounts) -> DiffCounts:
-    return DiffCounts(a.created + b.created, a.moved + b.moved, a.withdrawn + b.withdrawn)
+    return DiffCounts(a.created + b.created, a.moved + b.moved, a.withdrawn + b.withdrawn, a.met + b.met)

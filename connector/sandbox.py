@@ -211,6 +211,7 @@ def _report(
         " WHERE status = 'open' AND platform_id IS NOT NULL ORDER BY due_date, case_id"
     )
     withdrawn = service.db.scalar("SELECT COUNT(*) FROM obligations WHERE status = 'withdrawn'")
+    met = service.db.scalar("SELECT COUNT(*) FROM obligations WHERE status = 'met'")
     token = config.tenants[month["tenant"]].platforms["mosaic"].api_token
     echo(f"\nDue supervisions Mosaic now holds for team {month['team_id']}, as of {as_of.isoformat()}:\n")
     header = f"{'STEP':>6}  {'KIND':<22} {'PERSON':<7} {'FOR':<5} {'TO':<5} {'DUE':<10}  {'RULES':<28} COUNTED FROM"
@@ -235,7 +236,8 @@ def _report(
         echo(line)
     status = service.status()
     echo(
-        f"\n{len(rows)} open step(s), {withdrawn} withdrawn (transfer, de-allocation, closure, next cycle);"
+        f"\n{len(rows)} open step(s), {met} completed (met by a session), {withdrawn} cancelled"
+        " (transfer, de-allocation, closure);"
         f" {reminders} reminder(s) queued by the daily tick; outbox pending {status['outbox_pending']},"
         f" dead letters {status['dead_letters']}."
     )

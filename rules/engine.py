@@ -650,11 +650,20 @@ class Engine:
                 reminder = date(
                     begins.year if (month, day) >= schedule.year_starts else begins.year + 1, month, day
                 )
+                # The connector knows only the sessions it saw since it first heard of the worker: it says no more.
+                heard = worker.known_since if worker.known_since > begins else None
                 if as_of <= reminder:
-                    more.append(f"a reminder falls on {format_day(reminder)} if none is done by then")
+                    more.append(f"a reminder falls on {format_day(reminder)} if none is recorded by then")
+                elif heard is None:
+                    more.append(f"none was recorded by the reminder date, {format_day(reminder)}")
                 else:
-                    more.append(f"none was done by the reminder date, {format_day(reminder)}")
-                form.append(("reminder_on", reminder.isoformat()))
+                    more.append(
+                        "none has been recorded since the connector first heard of the worker"
+                        f" on {format_day(heard)}"
+                    )
+                # A reminder date that passed before the connector knew the worker is not sent as if due then.
+                if heard is None or heard <= reminder:
+                    form.append(("reminder_on", reminder.isoformat()))
             what = f"Practice observation {number} of {schedule.count} for worker {worker.worker_id} in the year to {format_day(ends)}"
             assignee = self._assignee(rule, worker.worker_id, None, worker)
             # One cycle per observation owed in each year, e.g. 202601 and 202602 for the year from April 2026.

@@ -44,7 +44,7 @@ class MosaicWriter:
 
     def sync_obligation(self, write: ObligationWrite) -> WriteResult:
         if not write.open:
-            return self._withdraw(write)
+            return self._end(write)
         changes = self._step_changes(write)
         step_id = write.platform_id
         if step_id is None:
@@ -86,12 +86,13 @@ class MosaicWriter:
         answer = self.client.call("PATCH", f"/workflow-steps/{step_id}", json=changes)
         return answer.status == 409
 
-    def _withdraw(self, write: ObligationWrite) -> WriteResult:
+    def _end(self, write: ObligationWrite) -> WriteResult:
+        """A met cycle's step is COMPLETED (so Mosaic's reports show it done); one no longer owed, CANCELLED."""
         step_id = write.platform_id or self._find("/workflow-steps", write.reference, "workflow_step_id")
         if step_id is None:
-            return WriteResult(None)  # it never reached Mosaic: nothing to withdraw
-        closed = self._patch_step(step_id, {"step_status": "CANCELLED"})
-        # 409: completed or cancelled already, which is as withdrawn as it can get.
+            return WriteResult(None)  # it never reached Mosaic: nothing to end
+        closed = self._patch_step(step_id, {"step_status": "COMPLETED" if write.met else "CANCELLED"})
+        # 409: completed or cancelled already, which is as ended as it can get.
         return WriteResult(step_id, write.form_id, closed_on_platform=closed)
 
     # --- forms ----------------------------------------------------------------------------------------------

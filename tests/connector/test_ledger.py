@@ -70,14 +70,27 @@ def test_an_obligation_no_longer_desired_is_withdrawn(db: Database) -> None:
     assert db.scalar("SELECT status FROM obligations") == "withdrawn"
 
 
-def test_a_new_cycle_is_a_new_reference_and_the_old_one_is_withdrawn(db: Database) -> None:
+def test_a_new_cycle_is_a_new_reference_and_the_old_one_is_met_not_withdrawn(db: Database) -> None:
     apply(db, [OBLIGATION])
-    assert apply(db, [replace(OBLIGATION, cycle=2, due_date=date(2026, 12, 18))]) == (1, 0, 1)
+    assert apply(db, [replace(OBLIGATION, cycle=2, due_date=date(2026, 12, 18))]) == (1, 0, 0)
     refs = {r["reference"]: r["action"] for r in outbox_rows(db)}
     assert refs == {
-        "linc:case_supervision:100234:5521:1": "withdraw",
+        "linc:case_supervision:100234:5521:1": "complete",
         "linc:case_supervision:100234:5521:2": "create",
     }
+    payload = json.loads(str(outbox_rows(db)[0]["payload"]))
+    assert payload["open"] is False and payload["met"] is True
+    statuses = dict(db.query("SELECT reference, status FROM obligations"))
+    assert statuses["linc:case_supervision:100234:5521:1"] == "met"
+
+
+def test_a_cycle_a_session_met_with_no_next_cycle_is_met(db: Database) -> None:
+    ledger = Ledger(db, Outbox(db))
+    with db.transaction() as conn:
+        ledger.apply(conn, "linc", "mosaic", "linc", "case:100234", [OBLIGATION], TODAY)
+        counts = ledger.apply(conn, "linc", "mosaic", "linc", "case:100234", [], TODAY, lambda row: True)
+    assert (counts.met, counts.withdrawn) == (1, 0)
+    assert outbox_rows(db)[0]["action"] == "complete"
 
 
 def test_a_withdrawn_cycle_wanted_again_gets_a_fresh_reference(db: Database) -> None:

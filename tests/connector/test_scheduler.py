@@ -129,7 +129,7 @@ def test_a_rule_dated_reminder_goes_out_on_its_date_once(tmp_path: Path, mosaic:
             if n["workflow_step_id"] == observation["workflow_step_id"]
         ]
         assert reminder["notification_date"] == "2026-09-30" and reminder["worker_id"] == 5500
-        assert "none is done yet" in reminder["message"]
+        assert "none has been recorded yet" in reminder["message"]
     finally:
         running.close()
 
@@ -140,7 +140,7 @@ def test_a_cancelled_steps_unread_reminder_leaves_the_tray_and_a_moved_one_is_re
     tick(connector, date(2026, 11, 23))
     [reminder] = mosaic.notifications.values()
     assert reminder["message"].endswith("due on 2026-11-30.")
-    # A case supervision held on 20 Nov starts the next cycle: the old step is cancelled, its reminder withdrawn.
+    # A case supervision held on 20 Nov starts the next cycle: the old step is completed, its reminder withdrawn.
     supervised = event(
         "evt_cs",
         "supervision.recorded",
@@ -177,3 +177,73 @@ def test_a_read_reminder_stays_when_its_step_is_cancelled(connector: Connector, 
     assert (
         connector.service.status()["dead_letters"] == 0 and connector.service.status()["outbox_pending"] == 0
     )
+
+
+def test_a_reassigned_steps_reminder_leaves_the_former_assignees_tray(
+    tmp_path: Path, mosaic: FakeMosaic
+) -> None:
+    # LINC-PO's observation is the supervisor's to do: a new supervisor takes the step over.
+    case_holder = dict(WORKER, id="evt_ch", occurred_at="2026-06-01T08:00:00Z")
+    case_holder["data"] = {**WORKER["data"], "case_holding": True, "frontline": True}
+    new_supervisor = dict(WORKER, id="evt_sup", occurred_at="2026-10-02T08:00:00Z")
+    new_supervisor["data"] = {**case_holder["data"], "supervisor_id": 5501}
+    running = start_connector(make_config(tmp_path, mosaic.base_url), today=date(2026, 10, 1))
+    try:
+        assert running.post(case_holder).status_code == 202
+        running.service.drain()
+        [observation] = [s for s in mosaic.open_steps() if s["workflow_step_type_id"] == 9105]
+        running.service.tick(date(2026, 10, 1))
+        running.service.drain()
+
+        def tray() -> list[int]:
+            return [
+                n["worker_id"]
+                for n in mosaic.notifications.values()
+                if n["workflow_step_id"] == observation["workflow_step_id"]
+            ]
+
+        assert tray() == [5500]
+        assert running.post(new_supervisor).status_code == 202
+        running.service.drain()
+        assert mosaic.steps[observation["workflow_step_id"]]["assignee_id"] == 5501
+        # Its reminder was DELETEd from 5500's tray (other steps' escalations to 5500 went too).
+        assert mosaic.calls["DELETE /current-work/notifications/{id}"] >= 1
+        assert tray() == []
+        for day in (date(2026, 10, 2), date(2026, 10, 3)):
+            running.service.tick(day)
+            running.service.drain()
+        assert tray() == [5501]
+    finally:
+        running.close()
+
+
+def test_a_reminder_whose_show_date_has_passed_is_shown_from_the_day_it_is_queued(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
+    # Due 30 Nov, so shown from 23 Nov; first ticked on 27 Nov, it is dated 27 Nov, not in the past.
+    assert tick(connector, date(2026, 11, 27)) == (1, 0, 0)
+    [reminder] = mosaic.notifications.values()
+    assert reminder["notification_date"] == "2026-11-27"
+
+
+def test_a_rule_dated_reminder_that_passed_before_the_worker_was_known_is_not_sent(
+    tmp_path: Path, mosaic: FakeMosaic
+) -> None:
+    # First heard of on 24 Nov: LINC-PO's 30 September reminder is not sent as if it had been due then.
+    case_holder = dict(WORKER, id="evt_ch", occurred_at="2026-11-24T08:00:00Z")
+    case_holder["data"] = {**WORKER["data"], "case_holding": True, "frontline": True}
+    running = start_connector(make_config(tmp_path, mosaic.base_url), today=date(2026, 11, 24))
+    try:
+        assert running.post(case_holder).status_code == 202
+        running.service.drain()
+        [observation] = [s for s in mosaic.open_steps() if s["workflow_step_type_id"] == 9105]
+        assert "since the connector first heard of the worker on 24 Nov 2026" in observation["notes"]
+        running.service.tick(date(2026, 11, 24))
+        running.service.drain()
+        assert [
+            n
+            for n in mosaic.notifications.values()
+            if n["workflow_step_id"] == observation["workflow_step_id"]
+        ] == []
+    finally:
+        running.close()

@@ -90,3 +90,42 @@ def start_connector(
 
 def event(event_id: str, type_: str, occurred_at: str, **data: Any) -> dict[str, Any]:
     return {"id": event_id, "type": type_, "occurred_at": occurred_at, "data": data}
+
+
+def write_config_file(tmp_path: Path, base_url: str, **mosaic: Any) -> Path:
+    """The harness config as a TOML file, for commands run through click's CliRunner."""
+    path = tmp_path / "connector.toml"
+    path.write_text(_toml(config_document(tmp_path, base_url, **mosaic)))
+    return path
+
+
+def _toml(doc: dict[str, Any]) -> str:
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return str(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return json.dumps(str(v))
+
+    def table(name: str, body: dict[str, Any], header: str) -> list[str]:
+        lines = [header] if header else []
+        nested = []
+        for key, v in body.items():
+            if isinstance(v, dict):
+                nested.append((key, v))
+            else:
+                lines.append(f"{key} = {value(v)}")
+        for key, v in nested:
+            lines += table(f"{name}.{key}", v, f"[{name}.{key}]")
+        return lines
+
+    lines: list[str] = []
+    for key, v in doc.items():
+        if isinstance(v, list):
+            for item in v:
+                lines += table(key, item, f"[[{key}]]")
+        else:
+            lines += table(key, v, f"[{key}]")
+    return "\n".join(lines) + "\n"
