@@ -18,9 +18,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rules import codes
+from rules.codes import OBLIGATION_KINDS
 from rules.dates import add_days, add_months
 from rules.model import (
-    OBLIGATION_KINDS,
     CaseAllocation,
     StatusSpell,
     TeamFacts,
@@ -29,50 +30,12 @@ from rules.model import (
 
 PACKS_DIR = Path(__file__).resolve().parent / "packs"
 
-# Mosaic's case statuses, then Childview's youth justice disposals (a Youth Offending Service case).
-MOSAIC_STATUSES = ("CIN", "CP", "LAC", "CFP", "TAC", "CARE_EXPERIENCED", "EARLY_HELP")
-YOUTH_JUSTICE_STATUSES = (
-    "PREVENTION",
-    "OUT_OF_COURT",
-    "REFERRAL_ORDER",
-    "YRO",
-    "DTO_CUSTODY",
-    "DTO_COMMUNITY",
-    "BAIL_REMAND",
-)
-STATUSES = frozenset(MOSAIC_STATUSES + YOUTH_JUSTICE_STATUSES)
-RELATIONSHIPS = frozenset({"ALLWKR", "LEADPROF", "INVWKR"})
-JOB_ROLES = frozenset(
-    {
-        "SOCIAL_WORKER",
-        "SENIOR_PRACTITIONER",
-        "PRACTICE_SUPERVISOR",
-        "TEAM_MANAGER",
-        "HEAD_OF_SERVICE",
-        "FAMILY_SUPPORT_WORKER",
-        "RESIDENTIAL_CARE_WORKER",
-        "OCCUPATIONAL_THERAPIST",
-        "BUSINESS_SUPPORT",
-        "ADMINISTRATOR",
-    }
-)
-EMPLOYMENT = frozenset({"permanent", "temporary", "agency", "relief"})
-WORKER_FLAGS = ("case_holding", "supervises_case_holders", "frontline", "asye")
-SESSION_KINDS = frozenset(
-    {
-        "case",
-        "personal",
-        "group",
-        "fsm_group",
-        "team_brief",
-        "ad_hoc",
-        "allocation_discussion",
-        "ten_twenty_day_discussion",
-        "practice_observation",
-        "agreement",
-        "dip_sample",
-    }
-)
+STATUSES = codes.CASE_STATUSES
+RELATIONSHIPS = frozenset(codes.RELATIONSHIPS)
+JOB_ROLES = frozenset(codes.JOB_ROLES)
+EMPLOYMENT = frozenset(codes.EMPLOYMENT_TYPES)
+WORKER_FLAGS = codes.WORKER_FLAGS
+SESSION_KINDS = frozenset(codes.SESSION_KINDS)
 PRECEDENCE = ("specific", "general", "always")
 
 # Which subject an obligation kind belongs to: the engine evaluates it with that subject's facts.
