@@ -205,6 +205,8 @@ def _records(
     pack = engine.pack
     kind = "supervision_record"
     rules = case_rules(engine, kind, case, allocation, worker)
+    if not rules:
+        return []
     found = []
     for booking in case.bookings:
         if booking.cancelled or booking.worker_id != allocation.worker_id:

@@ -186,6 +186,8 @@ def _practice_observation(engine: Engine, worker: WorkerFacts, as_of: date) -> O
     kind = "practice_observation"
     done = [s for s in worker.sessions if s.kind in pack.sessions_for(kind)]
     rules = [r for r in pack.rules_of(kind) if r.applies_to.worker_matches(worker)]
+    if not rules:
+        return None
     found = first(rules, Clock(as_of, engine.calendar, worker_start(worker), done, worker=worker))
     if found is None:
         return None
@@ -208,6 +210,8 @@ def _agendas(engine: Engine, worker: WorkerFacts, as_of: date) -> list[Obligatio
     pack = engine.pack
     kind = "agenda"
     rules = [r for r in pack.rules_of(kind) if r.applies_to.worker_matches(worker)]
+    if not rules:
+        return []
     found = []
     for booking in worker.bookings:
         day = booked_on(booking)
@@ -242,6 +246,8 @@ def _dip_sample(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation 
     pack = engine.pack
     kind = "dip_sample"
     rules = [r for r in pack.rules_of(kind) if r.applies_to.worker_matches(worker)]
+    if not rules:
+        return None
     clock = Clock(
         as_of,
         engine.calendar,
