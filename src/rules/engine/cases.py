@@ -112,7 +112,11 @@ def _case_supervision(
         engine.calendar,
         case_start(case, allocation, with_status=False),
         sessions,
-        status_start=case_start(case, allocation, with_status=True),
+        status_start=(
+            case_start(case, allocation, with_status=True)
+            if any(r.applies_to.statuses is not None for r in applicable)
+            else None
+        ),
         since=allocation.start_date,
         relationship=allocation.relationship,
         permanency_plan_agreed=case.status is not None and case.status.permanency_plan_agreed,
