@@ -11,20 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-KEYWORKER_RELATIONSHIPS = frozenset({"ALLWKR", "LEADPROF"})
-
-OBLIGATION_KINDS = (
-    "case_supervision",
-    "personal_supervision",
-    "group_supervision",
-    "supervision_agreement",
-    "practice_observation",
-    "team_brief",
-    "fsm_group_supervision",
-    "supervision_record",
-    "dip_sample",
-    "agenda",
-)
+# Re-exported (the `as` form): callers import them from here.
+from rules.codes import KEYWORKER_RELATIONSHIPS as KEYWORKER_RELATIONSHIPS
+from rules.codes import OBLIGATION_KINDS as OBLIGATION_KINDS
 
 
 @dataclass(frozen=True)

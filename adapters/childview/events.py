@@ -19,7 +19,6 @@ from adapters.base import EventValidationError
 from adapters.event_fields import Bool, Data, Envelope, capped_list, code, one_of, sane_date
 
 # The contract's kinds of recorded session are Mosaic's, word for word.
-from adapters.mosaic.events import EMPLOYMENT, RECORDED_KINDS
 from connector.domain import (
     Action,
     CaseAllocated,
@@ -34,6 +33,7 @@ from connector.domain import (
     WorkerUpdated,
 )
 from connector.validation import flatten_errors
+from rules.codes import EMPLOYMENT_TYPES, SESSION_KINDS
 
 # Matched whole (fullmatch), so a trailing newline is refused too.
 ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
@@ -110,7 +110,7 @@ class StaffUpdatedSchema(Data):
     case_holding = Bool(required=True)
     supervises_case_holders = Bool(required=True)
     asye = Bool(required=True)
-    employment = one_of(EMPLOYMENT, required=True)
+    employment = one_of(EMPLOYMENT_TYPES, required=True)
     start_date = sane_date(required=True)
     end_date = sane_date(allow_none=True, load_default=None)
 
@@ -141,7 +141,7 @@ class ActionSchema(Data):
 
 
 class OversightRecordedSchema(Data):
-    kind = one_of(RECORDED_KINDS, required=True)
+    kind = one_of(SESSION_KINDS, required=True)
     staff_id = _id(required=True)
     manager_id = _id(required=True, allow_none=True)
     yp_ids = capped_list(_id(), required=True)

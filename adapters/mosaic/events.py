@@ -28,48 +28,14 @@ from connector.domain import (
     WorkerUpdated,
 )
 from connector.validation import flatten_errors
-
-STATUSES = ("CIN", "CP", "LAC", "CFP", "TAC", "CARE_EXPERIENCED", "EARLY_HELP")
-RELATIONSHIPS = tuple(r.value for r in Relationship)
-JOB_ROLES = (
-    "SOCIAL_WORKER",
-    "SENIOR_PRACTITIONER",
-    "PRACTICE_SUPERVISOR",
-    "TEAM_MANAGER",
-    "HEAD_OF_SERVICE",
-    "FAMILY_SUPPORT_WORKER",
-    "RESIDENTIAL_CARE_WORKER",
-    "OCCUPATIONAL_THERAPIST",
-    "BUSINESS_SUPPORT",
-    "ADMINISTRATOR",
+from rules.codes import (
+    EMPLOYMENT_TYPES,
+    JOB_ROLES,
+    MOSAIC_STATUSES,
+    OBLIGATION_KINDS,
+    RELATIONSHIPS,
+    SESSION_KINDS,
 )
-EMPLOYMENT = ("permanent", "temporary", "agency", "relief")
-RECORDED_KINDS = (
-    "case",
-    "personal",
-    "group",
-    "fsm_group",
-    "team_brief",
-    "ad_hoc",
-    "allocation_discussion",
-    "ten_twenty_day_discussion",
-    "practice_observation",
-    "agreement",
-    "dip_sample",
-)
-OBLIGATION_KINDS = (
-    "case_supervision",
-    "personal_supervision",
-    "group_supervision",
-    "supervision_agreement",
-    "practice_observation",
-    "team_brief",
-    "fsm_group_supervision",
-    "supervision_record",
-    "dip_sample",
-    "agenda",
-)
-
 
 # Codes only, as Mosaic's closure reasons are (RC1, ADOPTED): upper case rules out a surname ("Smith").
 REASON_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
@@ -202,7 +168,7 @@ class CaseDeallocatedSchema(_Data):
 
 class CaseStatusChangedSchema(_Data):
     person_id = _id(required=True)
-    status = _one_of(STATUSES, required=True)
+    status = _one_of(MOSAIC_STATUSES, required=True)
     start_date = _date(required=True)
     permanency_plan_agreed = _Bool(allow_none=True, load_default=None)
     fsm = _Bool(allow_none=True, load_default=None)
@@ -225,7 +191,7 @@ class WorkerUpdatedSchema(_Data):
     supervises_case_holders = _Bool(required=True)
     frontline = _Bool(required=True)
     asye = _Bool(required=True)
-    employment = _one_of(EMPLOYMENT, required=True)
+    employment = _one_of(EMPLOYMENT_TYPES, required=True)
     start_date = _date(required=True)
     end_date = _date(allow_none=True, load_default=None)
 
@@ -261,7 +227,7 @@ class ActionSchema(_Data):
 
 
 class SupervisionRecordedSchema(_Data):
-    kind = _one_of(RECORDED_KINDS, required=True)
+    kind = _one_of(SESSION_KINDS, required=True)
     worker_id = _id(required=True)
     supervisor_id = _id(required=True, allow_none=True)
     team_id = _id(required=True)

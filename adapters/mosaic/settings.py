@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from adapters.base import SettingsError
-from adapters.mosaic.events import OBLIGATION_KINDS
+from rules.codes import OBLIGATION_KINDS
 
 # The same check the webhook edge applies when it verifies signatures, so a secret accepted here works there.
 from webhooks.signature import secret_key
