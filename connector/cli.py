@@ -27,7 +27,7 @@ def fail(message: str) -> NoReturn:
 
 def _load(path: str) -> Config:
     """The config, with its database opened and migrated once, so a bad path is one line, not a traceback."""
-    from connector.db import Database, StorageError
+    from connector.store.database import Database, StorageError
 
     try:
         config = load_config_file(path)
@@ -92,7 +92,7 @@ def check_config(config_path: str) -> None:
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 def serve(config_path: str, host: str, port: int) -> None:
     """Run the HTTP service (and, unless the config says otherwise, the background work)."""
-    from connector.serve import run_server
+    from connector.web.serve import run_server
 
     config = _load(config_path)
     try:
@@ -131,7 +131,7 @@ def work(config_path: str) -> None:
 )
 def tick(config_path: str, now_text: str | None, dry_run: bool) -> None:
     """Run the time-driven work once (reminders, overdue marks, escalations), deliver, and exit."""
-    from connector.dry_run import preview_tick
+    from connector.pipeline.dry_run import preview_tick
     from connector.service import Service, london_today
 
     as_of = _parse_date(now_text, "--now") or london_today()
@@ -319,8 +319,8 @@ def discard_event(config_path: str, seq: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, as the read API answers.")
 def explain(config_path: str, tenant: str, person: str | None, worker: str | None, as_json: bool) -> None:
     """Print each open obligation of a child or a worker, with the rules and the fact its date counts from."""
-    from connector.queries import ObligationFilter, list_obligations
     from connector.service import Service
+    from connector.store.queries import ObligationFilter, list_obligations
 
     if (person is None) == (worker is None):
         fail("give exactly one of --person or --worker")
@@ -369,7 +369,7 @@ def rules() -> None:
 @click.option("--verbose", "-v", is_flag=True, help="List every scenario, not only failures.")
 def rules_test(pack: str | None, verbose: bool) -> None:
     """Run the YAML scenario tests beside a rule pack (a shipped pack's name or a pack file); all shipped packs by default."""
-    from connector.scenarios import run_pack_tests
+    from connector.scenarios.runner import run_pack_tests
     from rules.pack import PackError, shipped_pack_names
 
     names = [pack] if pack else shipped_pack_names()
@@ -402,7 +402,7 @@ def rules_test(pack: str | None, verbose: bool) -> None:
 @click.option("--port", default=0, type=int, help="Port for the simulated Mosaic (0: any free port).")
 def sandbox(workdir: str, port: int) -> None:
     """Replay a sample team's month against a simulated Mosaic and show the due supervisions it now holds."""
-    from connector.sandbox import run_sandbox
+    from connector.sandbox.run import run_sandbox
 
     run_sandbox(Path(workdir), port, click.echo)
 

@@ -19,7 +19,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from adapters.base import SettingsError
 from adapters.registry import ADAPTERS
-from connector.validation import flatten_errors
+from adapters.validation import flatten_errors
 from rules.pack import PackError, RulePack, load_pack, with_assignees
 
 

@@ -16,15 +16,15 @@ from zoneinfo import ZoneInfo
 import requests
 
 from connector.config import Config
-from connector.db import Database, utc_now_text
-from connector.dispatcher import Dispatcher
-from connector.failures import count_failures
-from connector.inbox import Inbox
-from connector.intake import IntakeMeter
-from connector.ledger import DiffCounts
-from connector.outbox import Outbox
-from connector.processor import Processor
-from connector.scheduler import Scheduler, TickCounts
+from connector.pipeline.dispatcher import Dispatcher
+from connector.pipeline.failures import count_failures
+from connector.pipeline.inbox import Inbox
+from connector.pipeline.ledger import DiffCounts
+from connector.pipeline.outbox import Outbox
+from connector.pipeline.processor import Processor
+from connector.pipeline.scheduler import Scheduler, TickCounts
+from connector.store.database import Database, utc_now_text
+from connector.web.intake import IntakeMeter
 
 log = logging.getLogger(__name__)
 LONDON = ZoneInfo("Europe/London")

@@ -227,7 +227,7 @@ def test_a_session_recorded_against_a_step_mosaic_left_open_completes_it(
 def test_an_event_that_cannot_be_processed_is_set_aside_and_the_rest_go_on(
     connector: Connector, mosaic: FakeMosaic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from connector import processor
+    from connector.pipeline import processor
 
     real = processor.Evaluator.obligations
 

@@ -17,8 +17,8 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
 def test_every_data_file_of_a_package_is_declared_package_data() -> None:
     declared = PYPROJECT["tool"]["setuptools"]["package-data"]
-    for package, folder in (("rules", "packs"), ("connector", "sandbox_data")):
-        root = ROOT / package
+    for package, folder in (("rules", "packs"), ("connector.sandbox", "data")):
+        root = ROOT.joinpath(*package.split("."))
         for path in (root / folder).rglob("*"):
             if path.is_file() and path.suffix != ".py":
                 relative = path.relative_to(root).as_posix()

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from adapters.base import EventValidationError
-from connector.domain import Event
+from rules.events import Event
 from webhooks.errors import error_response
 from webhooks.json_body import BodyError, load_json
 from webhooks.signature import verify

@@ -12,7 +12,7 @@ from adapters.childview.client import ChildviewClient
 from adapters.childview.events import parse_childview_event
 from adapters.childview.settings import ChildviewSettings, parse_childview_settings
 from adapters.childview.writer import ChildviewWriter
-from connector.domain import Event
+from rules.events import Event
 
 
 def _childview(settings: Any) -> ChildviewSettings:

@@ -17,9 +17,11 @@ from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from adapters.base import EventValidationError
 from adapters.event_fields import Bool, Data, Envelope, capped_list, code, one_of, sane_date
+from adapters.validation import flatten_errors
+from rules.codes import EMPLOYMENT_TYPES, SESSION_KINDS
 
 # The contract's kinds of recorded session are Mosaic's, word for word.
-from connector.domain import (
+from rules.events import (
     Action,
     CaseAllocated,
     CaseClosed,
@@ -32,8 +34,6 @@ from connector.domain import (
     WorkerLeave,
     WorkerUpdated,
 )
-from connector.validation import flatten_errors
-from rules.codes import EMPLOYMENT_TYPES, SESSION_KINDS
 
 # Matched whole (fullmatch), so a trailing newline is refused too.
 ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"

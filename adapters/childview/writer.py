@@ -12,10 +12,9 @@ import hashlib
 from typing import Any
 from urllib.parse import quote
 
-from adapters.base import FatalError
+from adapters.base import FatalError, ObligationWrite, ReminderWrite, WriteResult
 from adapters.childview.client import ChildviewClient
 from adapters.childview.settings import ChildviewSettings
-from connector.domain import ObligationWrite, ReminderWrite, WriteResult
 
 KEY_MAX = 100
 # A readable head plus ":" and a sha256 hex digest of the whole key fills exactly KEY_MAX.

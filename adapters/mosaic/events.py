@@ -13,7 +13,16 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from adapters.base import EventValidationError
-from connector.domain import (
+from adapters.validation import flatten_errors
+from rules.codes import (
+    EMPLOYMENT_TYPES,
+    JOB_ROLES,
+    MOSAIC_STATUSES,
+    OBLIGATION_KINDS,
+    RELATIONSHIPS,
+    SESSION_KINDS,
+)
+from rules.events import (
     Action,
     CaseAllocated,
     CaseClosed,
@@ -26,15 +35,6 @@ from connector.domain import (
     SupervisionBooked,
     SupervisionRecorded,
     WorkerUpdated,
-)
-from connector.validation import flatten_errors
-from rules.codes import (
-    EMPLOYMENT_TYPES,
-    JOB_ROLES,
-    MOSAIC_STATUSES,
-    OBLIGATION_KINDS,
-    RELATIONSHIPS,
-    SESSION_KINDS,
 )
 
 # Codes only, as Mosaic's closure reasons are (RC1, ADOPTED): upper case rules out a surname ("Smith").

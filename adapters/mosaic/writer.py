@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from adapters.base import FatalError, RetryableError
+from adapters.base import FatalError, ObligationWrite, ReminderWrite, RetryableError, WriteResult
 from adapters.mosaic.client import MosaicClient
 from adapters.mosaic.settings import MosaicSettings
-from connector.domain import ObligationWrite, ReminderWrite, WriteResult
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 SHORT_TEXT_MAX = 255

@@ -14,9 +14,17 @@ import requests
 from flask import Flask
 from werkzeug.serving import make_server
 
-from adapters.base import EventValidationError, FatalError, PlatformWriter, RetryableError, SettingsError
+from adapters.base import (
+    EventValidationError,
+    FatalError,
+    ObligationWrite,
+    PlatformWriter,
+    ReminderWrite,
+    RetryableError,
+    SettingsError,
+    WriteResult,
+)
 from adapters.registry import ADAPTERS, UnknownPlatformError, get_adapter
-from connector.domain import ObligationWrite, ReminderWrite, WriteResult
 
 # A valid settings table per platform; a new adapter must add its own.
 SAMPLE_SETTINGS = {

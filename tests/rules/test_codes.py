@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from connector.domain import Relationship
 from rules import codes, model
+from rules.events import Relationship
 
 
 def test_each_list_names_each_code_once() -> None:

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from connector.cli import main
-from connector.scenarios import run_pack_tests
+from connector.scenarios.runner import run_pack_tests
 from rules.pack import (
     Interval,
     OnceAfter,

@@ -12,10 +12,10 @@ from typing import Any
 import requests
 from flask.testing import FlaskClient
 
-from connector.app import create_app
 from connector.config import Config, parse_config
-from connector.sandbox import STEP_TYPES
+from connector.sandbox.run import STEP_TYPES
 from connector.service import Service
+from connector.web.app import create_app
 from tests.support.fake_mosaic import TOKEN
 from webhooks.signature import secret_key, sign
 

@@ -12,11 +12,11 @@ from typing import Any
 import requests
 from werkzeug.serving import make_server
 
+from adapters.base import ObligationWrite
 from adapters.childview.client import ChildviewClient
 from adapters.childview.settings import parse_childview_settings
 from adapters.childview.simulator import ChildviewStore, create_simulator_app, simulator_store
 from adapters.childview.writer import ChildviewWriter
-from connector.domain import ObligationWrite
 
 KEY = "sim-key"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

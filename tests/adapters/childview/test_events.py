@@ -9,7 +9,8 @@ import pytest
 
 from adapters.base import EventValidationError
 from adapters.childview.events import parse_childview_event
-from connector.domain import (
+from connector.store.event_codec import event_from_json, event_to_json
+from rules.events import (
     Action,
     CaseAllocated,
     CaseClosed,
@@ -21,8 +22,6 @@ from connector.domain import (
     SupervisionRecorded,
     WorkerLeave,
     WorkerUpdated,
-    event_from_json,
-    event_to_json,
 )
 
 AT = "2026-11-02T09:30:00Z"

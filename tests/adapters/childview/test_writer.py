@@ -8,9 +8,8 @@ from datetime import date
 import pytest
 from tests.adapters.childview.support import REF, CountingSession, Served, obligation
 
-from adapters.base import FatalError
+from adapters.base import FatalError, ReminderWrite
 from adapters.childview.writer import KEY_MAX, idempotency_key
-from connector.domain import ReminderWrite
 
 
 def test_a_case_obligation_is_a_case_prompt_with_its_oversight_record(childview: Served) -> None:

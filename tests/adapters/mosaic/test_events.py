@@ -10,7 +10,8 @@ import pytest
 from adapters.base import EventValidationError
 from adapters.mosaic import MosaicAdapter
 from adapters.mosaic.events import parse_mosaic_event
-from connector.domain import (
+from connector.store.event_codec import event_to_json
+from rules.events import (
     Action,
     CaseAllocated,
     CaseClosed,
@@ -23,7 +24,6 @@ from connector.domain import (
     SupervisionBooked,
     SupervisionRecorded,
     WorkerUpdated,
-    event_to_json,
 )
 
 AT = "2026-11-02T09:30:00Z"

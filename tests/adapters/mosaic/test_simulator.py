@@ -13,12 +13,11 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from adapters.base import RetryableError
+from adapters.base import ObligationWrite, ReminderWrite, RetryableError, WriteResult
 from adapters.mosaic.client import MosaicClient
 from adapters.mosaic.settings import MosaicSettings
 from adapters.mosaic.simulator import MosaicStore, create_simulator_app, simulator_store
 from adapters.mosaic.writer import MosaicWriter
-from connector.domain import ObligationWrite, ReminderWrite, WriteResult
 
 TOKEN = "sim-token"
 REF = "linc:case_supervision:100234:5521:1"

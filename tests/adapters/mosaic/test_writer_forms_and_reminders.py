@@ -9,8 +9,7 @@ import pytest
 import requests
 from tests.adapters.mosaic.support import Harness, LosesAnswers
 
-from adapters.base import FatalError
-from connector.domain import ObligationWrite, ReminderWrite, WriteResult
+from adapters.base import FatalError, ObligationWrite, ReminderWrite, WriteResult
 
 REF = "linc:case_supervision:100234:5521:1"
 FORM_REF = "linc:form:case_supervision:100234:5521:1"
