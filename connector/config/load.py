@@ -1,171 +1,42 @@
-"""Loading and validating the operator's TOML config into plain dataclasses.
+"""Reading a config file and checking it through: sections, tenants, their rule packs and platform tables.
 
-marshmallow checks the shape field by field; each platform's own table is checked by its adapter, and the rule
-pack is loaded here so a bad pack is refused at start with the file, the rule and the problem.
+Every problem is collected before one ConfigError is raised, so `check-config` reports them all in one pass.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from datetime import date
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError
 
 from adapters.base import SettingsError
 from adapters.registry import ADAPTERS
 from adapters.validation import flatten_errors
+from connector.config.model import (
+    Config,
+    ConfigError,
+    DeliveryConfig,
+    RemindersConfig,
+    ServiceConfig,
+    TenantConfig,
+)
+from connector.config.schema import (
+    INLINE_SECRETS,
+    MIN_ADMIN_TOKEN_LENGTH,
+    SECTIONS,
+    UNKNOWN_KEY,
+    DeliverySchema,
+    RemindersSchema,
+    ServiceSchema,
+    StorageSchema,
+    TenantSchema,
+)
 from rules.pack import PackError, RulePack, load_pack, with_assignees
-
-
-class ConfigError(Exception):
-    """A config that cannot be used. `errors` maps dotted field paths to messages."""
-
-    def __init__(self, errors: Mapping[str, list[str]], source: str = "config") -> None:
-        self.errors = dict(errors)
-        self.source = source
-        super().__init__(self.one_line())
-
-    def one_line(self) -> str:
-        parts = [f"{path}: {' '.join(msgs)}" for path, msgs in sorted(self.errors.items())]
-        return f"{self.source}: " + "; ".join(parts)
-
-    def lines(self) -> list[str]:
-        return [f"{path}: {' '.join(msgs)}" for path, msgs in sorted(self.errors.items())]
-
-
-TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-# `postgresql://...`, `sqlite:///x`: a URL, where a SQLite file path belongs.
-DATABASE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-MIN_ADMIN_TOKEN_LENGTH = 16
-UNKNOWN_KEY = "Unknown key."  # the same words the platform adapters use for their own tables
-SECTIONS = ("storage", "service", "delivery", "reminders", "tenants")
-INLINE_SECRETS = frozenset({"api_token", "webhook_secrets", "admin_token", "api_key"})
-
-
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-    # marshmallow's own words are "Unknown field."; one wording in every part of the config.
-    error_messages = {"unknown": UNKNOWN_KEY}  # noqa: RUF012  (marshmallow reads it from the class)
-
-
-class _StorageSchema(_Strict):
-    database = fields.String(required=True, validate=validate.Length(min=1))
-
-    @validates_schema
-    def _a_file_path(self, data: dict[str, Any], **_: Any) -> None:
-        if DATABASE_URL.match(data.get("database", "")):
-            raise ValidationError(
-                "PostgreSQL and other database servers are not supported yet; give a SQLite file path.",
-                "database",
-            )
-
-
-class _ServiceSchema(_Strict):
-    background = fields.Boolean(load_default=True)
-    poll_interval_seconds = fields.Float(load_default=1.0, validate=validate.Range(min=0.01, max=3600))
-    tick_interval_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=1, max=86400))
-    admin_token = fields.String(validate=validate.Length(min=MIN_ADMIN_TOKEN_LENGTH))
-    admin_token_env = fields.String(validate=validate.Length(min=1))
-    threads = fields.Integer(load_default=8, validate=validate.Range(min=1, max=64))
-    burst_rate = fields.Float(load_default=200.0, validate=validate.Range(min=0))
-    connection_limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=10000))
-    channel_timeout_seconds = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3600))
-    future_tolerance_seconds = fields.Float(
-        load_default=86400.0, validate=validate.Range(min=0, max=30 * 86400)
-    )
-
-
-class _DeliverySchema(_Strict):
-    max_attempts = fields.Integer(load_default=10, validate=validate.Range(min=1, max=1000))
-    backoff_seconds = fields.Float(load_default=30.0, validate=validate.Range(min=0))
-    backoff_max_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=0))
-
-
-class _RemindersSchema(_Strict):
-    days_before = fields.Integer(load_default=7, validate=validate.Range(min=0, max=90))
-    escalate = fields.Boolean(load_default=True)
-
-
-class _TenantSchema(_Strict):
-    id = fields.String(
-        required=True,
-        validate=validate.Regexp(TENANT_ID, error="Use lower-case letters, digits, '-' or '_' (at most 63)."),
-    )
-    rule_pack = fields.String(required=True, validate=validate.Length(min=1))
-    reference_prefix = fields.String(
-        validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,20}$", error="Use 1 to 20 letters, digits, '-' or '_'.")
-    )
-    closure_days = fields.List(fields.Date(), load_default=list)
-    assignees = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
-    team_tags = fields.Dict(
-        keys=fields.String(),
-        values=fields.List(fields.String(validate=validate.Length(min=1))),
-        load_default=dict,
-    )
-    mosaic = fields.Dict(keys=fields.String())
-    childview = fields.Dict(keys=fields.String())
-
-    @validates_schema
-    def _one_platform(self, data: dict[str, Any], **_: Any) -> None:
-        if "mosaic" not in data and "childview" not in data:
-            raise ValidationError(
-                "A tenant needs at least one platform table: [tenants.mosaic] or [tenants.childview]."
-            )
-
-
-@dataclass(frozen=True)
-class TenantConfig:
-    id: str
-    rule_pack: RulePack
-    reference_prefix: str
-    closure_days: tuple[date, ...]
-    team_tags: Mapping[str, frozenset[str]]
-    platforms: Mapping[str, Any]  # platform name -> that adapter's parsed settings
-
-
-@dataclass(frozen=True)
-class ServiceConfig:
-    background: bool = True
-    poll_interval_seconds: float = 1.0
-    tick_interval_seconds: float = 3600.0
-    admin_token: str | None = None
-    threads: int = 8
-    burst_rate: float = 200.0
-    connection_limit: int = 500
-    channel_timeout_seconds: int = 30
-    future_tolerance_seconds: float = 86400.0
-
-
-@dataclass(frozen=True)
-class DeliveryConfig:
-    max_attempts: int = 10
-    backoff_seconds: float = 30.0
-    backoff_max_seconds: float = 3600.0
-
-
-@dataclass(frozen=True)
-class RemindersConfig:
-    days_before: int = 7
-    escalate: bool = True
-
-
-@dataclass(frozen=True)
-class Config:
-    database: Path
-    tenants: Mapping[str, TenantConfig]
-    service: ServiceConfig = field(default_factory=ServiceConfig)
-    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
-    reminders: RemindersConfig = field(default_factory=RemindersConfig)
-    # Not errors, but worth an operator's attention: `check-config` prints them, `serve` logs them.
-    warnings: tuple[str, ...] = ()
 
 
 def load_config_file(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
@@ -227,10 +98,10 @@ def parse_config(
     errors: dict[str, list[str]] = {}
     for key in sorted(set(raw) - set(SECTIONS)):
         errors[key] = [UNKNOWN_KEY]
-    storage = _section(_StorageSchema(), raw.get("storage", {}), "storage", errors)
-    service = _section(_ServiceSchema(), raw.get("service", {}), "service", errors)
-    delivery = _section(_DeliverySchema(), raw.get("delivery", {}), "delivery", errors)
-    reminders = _section(_RemindersSchema(), raw.get("reminders", {}), "reminders", errors)
+    storage = _section(StorageSchema(), raw.get("storage", {}), "storage", errors)
+    service = _section(ServiceSchema(), raw.get("service", {}), "service", errors)
+    delivery = _section(DeliverySchema(), raw.get("delivery", {}), "delivery", errors)
+    reminders = _section(RemindersSchema(), raw.get("reminders", {}), "reminders", errors)
 
     tenants: dict[str, TenantConfig] = {}
     raw_tenants = raw.get("tenants")
@@ -239,7 +110,7 @@ def parse_config(
         raw_tenants = []
     for index, raw_tenant in enumerate(raw_tenants):
         where = f"tenants[{index}]"
-        tenant = _section(_TenantSchema(), raw_tenant, where, errors)
+        tenant = _section(TenantSchema(), raw_tenant, where, errors)
         if tenant.get("id") in tenants:
             errors[f"{where}.id"] = [f"Duplicate tenant id {tenant['id']!r}."]
             continue
