@@ -181,6 +181,9 @@ class Obligation:
     counted_from: Basis
     explanation: str
     form: tuple[tuple[str, str], ...] = field(default=())
+    # The supervisor of the worker whose clock it is, when known: a platform whose form stub names the manager
+    # (Childview's oversight record) writes it there. Not part of the identity.
+    supervisor_id: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str, int]:

@@ -48,6 +48,19 @@ TRANSFERRED = event(
     yot_team="YOT-NORTH",
     transfer_date="2026-12-01",
 )
+STAFF = event(
+    "cv_staff",
+    "staff.updated",
+    "2026-11-01T08:00:00Z",
+    staff_id="CM-0042",
+    yot_team="YOT-NORTH",
+    manager_id="TM-0007",
+    case_holding=True,
+    supervises_case_holders=False,
+    asye=False,
+    employment="permanent",
+    start_date="2020-04-01",
+)
 MOSAIC_CHILD = event(
     "mo_alloc",
     "case.allocated",
@@ -104,12 +117,15 @@ def open_oversight_prompts(childview: Served) -> list[dict[str, Any]]:
 def test_an_allocation_makes_one_oversight_prompt_due_four_weeks_later(
     connector: Connector, childview: Served
 ) -> None:
-    deliver(connector, ALLOCATED)
+    deliver(connector, STAFF, ALLOCATED)
     [prompt] = open_oversight_prompts(childview)
     assert (prompt["staff_id"], prompt["due_date"]) == ("CM-0042", "2026-11-30")
     assert "LINC-CS-ALLOC" in prompt["text"]
-    [record] = childview.store.all_records()
-    assert record["prompt_id"] == prompt["prompt_id"] and record["due_date"] == "2026-11-30"
+    [record] = [r for r in childview.store.all_records() if r["prompt_id"] == prompt["prompt_id"]]
+    assert (record["staff_id"], record["manager_id"], record["due_date"]) == ("CM-0042", "TM-0007", "2026-11-30")
+    # The case manager's own personal supervision is a staff-level prompt.
+    personal = [p for p in childview.store.all_prompts() if p["prompt_type"] == "SUPERVISION_DUE"]
+    assert [(p["staff_id"], p["yp_id"]) for p in personal] == [("CM-0042", None)]
 
 
 def test_an_oversight_moves_it_and_a_transfer_hands_it_to_the_new_case_manager(

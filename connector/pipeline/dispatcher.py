@@ -244,5 +244,6 @@ def obligation_write(
         form=tuple((str(k), str(v)) for k, v in payload.get("form", [])),
         platform_id=platform_id,
         form_id=form_id,
+        supervisor_id=payload.get("supervisor_id"),
         met=bool(payload.get("met")),
     )

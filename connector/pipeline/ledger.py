@@ -56,6 +56,7 @@ def obligation_payload(obligation: Obligation, incoming_on: date) -> dict[str, A
         "notes": obligation.explanation,
         "incoming_on": incoming_on.isoformat(),
         "form": [list(pair) for pair in obligation.form],
+        "supervisor_id": obligation.supervisor_id,
     }
 
 
