@@ -12,17 +12,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlparse
 
-# The same check the webhook edge applies when it verifies signatures, so a secret accepted here works there.
-from webhooks.signature import secret_key
-
 Problem = Callable[[str, str], None]
 
 # A per-call ceiling: the dispatcher retries again later, so a long in-call loop only blocks the other writes.
 MAX_ATTEMPTS_CEILING = 20
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
+def is_loopback(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 or localhost: traffic that never leaves this machine."""
+    if host is None:
+        return False
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -30,16 +30,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def base_url(raw: Mapping[str, Any], problem: Problem, key: str = "base_url") -> str | None:
-    """An https:// URL, or http:// on this machine only (a simulator): an API key must not cross a network
-    in clear."""
+def base_url(raw: Mapping[str, Any], problem: Problem, credential: str, key: str = "base_url") -> str | None:
+    """An https:// URL, or http:// to this machine only (a simulator): the credential goes with every call, and
+    in clear over a network it is anyone's."""
     value = raw.get(key)
     parsed = urlparse(value) if isinstance(value, str) else None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
-        problem(key, "Required: an https:// URL (http:// only on 127.0.0.1, ::1 or localhost).")
+        problem(key, "Required: an https:// URL (http:// only to this machine).")
         return None
     if parsed.scheme == "http" and not is_loopback(parsed.hostname):
-        problem(key, "Must be https:// (http:// only on 127.0.0.1, ::1 or localhost).")
+        problem(
+            key, f"Use https://: http:// would send the {credential} in clear (allowed only to loopback)."
+        )
         return None
     assert isinstance(value, str)
     return value.rstrip("/")
@@ -59,24 +61,44 @@ def from_environ(
     return value
 
 
-def secret(raw: Mapping[str, Any], key: str, environ: Mapping[str, str], problem: Problem) -> str | None:
-    """`key` inline or `key_env` naming an environment variable, exactly one of them (a token, an API key)."""
+def secret(
+    raw: Mapping[str, Any],
+    key: str,
+    environ: Mapping[str, str],
+    problem: Problem,
+    what: str,
+    min_length: int = 1,
+) -> str | None:
+    """`key` inline or `key_env` naming an environment variable, exactly one of them (a token, an API key),
+    at least `min_length` characters however given. Messages say how long it should be, never what it is."""
     env_key = f"{key}_env"
     if key in raw and env_key in raw:
         problem(key, f"Give {key} or {env_key}, not both.")
         return None
     if env_key in raw:
+        where = env_key
         value = from_environ(raw, env_key, environ, problem)
-        return None if value is None else value.strip()
-    inline = raw.get(key)
-    if not isinstance(inline, str) or not inline.strip():
-        problem(key, f"Required: give {key} or {env_key}.")
+        if value is None:
+            return None
+    else:
+        where = key
+        value = raw.get(key)
+        if not isinstance(value, str) or not value.strip():
+            problem(key, f"Required: give {key} or {env_key}.")
+            return None
+    value = value.strip()
+    if len(value) < min_length:
+        problem(where, f"The {what} must be at least {min_length} characters.")
         return None
-    return inline.strip()
+    return value
 
 
 def webhook_secrets(raw: Mapping[str, Any], environ: Mapping[str, str], problem: Problem) -> list[str]:
-    """`webhook_secrets` (a list) or `webhook_secrets_env` (space- or comma-separated), each a whsec_ secret."""
+    """`webhook_secrets` (a list) or `webhook_secrets_env` (space- or comma-separated).
+
+    Each must be text; whether it is a usable `whsec_` secret is checked by the config with the webhook edge's
+    own parser (`webhooks.signature.secret_key`), so what is accepted here is exactly what the edge verifies
+    with, and adapters need not know the signature scheme."""
     if "webhook_secrets" in raw and "webhook_secrets_env" in raw:
         problem("webhook_secrets", "Give webhook_secrets or webhook_secrets_env, not both.")
         return []
@@ -94,16 +116,16 @@ def webhook_secrets(raw: Mapping[str, Any], environ: Mapping[str, str], problem:
         return []
     good = []
     for index, candidate in enumerate(secrets):
-        try:
-            if not isinstance(candidate, str):
-                raise ValueError("must be text")
-            secret_key(candidate)
-        except ValueError as exc:
-            # The message says what is wrong with it, never the secret itself.
-            problem(f"{key}[{index}]", f"Not a webhook secret: {exc}.")
+        if isinstance(candidate, str) and candidate.strip():
+            good.append(candidate.strip())
         else:
-            good.append(candidate)
+            problem(f"{key}[{index}]", "Not a webhook secret: must be text.")
     return good
+
+
+def secrets_key(raw: Mapping[str, Any]) -> str:
+    """Which key the webhook secrets were given under, for naming a bad one."""
+    return "webhook_secrets_env" if "webhook_secrets_env" in raw else "webhook_secrets"
 
 
 def seconds(raw: Mapping[str, Any], key: str, default: float, problem: Problem, allow_zero: bool) -> float:

@@ -1,7 +1,8 @@
 """POST /webhooks/{tenant}/{platform}: limits, signature, JSON, the platform's schema, then durable intake.
 
-The edge knows nothing of rules or of any platform's fields: a `WebhookIntake` tells it, per tenant and
-platform, which keys sign the webhooks and how to parse the body, and stores what was accepted.
+The edge knows nothing of rules or of any platform's fields, and imports nothing of the connector's: a
+`WebhookIntake` tells it, per tenant and platform, which keys sign the webhooks and how to parse the body (a
+parser raises `Rejected` for a body that fails its schema), and stores what was accepted.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from typing import Any, Protocol
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from adapters.base import EventValidationError
-from rules.events import Event
 from webhooks.errors import error_response
 from webhooks.json_body import BodyError, load_json
 from webhooks.signature import verify
@@ -35,17 +34,33 @@ SAFE_FIELD = re.compile(r"[A-Za-z0-9_.\[\]-]{1,200}")
 log = logging.getLogger("webhooks")
 
 
+class Rejected(Exception):
+    """A body that fails its platform's schema: a message, and each bad field's path with its messages."""
+
+    def __init__(self, message: str, errors: Mapping[str, list[str]]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = dict(errors)
+
+
+class Parsed(Protocol):
+    """What a route's parser gives back: at least when the change happened (the envelope every platform has)."""
+
+    @property
+    def occurred_at(self) -> datetime: ...
+
+
 @dataclass(frozen=True)
 class Route:
     keys: tuple[bytes, ...]
-    parse: Callable[[Mapping[str, Any]], Event]
+    parse: Callable[[Mapping[str, Any]], Parsed]
 
 
 class WebhookIntake(Protocol):
     def route(self, tenant: str, platform: str) -> Route | None: ...
 
-    def accept(self, tenant: str, platform: str, webhook_id: str, event: Event) -> bool:
-        """Store durably; False when this webhook id was accepted before."""
+    def accept(self, tenant: str, platform: str, webhook_id: str, event: Any) -> bool:
+        """Store what `parse` gave durably; False when this webhook id was accepted before."""
         ...
 
 
@@ -106,7 +121,7 @@ def create_webhook_blueprint(
             )
         try:
             event = route.parse(document)
-        except EventValidationError as exc:
+        except Rejected as exc:
             return error_response(400, exc.message, exc.errors)
         if _too_far_ahead(event.occurred_at, now, future_tolerance_seconds):
             return error_response(

@@ -80,8 +80,8 @@ def parse_childview_settings(raw: Mapping[str, Any], environ: Mapping[str, str])
     for key in sorted(set(raw) - KNOWN_KEYS):
         problem(key, "Unknown key.")
 
-    base_url = settings_fields.base_url(raw, problem)
-    api_key = settings_fields.secret(raw, "api_key", environ, problem)
+    base_url = settings_fields.base_url(raw, problem, "API key")
+    api_key = settings_fields.secret(raw, "api_key", environ, problem, "API key")
     secrets = settings_fields.webhook_secrets(raw, environ, problem)
     timeout = settings_fields.seconds(raw, "timeout_seconds", 10.0, problem, allow_zero=False)
     max_wait = settings_fields.seconds(raw, "max_retry_wait_seconds", 30.0, problem, allow_zero=True)

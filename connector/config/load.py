@@ -16,6 +16,7 @@ from marshmallow import Schema, ValidationError
 
 from adapters.base import SettingsError
 from adapters.registry import ADAPTERS
+from adapters.settings_fields import secrets_key
 from adapters.validation import flatten_errors
 from connector.config.model import (
     Config,
@@ -37,6 +38,7 @@ from connector.config.schema import (
     TenantSchema,
 )
 from rules.pack import PackError, RulePack, load_pack, with_assignees
+from webhooks.signature import secret_key
 
 
 def load_config_file(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
@@ -207,6 +209,10 @@ def _tenant(
             for key, msgs in exc.errors.items():
                 errors[f"{where}.{platform}.{key}"] = msgs
             continue
+        bad_secrets = _unusable_secrets(adapter.webhook_secrets(settings), tenant[platform])
+        if bad_secrets:
+            errors.update({f"{where}.{platform}.{key}": msgs for key, msgs in bad_secrets.items()})
+            continue
         if pack is not None:
             missing = _unconfigured_kinds(settings, pack)
             if missing:
@@ -236,3 +242,15 @@ def _unconfigured_kinds(settings: Any, pack: RulePack) -> list[str]:
     if step_types is None:
         return []
     return sorted(kind for kind in pack.kinds if kind not in step_types)
+
+
+def _unusable_secrets(secrets: list[str], table: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Secrets the webhook edge could not verify with, checked by the edge's own parser (never echoed)."""
+    key = secrets_key(table)
+    found: dict[str, list[str]] = {}
+    for index, secret in enumerate(secrets):
+        try:
+            secret_key(secret)
+        except ValueError as exc:
+            found[f"{key}[{index}]"] = [f"Not a webhook secret: {exc}."]
+    return found

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
+from adapters.base import EventValidationError
 from adapters.registry import get_adapter
 from connector.config import Config
 from connector.pipeline.inbox import Inbox
 from rules.events import Event
-from webhooks.edge import Route
+from webhooks.edge import Rejected, Route
 from webhooks.signature import secret_key
 
 
@@ -60,7 +62,7 @@ class Intake:
             for platform, settings in tenant.platforms.items():
                 adapter = get_adapter(platform)
                 keys = tuple(secret_key(s) for s in adapter.webhook_secrets(settings))
-                self.routes[(tenant.id, platform)] = Route(keys=keys, parse=adapter.parse_event)
+                self.routes[(tenant.id, platform)] = Route(keys=keys, parse=_rejecting(adapter.parse_event))
 
     def route(self, tenant: str, platform: str) -> Route | None:
         return self.routes.get((tenant, platform))
@@ -72,3 +74,15 @@ class Intake:
         if stored and self.wake is not None:
             self.wake.set()
         return stored
+
+
+def _rejecting(parse: Callable[[Mapping[str, Any]], Event]) -> Callable[[Mapping[str, Any]], Event]:
+    """The adapter's parser, its schema errors told to the edge in the edge's own terms."""
+
+    def parse_or_reject(body: Mapping[str, Any]) -> Event:
+        try:
+            return parse(body)
+        except EventValidationError as exc:
+            raise Rejected(exc.message, exc.errors) from None
+
+    return parse_or_reject

@@ -36,7 +36,7 @@ def test_loopback(host: str, loopback: bool) -> None:
 
 def test_a_secret_inline_and_from_the_environment_is_refused() -> None:
     found, problem = collect()
-    assert settings_fields.secret({"api_key": "a", "api_key_env": "B"}, "api_key", {}, problem) is None
+    assert settings_fields.secret({"api_key": "a", "api_key_env": "B"}, "api_key", {}, problem, "API key") is None
     assert found == {"api_key": ["Give api_key or api_key_env, not both."]}
 
 

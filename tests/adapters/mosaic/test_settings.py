@@ -221,18 +221,10 @@ def test_a_step_type_for_an_unknown_kind_is_refused() -> None:
     )
 
 
-def test_a_bad_secret_is_named_by_its_index_and_not_echoed() -> None:
-    errors = errors_of(table(webhook_secrets=[SECRET, "whsec_Hunter2!!", "sk_live_123", 7]))
-
-    assert set(errors) == {"webhook_secrets[1]", "webhook_secrets[2]", "webhook_secrets[3]"}
-    assert "Hunter2" not in repr(errors)
-    assert "sk_live_123" not in repr(errors)
-
-
-def test_a_bad_secret_from_the_environment_is_named_by_its_index() -> None:
-    raw = table(webhook_secrets=None, webhook_secrets_env="HOOKS")
-    errors = errors_of(raw, {"HOOKS": f"{SECRET} whsec_!!"})
-    assert list(errors) == ["webhook_secrets_env[1]"]
+def test_a_secret_that_is_not_text_is_named_by_its_index() -> None:
+    # Whether text is a usable whsec_ secret is the webhook edge's to say: the config asks it (test_config).
+    errors = errors_of(table(webhook_secrets=[SECRET, 7]))
+    assert set(errors) == {"webhook_secrets[1]"}
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from tests.support.harness import config_document
+from tests.support.harness import SECRET, config_document
 
 from connector.cli import main
 from connector.config import ConfigError, load_config_file, parse_config
@@ -241,3 +241,34 @@ def test_future_tolerance_defaults_to_a_day_and_is_validated(tmp_path: Path) -> 
     for bad in (-1, 31 * 86400, "soon", float("nan")):
         document["service"] = {"future_tolerance_seconds": bad}
         assert list(errors_of(document, tmp_path)) == ["service.future_tolerance_seconds"]
+
+
+@pytest.mark.parametrize("platform", ["mosaic", "childview"])
+def test_a_secret_the_webhook_edge_cannot_use_is_named_by_its_index_and_not_echoed(
+    tmp_path: Path, platform: str
+) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    bad = [SECRET, "whsec_Hunter2!!", "sk_live_123"]
+    if platform == "mosaic":
+        document["tenants"][0]["mosaic"]["webhook_secrets"] = bad
+    else:
+        document["tenants"][0]["childview"] = {
+            "base_url": "http://127.0.0.1:9002/api",
+            "api_key": "childview-key",
+            "webhook_secrets": bad,
+        }
+    errors = errors_of(document, tmp_path)
+    assert set(errors) == {
+        f"tenants[0].{platform}.webhook_secrets[1]",
+        f"tenants[0].{platform}.webhook_secrets[2]",
+    }
+    assert "Hunter2" not in repr(errors) and "sk_live_123" not in repr(errors)
+
+
+def test_a_bad_secret_from_the_environment_is_named_by_its_index(tmp_path: Path) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    mosaic = document["tenants"][0]["mosaic"]
+    del mosaic["webhook_secrets"]
+    mosaic["webhook_secrets_env"] = "HOOKS"
+    errors = errors_of(document, tmp_path, environ={"HOOKS": f"{SECRET} whsec_!!"})
+    assert list(errors) == ["tenants[0].mosaic.webhook_secrets_env[1]"]
