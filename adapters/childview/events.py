@@ -9,15 +9,13 @@ Childview id never meets a Mosaic one. Unknown extra fields are ignored; the tex
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from adapters.base import EventValidationError
-from adapters.event_fields import Bool, Data, Envelope, capped_list, code, one_of, sane_date
-from adapters.validation import flatten_errors
+from adapters.event_fields import Bool, Builder, Data, capped_list, code, one_of, parse_event, sane_date
 from rules.codes import EMPLOYMENT_TYPES, SESSION_KINDS
 
 # The contract's kinds of recorded session are Mosaic's, word for word.
@@ -245,8 +243,6 @@ def _recorded(eid: str, at: datetime, d: dict[str, Any]) -> Event:
     )
 
 
-Builder = Callable[[str, datetime, dict[str, Any]], Event]
-
 # One instance of each schema, made once: load() keeps no state between calls, so sharing is safe.
 EVENT_SCHEMAS: dict[str, tuple[Schema, Builder]] = {
     "case.allocated": (CaseAllocatedSchema(), _allocated),
@@ -258,36 +254,8 @@ EVENT_SCHEMAS: dict[str, tuple[Schema, Builder]] = {
     "staff.leave": (StaffLeaveSchema(), _leave),
     "oversight.recorded": (OversightRecordedSchema(), _recorded),
 }
-ENVELOPE = Envelope()
 
 
 def parse_childview_event(body: Mapping[str, Any]) -> Event:
-    """Validate a Childview webhook body; raise EventValidationError naming every bad field.
-
-    The envelope and `data` are both checked before raising, so a sender sees every problem at once.
-    """
-    if not isinstance(body, Mapping):
-        raise EventValidationError({"body": ["Must be a JSON object."]})
-    errors: dict[str, list[str]] = {}
-    envelope: dict[str, Any] | None = None
-    try:
-        envelope = ENVELOPE.load(dict(body))
-    except ValidationError as exc:
-        errors.update(flatten_errors(exc.messages))
-    event_type = body.get("type")
-    entry = EVENT_SCHEMAS.get(event_type) if isinstance(event_type, str) else None
-    if entry is None:
-        if isinstance(event_type, str):
-            errors["type"] = [f"Unknown event type {event_type[:80]!r}."]
-        raise EventValidationError(errors)
-    schema, build = entry
-    data = body.get("data")
-    loaded: dict[str, Any] | None = None
-    if isinstance(data, Mapping):
-        try:
-            loaded = schema.load(dict(data))
-        except ValidationError as exc:
-            errors.update(flatten_errors(exc.messages, "data"))
-    if errors or envelope is None or loaded is None:
-        raise EventValidationError(errors or {"data": ["Must be an object."]})
-    return build(envelope["id"], envelope["occurred_at"], loaded)
+    """Validate a Childview webhook body; raise EventValidationError naming every bad field."""
+    return parse_event(body, EVENT_SCHEMAS)

@@ -6,14 +6,14 @@ Raw dicts stop here. Unknown extra fields are ignored; the text of agreed action
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from adapters.base import EventValidationError
-from adapters.validation import flatten_errors
+from adapters import event_fields
+from adapters.event_fields import Bool, Builder, Data, offset_datetime, one_of, parse_event, sane_date
 from rules.codes import (
     EMPLOYMENT_TYPES,
     JOB_ROLES,
@@ -46,21 +46,9 @@ BOOKING_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 EVENT_ID = re.compile(r"[!-~]{1,200}\Z")
 
 
-# No child's or worker's record starts before 1900, and no plan runs past 2199; bounding every date here keeps
-# date arithmetic (a due date is a date plus weeks or months) far from datetime's year 9999, and a mistyped
-# year from freezing a case's status for ever (the latest occurred_at wins).
-EARLIEST_DATE = date(1900, 1, 1)
-LATEST_DATE = date(2199, 12, 31)
-EARLIEST_DATETIME = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST_DATETIME = datetime(2199, 12, 31, 23, 59, 59, tzinfo=UTC)
-_OUT_OF_RANGE = f"Must be between {EARLIEST_DATE} and {LATEST_DATE}."
-
-
 # Mosaic's ids are 64-bit integers: a longer one is not Mosaic's, and would be written back to it.
 MAX_ID = 2**63 - 1
-# Limits no real session reaches (a team discusses tens of children, agrees tens of actions) that keep one
-# event's processing short: 7,000 children in one session took ten seconds.
-MAX_PERSON_IDS = 1000
+MAX_PERSON_IDS = event_fields.MAX_IDS
 MAX_ACTIONS = 100
 
 
@@ -72,41 +60,6 @@ def _id(**kw: Any) -> fields.Integer:
 
 def _person_ids(**kw: Any) -> fields.List[int]:
     return fields.List(_id(), validate=validate.Length(max=MAX_PERSON_IDS), **kw)
-
-
-def _date(**kw: Any) -> fields.Date:
-    return fields.Date(validate=validate.Range(min=EARLIEST_DATE, max=LATEST_DATE, error=_OUT_OF_RANGE), **kw)
-
-
-def _one_of(choices: tuple[str, ...], **kw: Any) -> fields.String:
-    return fields.String(validate=validate.OneOf(choices), **kw)
-
-
-class _Data(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-
-class _Bool(fields.Boolean):
-    """true or false only: no 1, "yes" or "true" strings from a sender that got its types wrong."""
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> bool:
-        if not isinstance(value, bool):
-            raise self.make_error("invalid", input=value)
-        return value
-
-
-def _offset_datetime(**kw: Any) -> fields.AwareDateTime:
-    """An ISO 8601 date-time that must carry its offset: a naive time is ambiguous across BST."""
-    naive = "Not a valid datetime with a UTC offset (e.g. 2026-11-02T09:30:00Z)."
-    return fields.AwareDateTime(
-        format="iso",
-        error_messages={"invalid_awareness": naive},
-        validate=validate.Range(min=EARLIEST_DATETIME, max=LATEST_DATETIME, error=_OUT_OF_RANGE),
-        **kw,
-    )
 
 
 class _BookingId(fields.Field[str]):
@@ -127,73 +80,58 @@ class _BookingId(fields.Field[str]):
         raise ValidationError(self.message)
 
 
-class EnvelopeSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    id = fields.String(
-        required=True,
-        validate=validate.Regexp(
-            EVENT_ID, error="Must be at most 200 printable ASCII characters with no spaces."
-        ),
-    )
-    type = fields.String(required=True)
-    occurred_at = _offset_datetime(required=True)
-    data = fields.Dict(required=True)
-
-
-class CaseAllocatedSchema(_Data):
+class CaseAllocatedSchema(Data):
     person_id = _id(required=True)
     worker_id = _id(required=True)
     team_id = _id(required=True)
-    relationship = _one_of(RELATIONSHIPS, required=True)
-    start_date = _date(required=True)
+    relationship = one_of(RELATIONSHIPS, required=True)
+    start_date = sane_date(required=True)
 
 
-class CaseTransferredSchema(_Data):
+class CaseTransferredSchema(Data):
     person_id = _id(required=True)
     from_worker_id = _id(required=True)
     to_worker_id = _id(required=True)
     to_team_id = _id(required=True)
     # from_worker_id may equal to_worker_id: a worker keeping a case while moving team or relationship.
-    relationship = _one_of(RELATIONSHIPS, required=True)
-    transfer_date = _date(required=True)
+    relationship = one_of(RELATIONSHIPS, required=True)
+    transfer_date = sane_date(required=True)
 
 
-class CaseDeallocatedSchema(_Data):
+class CaseDeallocatedSchema(Data):
     person_id = _id(required=True)
     worker_id = _id(required=True)
-    end_date = _date(required=True)
+    end_date = sane_date(required=True)
 
 
-class CaseStatusChangedSchema(_Data):
+class CaseStatusChangedSchema(Data):
     person_id = _id(required=True)
-    status = _one_of(MOSAIC_STATUSES, required=True)
-    start_date = _date(required=True)
-    permanency_plan_agreed = _Bool(allow_none=True, load_default=None)
-    fsm = _Bool(allow_none=True, load_default=None)
+    status = one_of(MOSAIC_STATUSES, required=True)
+    start_date = sane_date(required=True)
+    permanency_plan_agreed = Bool(allow_none=True, load_default=None)
+    fsm = Bool(allow_none=True, load_default=None)
 
 
-class CaseClosedSchema(_Data):
+class CaseClosedSchema(Data):
     person_id = _id(required=True)
-    end_date = _date(required=True)
+    end_date = sane_date(required=True)
     # Read as anything so that a free-text (or mistyped) reason never blocks the closure; _closed keeps only
     # a code.
     reason = fields.Raw(allow_none=True, load_default=None)
 
 
-class WorkerUpdatedSchema(_Data):
+class WorkerUpdatedSchema(Data):
     worker_id = _id(required=True)
     team_id = _id(required=True)
     supervisor_id = _id(required=True, allow_none=True)
-    job_role = _one_of(JOB_ROLES, required=True)
-    case_holding = _Bool(required=True)
-    supervises_case_holders = _Bool(required=True)
-    frontline = _Bool(required=True)
-    asye = _Bool(required=True)
-    employment = _one_of(EMPLOYMENT_TYPES, required=True)
-    start_date = _date(required=True)
-    end_date = _date(allow_none=True, load_default=None)
+    job_role = one_of(JOB_ROLES, required=True)
+    case_holding = Bool(required=True)
+    supervises_case_holders = Bool(required=True)
+    frontline = Bool(required=True)
+    asye = Bool(required=True)
+    employment = one_of(EMPLOYMENT_TYPES, required=True)
+    start_date = sane_date(required=True)
+    end_date = sane_date(allow_none=True, load_default=None)
 
     # skip_on_field_errors=False: report this with the other fields' errors, not after they are fixed.
     @validates_schema(skip_on_field_errors=False)
@@ -202,39 +140,39 @@ class WorkerUpdatedSchema(_Data):
             raise ValidationError("Must not be before start_date.", "end_date")
 
 
-class ShiftWorkedSchema(_Data):
+class ShiftWorkedSchema(Data):
     worker_id = _id(required=True)
-    shift_date = _date(required=True)
+    shift_date = sane_date(required=True)
 
 
-class SupervisionBookedSchema(_Data):
+class SupervisionBookedSchema(Data):
     booking_id = _BookingId(required=True)
-    kind = _one_of(OBLIGATION_KINDS, required=True)
+    kind = one_of(OBLIGATION_KINDS, required=True)
     worker_id = _id(required=True)
     supervisor_id = _id(required=True, allow_none=True)
     team_id = _id(required=True)
     person_ids = _person_ids(load_default=list)
-    starts_at = _offset_datetime(required=True)
+    starts_at = offset_datetime(required=True)
     duration_minutes = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=24 * 60))
-    status = _one_of(("booked", "cancelled"), required=True)
+    status = one_of(("booked", "cancelled"), required=True)
 
 
-class ActionSchema(_Data):
+class ActionSchema(Data):
     """An agreed action. Its `text` is not declared, so EXCLUDE drops it unread: free text about a child."""
 
     owner_worker_id = _id(allow_none=True, load_default=None)
-    due_date = _date(allow_none=True, load_default=None)
+    due_date = sane_date(allow_none=True, load_default=None)
 
 
-class SupervisionRecordedSchema(_Data):
-    kind = _one_of(SESSION_KINDS, required=True)
+class SupervisionRecordedSchema(Data):
+    kind = one_of(SESSION_KINDS, required=True)
     worker_id = _id(required=True)
     supervisor_id = _id(required=True, allow_none=True)
     team_id = _id(required=True)
     person_ids = _person_ids(required=True)
-    held_on = _date(required=True)
-    recorded_on = _date(required=True)
-    significant = _Bool(required=True)
+    held_on = sane_date(required=True)
+    recorded_on = sane_date(required=True)
+    significant = Bool(required=True)
     workflow_step_id = _id(allow_none=True, load_default=None)
     actions = fields.List(
         fields.Nested(ActionSchema), validate=validate.Length(max=MAX_ACTIONS), load_default=list
@@ -349,8 +287,6 @@ def _recorded(eid: str, at: datetime, d: dict[str, Any]) -> Event:
     )
 
 
-Builder = Callable[[str, datetime, dict[str, Any]], Event]
-
 # One instance of each schema, made once: building a marshmallow schema deep-copies its fields, which cost
 # a seventh of a webhook's intake when done per request. load() keeps no state between calls: sharing is safe.
 EVENT_SCHEMAS: dict[str, tuple[Schema, Builder]] = {
@@ -364,36 +300,9 @@ EVENT_SCHEMAS: dict[str, tuple[Schema, Builder]] = {
     "supervision.booked": (SupervisionBookedSchema(), _booked),
     "supervision.recorded": (SupervisionRecordedSchema(), _recorded),
 }
-ENVELOPE = EnvelopeSchema()
+ENVELOPE = event_fields.ENVELOPE
 
 
 def parse_mosaic_event(body: Mapping[str, Any]) -> Event:
-    """Validate a Mosaic webhook body; raise EventValidationError naming every bad field.
-
-    The envelope and `data` are both checked before raising, so a sender sees every problem at once.
-    """
-    if not isinstance(body, Mapping):
-        raise EventValidationError({"body": ["Must be a JSON object."]})
-    errors: dict[str, list[str]] = {}
-    envelope: dict[str, Any] | None = None
-    try:
-        envelope = ENVELOPE.load(dict(body))
-    except ValidationError as exc:
-        errors.update(flatten_errors(exc.messages))
-    event_type = body.get("type")
-    entry = EVENT_SCHEMAS.get(event_type) if isinstance(event_type, str) else None
-    if entry is None:
-        if isinstance(event_type, str):
-            errors["type"] = [f"Unknown event type {event_type[:80]!r}."]
-        raise EventValidationError(errors)
-    schema, build = entry
-    data = body.get("data")
-    loaded: dict[str, Any] | None = None
-    if isinstance(data, Mapping):
-        try:
-            loaded = schema.load(dict(data))
-        except ValidationError as exc:
-            errors.update(flatten_errors(exc.messages, "data"))
-    if errors or envelope is None or loaded is None:
-        raise EventValidationError(errors or {"data": ["Must be an object."]})
-    return build(envelope["id"], envelope["occurred_at"], loaded)
+    """Validate a Mosaic webhook body; raise EventValidationError naming every bad field."""
+    return parse_event(body, EVENT_SCHEMAS)
