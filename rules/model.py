@@ -64,6 +64,9 @@ class StatusSpell:
     start_date: date
     permanency_plan_agreed: bool = False
     fsm: bool = False
+    # Childview's youth justice disposals say nothing of care; it says apart whether the young person is looked
+    # after. A pack's `[pack.disposals]` says which of the policy's statuses that brings in.
+    looked_after: bool = False
 
 
 @dataclass(frozen=True)

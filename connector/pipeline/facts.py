@@ -88,9 +88,12 @@ def _status(current: StatusSpell | None, event: CaseStatusChanged) -> StatusSpel
     agreed = event.permanency_plan_agreed
     if agreed is None:
         agreed = current.permanency_plan_agreed if same and current is not None else False
+    looked_after = event.looked_after
+    if looked_after is None:
+        looked_after = current.looked_after if current is not None else False
     # The same status sent again (say, to say the permanency plan is agreed) does not restart it.
     start = current.start_date if same and current is not None else event.start_date
-    return StatusSpell(event.status, start, agreed, fsm)
+    return StatusSpell(event.status, start, agreed, fsm, looked_after)
 
 
 def fold_case(case_id: str, events: Iterable[Event]) -> CaseFacts | None:

@@ -29,7 +29,7 @@ EVENT_KEYS: dict[str, tuple[set[str], set[str]]] = {
     "case.allocated": ({"case", "worker", "start_date"}, {"team", "relationship"}),
     "case.transferred": ({"case", "from_worker", "to_worker", "transfer_date"}, {"team", "relationship"}),
     "case.deallocated": ({"case", "worker", "end_date"}, set()),
-    "case.status_changed": ({"case", "status", "start_date"}, {"permanency_plan_agreed", "fsm"}),
+    "case.status_changed": ({"case", "status", "start_date"}, {"permanency_plan_agreed", "fsm", "looked_after"}),
     "case.closed": ({"case", "end_date"}, {"reason"}),
     "worker.updated": (
         {"worker", "start_date"},
@@ -127,6 +127,7 @@ def _build(kind: str, event_id: str, at: datetime, raw: Mapping[str, Any]) -> Ev
             scenario_date(raw["start_date"]),
             _flag(raw, "permanency_plan_agreed"),
             _flag(raw, "fsm"),
+            looked_after=_flag(raw, "looked_after"),
         )
     if kind == "case.closed":
         return CaseClosed(event_id, at, str(raw["case"]), scenario_date(raw["end_date"]), _opt(raw, "reason"))

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
+from rules.codes import YOUTH_JUSTICE_DISPOSALS
 from rules.dates import format_day
 from rules.engine.build import obligation
 from rules.engine.settle import assignee, held_sessions, latest, left, recorded, strictest
@@ -51,15 +52,19 @@ def case_rules(
     key = (
         kind,
         allocation.relationship,
-        None if status is None else (status.status, status.permanency_plan_agreed, status.fsm),
+        None
+        if status is None
+        else (status.status, status.permanency_plan_agreed, status.fsm, status.looked_after),
         None if worker is None else _worker_key(worker),
     )
     rules = engine.applicable.get(key)
     if rules is None:
+        counts_as = engine.pack.counts_as(status)
         rules = [
             r
             for r in engine.pack.rules_of(kind)
-            if r.applies_to.case_matches(status, allocation) and r.applies_to.worker_matches(worker)
+            if r.applies_to.case_matches(status, allocation, counts_as)
+            and r.applies_to.worker_matches(worker)
         ]
         engine.applicable[key] = rules
     return rules
@@ -81,7 +86,7 @@ def case_start(case: CaseFacts, allocation: CaseAllocation, with_status: bool) -
     rule) and when the connector first heard of the case (rule 13)."""
     status = None
     if with_status and case.status is not None:
-        status = Basis(f"status {case.status.status} began", case.status.start_date)
+        status = Basis(f"{_status_words(case.status.status)} began", case.status.start_date)
     return latest(
         Basis("transfer" if allocation.transferred else "allocation", allocation.start_date),
         status,
@@ -146,7 +151,23 @@ def _case_supervision(
         settled=settled,
         what=f"Case supervision for person {case.case_id}",
         form=form,
+        more=_disposal_named(case),
     )
+
+
+def _status_words(status: str) -> str:
+    return f"youth justice disposal {status}" if status in YOUTH_JUSTICE_DISPOSALS else f"status {status}"
+
+
+def _disposal_named(case: CaseFacts) -> list[str]:
+    """A Youth Offending Service case says which disposal it is under, though no rule of the policy names one."""
+    status = case.status
+    if status is None or status.status not in YOUTH_JUSTICE_DISPOSALS:
+        return []
+    looked_after = ", and looked after" if status.looked_after else ""
+    return [
+        f"a Youth Offending Service case ({_status_words(status.status)} since {format_day(status.start_date)}{looked_after})"
+    ]
 
 
 def _personal_due(engine: Engine, worker: WorkerFacts | None, as_of: date) -> date | None:

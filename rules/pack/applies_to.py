@@ -39,10 +39,15 @@ class AppliesTo:
     def names_worker(self) -> bool:
         return bool(self.flags) or any(v is not None for v in (self.any_of, self.job_roles, self.employment))
 
-    def case_matches(self, status: StatusSpell | None, allocation: CaseAllocation) -> bool:
+    def case_matches(
+        self, status: StatusSpell | None, allocation: CaseAllocation, counts_as: frozenset[str] = frozenset()
+    ) -> bool:
+        """`counts_as`: the policy statuses the case's status brings in besides itself (a pack's disposals)."""
         if self.relationships is not None and allocation.relationship not in self.relationships:
             return False
-        if self.statuses is not None and (status is None or status.status not in self.statuses):
+        if self.statuses is not None and (
+            status is None or (status.status not in self.statuses and not (counts_as & self.statuses))
+        ):
             return False
         agreed = status is not None and status.permanency_plan_agreed
         if self.permanency_plan_agreed is not None and self.permanency_plan_agreed != agreed:

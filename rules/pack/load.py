@@ -17,7 +17,7 @@ from typing import Any
 from rules import codes
 from rules.kinds import ASSIGNEES, DEFAULT_ASSIGNEE, LEVELS
 from rules.pack.applies_to import read_applies_to
-from rules.pack.model import Rule, RulePack
+from rules.pack.model import LOOKED_AFTER, Rule, RulePack
 from rules.pack.reader import PackError, Reader
 from rules.schedules.base import Schedule
 from rules.schedules.form_content import FormContent
@@ -86,7 +86,9 @@ def with_assignees(pack: RulePack, overrides: Mapping[str, str]) -> RulePack:
 def _read_pack(reader: Reader, document: Mapping[str, Any], fingerprint: str) -> RulePack:
     reader.keys(document, "the file", {"pack", "rules"}, set())
     head = reader.table(document["pack"], "[pack]")
-    reader.keys(head, "[pack]", {"name", "council", "policy", "qualifying_case_sessions"}, {"vocabulary"})
+    reader.keys(
+        head, "[pack]", {"name", "council", "policy", "qualifying_case_sessions"}, {"vocabulary", "disposals"}
+    )
     name = reader.text(head, "name")
     if not NAME_PATTERN.match(name):
         raise reader.fail(f"[pack] name {name!r} must be lower case letters, digits, '-' or '_'")
@@ -98,6 +100,7 @@ def _read_pack(reader: Reader, document: Mapping[str, Any], fingerprint: str) ->
     qualifying = reader.codes(
         head["qualifying_case_sessions"], "qualifying_case_sessions", codes.SESSION_KINDS
     )
+    disposals = _read_disposals(reader, head.get("disposals", {}))
     raw_rules = document["rules"]
     if not isinstance(raw_rules, list) or not raw_rules:
         raise reader.fail("a pack needs at least one [[rules]] entry")
@@ -128,7 +131,24 @@ def _read_pack(reader: Reader, document: Mapping[str, Any], fingerprint: str) ->
         rules=tuple(rules),
         path=reader.path,
         fingerprint=fingerprint,
+        disposals=disposals,
     )
+
+
+def _read_disposals(reader: Reader, value: Any) -> dict[str, frozenset[str]]:
+    """[pack.disposals]: which of the policy's statuses a youth justice disposal, or being looked after, brings
+    in (e.g. `looked_after = ["LAC"]`)."""
+    table = reader.table(value, "[pack.disposals]")
+    known = frozenset(codes.YOUTH_JUSTICE_DISPOSALS) | {LOOKED_AFTER}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise reader.fail(
+            f"[pack.disposals] has unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+    return {
+        key: reader.codes(statuses, f"disposals.{key}", frozenset(codes.MOSAIC_STATUSES))
+        for key, statuses in table.items()
+    }
 
 
 def _read_rule(reader: Reader, entry: Any) -> Rule:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from rules.kinds import COUNTING_SESSIONS, LEVELS
+from rules.model import StatusSpell
 from rules.pack.applies_to import AppliesTo
 from rules.schedules.base import Schedule
+
+# The key of [pack.disposals] for a young person Childview says is also looked after.
+LOOKED_AFTER = "looked_after"
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,18 @@ class RulePack:
     rules: tuple[Rule, ...]
     path: Path
     fingerprint: str
+    # [pack.disposals]: a youth justice disposal (or `looked_after`) -> the policy statuses whose rules it brings
+    # in. A disposal is not a status of the policy; left unmapped, a YOS case has the rules for any case.
+    disposals: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def counts_as(self, status: StatusSpell | None) -> frozenset[str]:
+        """The policy statuses a case's status brings in besides itself."""
+        if status is None or not self.disposals:
+            return frozenset()
+        found = self.disposals.get(status.status, frozenset())
+        if status.looked_after:
+            found = found | self.disposals.get(LOOKED_AFTER, frozenset())
+        return found
 
     @property
     def label(self) -> str:
