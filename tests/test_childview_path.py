@@ -3,17 +3,20 @@ written back to the platform the case came from (issue: YOS staff get their prom
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
+from connector.cli import main
 from connector.config import parse_config
 from tests.adapters.childview.support import KEY, Served, served
 from tests.support.fake_mosaic import FakeMosaic
-from tests.support.harness import SECRET, Connector, config_document, event, start_connector
+from tests.support.harness import SECRET, Connector, config_document, config_toml, event, start_connector
 
 YP = "YP-00412"
 ALLOCATED = event(
@@ -95,6 +98,8 @@ def connector(tmp_path: Path, mosaic: FakeMosaic, childview: Served) -> Iterator
         "max_attempts": 2,
         "max_retry_wait_seconds": 0,
     }
+    document["service"] = {"admin_token": "an-admin-token-of-16+"}
+    (tmp_path / "connector.toml").write_text(config_toml(document))
     running = start_connector(parse_config(document, base_dir=tmp_path, environ={}))
     yield running
     running.close()
@@ -122,7 +127,11 @@ def test_an_allocation_makes_one_oversight_prompt_due_four_weeks_later(
     assert (prompt["staff_id"], prompt["due_date"]) == ("CM-0042", "2026-11-30")
     assert "LINC-CS-ALLOC" in prompt["text"]
     [record] = [r for r in childview.store.all_records() if r["prompt_id"] == prompt["prompt_id"]]
-    assert (record["staff_id"], record["manager_id"], record["due_date"]) == ("CM-0042", "TM-0007", "2026-11-30")
+    assert (record["staff_id"], record["manager_id"], record["due_date"]) == (
+        "CM-0042",
+        "TM-0007",
+        "2026-11-30",
+    )
     # The case manager's own personal supervision is a staff-level prompt.
     personal = [p for p in childview.store.all_prompts() if p["prompt_type"] == "SUPERVISION_DUE"]
     assert [(p["staff_id"], p["yp_id"]) for p in personal] == [("CM-0042", None)]
@@ -161,3 +170,53 @@ def test_a_mosaic_child_and_a_childview_young_person_are_each_written_to_their_o
     assert (prompt["staff_id"], prompt["yp_id"]) == ("CM-0042", YP)
     assert "100234" not in str(childview.store.all_prompts())
     assert YP not in str(mosaic.steps)
+
+
+def test_an_oversight_recorded_against_its_prompt_closes_that_prompt(
+    connector: Connector, childview: Served
+) -> None:
+    deliver(connector, ALLOCATED)
+    [first] = open_oversight_prompts(childview)
+    recorded = dict(SUPERVISED, data={**SUPERVISED["data"], "prompt_id": first["prompt_id"]})
+    deliver(connector, recorded)
+    # Childview's prompts are OPEN or WITHDRAWN: a met one leaves the case manager's list as withdrawn.
+    assert childview.store.prompts[first["prompt_id"]]["status"] == "WITHDRAWN"
+    [second] = open_oversight_prompts(childview)
+    assert (second["staff_id"], second["due_date"]) == ("CM-0042", "2026-12-18")
+
+
+def test_explain_and_the_read_api_show_a_young_persons_oversight(
+    connector: Connector, childview: Served, tmp_path: Path
+) -> None:
+    deliver(connector, ALLOCATED, SUPERVISED)
+    result = CliRunner().invoke(
+        main,
+        ["explain", "--config", str(tmp_path / "connector.toml"), "--tenant", "lincolnshire", "--person", YP],
+    )
+    assert result.exit_code == 0, result.output
+    assert "case_supervision for person YP-00412: due 2026-12-18" in result.output
+    assert "LINC-CS-FLOOR" in result.output and "childview: written as PR-" in result.output
+    answer = connector.client.get(
+        f"/api/tenants/lincolnshire/obligations?person={YP}",
+        headers={"Authorization": "Bearer an-admin-token-of-16+"},
+    )
+    [item] = answer.get_json()["items"]
+    assert (item["platform"], item["person_id"], item["due_date"]) == ("childview", YP, "2026-12-18")
+
+
+def test_a_refused_childview_write_is_a_dead_letter_that_retry_delivers(
+    connector: Connector, childview: Served, tmp_path: Path
+) -> None:
+    childview.store.inject_faults(400, count=10)
+    deliver(connector, ALLOCATED)
+    assert connector.service.status()["dead_letters"] >= 1
+    config = str(tmp_path / "connector.toml")
+    listed = CliRunner().invoke(main, ["dead-letters", "--config", config, "--json"])
+    letters = [row for row in json.loads(listed.output) if row["platform"] == "childview"]
+    assert letters and "400" in letters[0]["reason"]
+    childview.store.faults.clear()
+    for letter in letters:
+        retried = CliRunner().invoke(main, ["retry", "--config", config, str(letter["id"])])
+        assert retried.exit_code == 0, retried.output
+        assert "delivered" in retried.output
+    assert len(open_oversight_prompts(childview)) == 1

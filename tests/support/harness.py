@@ -95,11 +95,11 @@ def event(event_id: str, type_: str, occurred_at: str, **data: Any) -> dict[str,
 def write_config_file(tmp_path: Path, base_url: str, **mosaic: Any) -> Path:
     """The harness config as a TOML file, for commands run through click's CliRunner."""
     path = tmp_path / "connector.toml"
-    path.write_text(_toml(config_document(tmp_path, base_url, **mosaic)))
+    path.write_text(config_toml(config_document(tmp_path, base_url, **mosaic)))
     return path
 
 
-def _toml(doc: dict[str, Any]) -> str:
+def config_toml(doc: dict[str, Any]) -> str:
     def value(v: Any) -> str:
         if isinstance(v, bool):
             return "true" if v else "false"
