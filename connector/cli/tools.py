@@ -12,11 +12,14 @@ from connector.cli.main import fail, main
 @main.command()
 @click.option("--workdir", default="var/sandbox", show_default=True, type=click.Path(file_okay=False))
 @click.option("--port", default=0, type=int, help="Port for the simulated Mosaic (0: any free port).")
-def sandbox(workdir: str, port: int) -> None:
-    """Replay a sample team's month against a simulated Mosaic and show the due supervisions it now holds."""
+@click.option(
+    "--childview-port", default=0, type=int, help="Port for the simulated Childview (0: any free port)."
+)
+def sandbox(workdir: str, port: int, childview_port: int) -> None:
+    """Replay a sample team's month against simulated Mosaic and Childview, and show what each now holds."""
     from connector.sandbox.run import run_sandbox
 
-    run_sandbox(Path(workdir), port, click.echo)
+    run_sandbox(Path(workdir), port, click.echo, childview_port)
 
 
 @main.command("events-reference")

@@ -1,8 +1,9 @@
 """`connector sandbox`: the whole path on one machine, with nothing else installed.
 
-Starts the simulated Mosaic shipped in `adapters.mosaic.simulator` and the connector itself on local ports,
-sends a sample team's month of events as signed webhooks (every event twice, in a shuffled order), lets the
-connector process and deliver them, then reads back from Mosaic the due supervisions it now holds, with why.
+Starts the simulated Mosaic and the simulated Childview shipped in the adapters, and the connector itself, on
+local ports; sends a Lincolnshire team's month of Mosaic events and its Youth Offending Service's month of
+Childview events as signed webhooks (every event twice, in a shuffled order); lets the connector process and
+deliver them; then reads back from each platform what it now holds, with why.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,67 +23,23 @@ import requests
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from adapters.mosaic.simulator import create_simulator_app
-from connector.config import Config, load_config_file
+from adapters.childview.simulator import create_simulator_app as create_childview
+from adapters.mosaic.simulator import create_simulator_app as create_mosaic
+from connector.config import load_config_file
+from connector.sandbox.report import report_childview, report_mosaic
+from connector.sandbox.samples import (
+    SANDBOX_KEY,
+    SANDBOX_SECRET,
+    SANDBOX_TOKEN,
+    STEP_TYPES,
+    config_text,
+    sample_months,
+)
 from connector.service import Service
 from connector.web.app import create_app
 from webhooks.signature import secret_key, sign
 
-SANDBOX_SECRET = "whsec_c2FuZGJveC1zZWNyZXQtbm90LWZvci1wcm9kdWN0aW9u"
-SANDBOX_TOKEN = "sandbox-token"
-
-CONFIG_TEMPLATE = """\
-# Written by `connector sandbox`: a local config against the simulated Mosaic. Safe to read, edit and reuse.
-[storage]
-database = "{database}"
-
-[service]
-poll_interval_seconds = 0.2
-
-[delivery]
-max_attempts = 5
-backoff_seconds = 0.5
-backoff_max_seconds = 2
-
-[[tenants]]
-id = "lincolnshire"
-rule_pack = "lincolnshire"
-reference_prefix = "linc"
-
-[tenants.mosaic]
-base_url = "{base_url}"
-api_token = "{token}"
-webhook_secrets = ["{secret}"]
-timeout_seconds = 5
-max_attempts = 3
-max_retry_wait_seconds = 1
-
-[tenants.mosaic.step_types]
-{step_types}
-
-[tenants.mosaic.form_types]
-case_supervision = 7701
-personal_supervision = 7702
-"""
-
-STEP_TYPES = {
-    "case_supervision": 9101,
-    "personal_supervision": 9102,
-    "group_supervision": 9103,
-    "supervision_agreement": 9104,
-    "practice_observation": 9105,
-    "team_brief": 9106,
-    "fsm_group_supervision": 9107,
-    "supervision_record": 9108,
-    "dip_sample": 9109,
-    "agenda": 9110,
-}
-
-
-def sample_month() -> dict[str, Any]:
-    text = resources.files("connector.sandbox").joinpath("data/lincolnshire_month.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(text)
-    return data
+__all__ = ["STEP_TYPES", "run_sandbox", "serving", "signed_headers"]
 
 
 @contextmanager
@@ -108,59 +64,58 @@ def signed_headers(secret: str, webhook_id: str, body: bytes) -> dict[str, str]:
     }
 
 
-def run_sandbox(workdir: Path, mosaic_port: int, echo: Callable[[str], None]) -> None:
-    # The servers' per-request lines would bury the table this command exists to show.
+def run_sandbox(
+    workdir: Path, mosaic_port: int, echo: Callable[[str], None], childview_port: int = 0
+) -> None:
+    # The servers' per-request lines would bury the tables this command exists to show.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     workdir.mkdir(parents=True, exist_ok=True)
     for stale in [*workdir.glob("connector.db*"), *workdir.glob("serve.db*")]:
         stale.unlink()
-    month = sample_month()
-    as_of = date.fromisoformat(month["as_of"])
+    months = sample_months()
+    as_of = max(date.fromisoformat(m["as_of"]) for m in months)
 
-    with serving(create_simulator_app(SANDBOX_TOKEN), mosaic_port) as mosaic:
-        base_url = f"http://127.0.0.1:{mosaic.server_port}/api"
+    with (
+        serving(create_mosaic(SANDBOX_TOKEN), mosaic_port) as mosaic,
+        serving(create_childview(SANDBOX_KEY), childview_port) as childview,
+    ):
+        mosaic_url = f"http://127.0.0.1:{mosaic.server_port}/api"
+        childview_url = f"http://127.0.0.1:{childview.server_port}/api"
         config_path = workdir / "sandbox.toml"
-        # A second config with its own, empty database, for `connector serve` against a fresh simulator: the
-        # sandbox's database holds step ids that a new (empty) simulator does not, so every write to them
+        # A second config with its own, empty database, for `connector serve` against fresh simulators: the
+        # sandbox's database holds record ids that new (empty) simulators do not, so every write to them
         # would become a dead letter.
         serve_path = workdir / "serve.toml"
         for path, database in ((config_path, "connector.db"), (serve_path, "serve.db")):
-            path.write_text(
-                CONFIG_TEMPLATE.format(
-                    database=database,
-                    base_url=base_url,
-                    token=SANDBOX_TOKEN,
-                    secret=SANDBOX_SECRET,
-                    step_types="\n".join(f"{k} = {v}" for k, v in STEP_TYPES.items()),
-                ),
-                encoding="utf-8",
-            )
-            # It holds the sandbox's token and secret inline: private, as a real config should be.
+            path.write_text(config_text(database, mosaic_url, childview_url), encoding="utf-8")
+            # It holds the sandbox's token, key and secret inline: private, as a real config should be.
             path.chmod(0o600)
         config = load_config_file(config_path)
         service = Service(config, today=lambda: as_of)
         try:
             with serving(create_app(service)) as connector:
-                echo(f"Simulated Mosaic on {base_url}; connector on http://127.0.0.1:{connector.server_port}")
-                # Processing and delivery run while the month arrives, as under `connector serve`.
+                echo(
+                    f"Simulated Mosaic on {mosaic_url}, simulated Childview on {childview_url};"
+                    f" connector on http://127.0.0.1:{connector.server_port}"
+                )
+                # Processing and delivery run while the months arrive, as under `connector serve`.
                 service.start_background()
-                sent = _send_month(month, f"http://127.0.0.1:{connector.server_port}", echo)
+                for month in months:
+                    _send_month(month, f"http://127.0.0.1:{connector.server_port}", echo)
                 _wait_until_idle(service)
                 service.stop()
                 counts = service.tick(as_of)
                 service.drain()
-            _report(service, config, base_url, month, sent, counts.reminders, as_of, echo)
-            echo(f"\nConfig written to {config_path}; database at {config.database}.")
-            port = mosaic.server_port
-            echo(
-                "To run the service yourself against a fresh simulated Mosaic on the same port (serve.toml is\n"
-                "this config with an empty database of its own; delete it first for every new simulator):\n"
-                f"  rm -f {workdir / 'serve.db'}*\n"
-                f"  connector mosaic-simulator --port {port} &\n"
-                f"  connector serve --config {serve_path}\n"
-                "and to see what the simulated Mosaic holds:\n"
-                f"  curl -H 'Authorization: Bearer {SANDBOX_TOKEN}' http://127.0.0.1:{port}/api/workflow-steps"
+            mosaic_month, yos_month = months
+            steps = report_mosaic(
+                service, mosaic_url, SANDBOX_TOKEN, str(mosaic_month["team_id"]), as_of, echo
             )
+            prompts = report_childview(
+                service, childview_url, SANDBOX_KEY, yos_month["yot_team"], as_of, echo
+            )
+            _summary(service, steps, prompts, counts.reminders, echo)
+            echo(f"\nConfig written to {config_path}; database at {config.database}.")
+            _instructions(workdir, serve_path, mosaic.server_port, childview.server_port, echo)
         finally:
             service.close()
 
@@ -179,65 +134,46 @@ def _send_month(month: dict[str, Any], connector_url: str, echo: Callable[[str],
     deliveries = [event for event in month["events"] for _ in range(2)]
     random.Random(2026).shuffle(deliveries)  # duplicated and out of order, as real senders do
     statuses: dict[int, int] = {}
+    platform = month["platform"]
     with requests.Session() as http:
         for event in deliveries:
             body = json.dumps(event).encode()
             response = http.post(
-                f"{connector_url}/webhooks/{month['tenant']}/mosaic",
+                f"{connector_url}/webhooks/{month['tenant']}/{platform}",
                 data=body,
                 headers=signed_headers(SANDBOX_SECRET, event["id"], body),
                 timeout=10,
             )
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
     echo(
-        f"Sent {len(deliveries)} signed webhooks ({len(month['events'])} events, each twice, shuffled): "
+        f"Sent {len(deliveries)} signed {platform} webhooks ({len(month['events'])} events, each twice, shuffled): "
         + ", ".join(f"{count} answered {code}" for code, count in sorted(statuses.items()))
     )
     return statuses
 
 
-def _report(
-    service: Service,
-    config: Config,
-    base_url: str,
-    month: dict[str, Any],
-    sent: dict[int, int],
-    reminders: int,
-    as_of: date,
-    echo: Callable[[str], None],
-) -> None:
-    rows = service.db.query(
-        "SELECT platform_id, kind, holder, counted_from_fact, counted_from_date, rules FROM obligations"
-        " WHERE status = 'open' AND platform_id IS NOT NULL ORDER BY due_date, case_id"
-    )
+def _summary(service: Service, steps: int, prompts: int, reminders: int, echo: Callable[[str], None]) -> None:
     withdrawn = service.db.scalar("SELECT COUNT(*) FROM obligations WHERE status = 'withdrawn'")
     met = service.db.scalar("SELECT COUNT(*) FROM obligations WHERE status = 'met'")
-    token = config.tenants[month["tenant"]].platforms["mosaic"].api_token
-    echo(f"\nDue supervisions Mosaic now holds for team {month['team_id']}, as of {as_of.isoformat()}:\n")
-    header = f"{'STEP':>6}  {'KIND':<22} {'PERSON':<7} {'FOR':<5} {'TO':<5} {'DUE':<10}  {'RULES':<28} COUNTED FROM"
-    echo(header)
-    echo("-" * len(header))
-    notes: list[str] = []
-    with requests.Session() as http:
-        http.headers["Authorization"] = f"Bearer {token}"
-        for row in rows:
-            step = http.get(f"{base_url}/workflow-steps/{row['platform_id']}", timeout=10).json()
-            rules = ", ".join(r[0] for r in json.loads(row["rules"]))
-            due = step["due_date"]
-            late = " (overdue)" if date.fromisoformat(due) < as_of else ""
-            echo(
-                f"{step['workflow_step_id']:>6}  {row['kind']:<22} {step.get('subject_person_id') or '-'!s:<7}"
-                f" {row['holder']:<5} {step['assignee_id']!s:<5} {due:<10}  {rules:<28} {row['counted_from_fact']} on"
-                f" {row['counted_from_date']}{late}"
-            )
-            notes.append(f"  {step['workflow_step_id']}: {step['notes']}")
-    echo("\nWhy, as each step's notes say in Mosaic:")
-    for line in notes:
-        echo(line)
     status = service.status()
     echo(
-        f"\n{len(rows)} open step(s), {met} completed (met by a session), {withdrawn} cancelled"
-        " (transfer, de-allocation, closure);"
-        f" {reminders} reminder(s) queued by the daily tick; outbox pending {status['outbox_pending']},"
-        f" dead letters {status['dead_letters']}."
+        f"\n{steps} open Mosaic step(s) and {prompts} open Childview prompt(s); {met} completed (met by a"
+        f" session), {withdrawn} cancelled (transfer, de-allocation, closure); {reminders} reminder(s) queued by"
+        f" the daily tick; outbox pending {status['outbox_pending']}, dead letters {status['dead_letters']}."
+    )
+
+
+def _instructions(
+    workdir: Path, serve_path: Path, mosaic_port: int, childview_port: int, echo: Callable[[str], None]
+) -> None:
+    echo(
+        "To run the service yourself against fresh simulators on the same ports (serve.toml is this config\n"
+        "with an empty database of its own; delete it first for every new pair of simulators):\n"
+        f"  rm -f {workdir / 'serve.db'}*\n"
+        f"  connector mosaic-simulator --port {mosaic_port} &\n"
+        f"  connector childview-simulator --port {childview_port} &\n"
+        f"  connector serve --config {serve_path}\n"
+        "and to see what the simulated platforms hold:\n"
+        f"  curl -H 'Authorization: Bearer {SANDBOX_TOKEN}' http://127.0.0.1:{mosaic_port}/api/workflow-steps\n"
+        f"  curl -H 'X-Api-Key: {SANDBOX_KEY}' http://127.0.0.1:{childview_port}/api/prompts"
     )
