@@ -67,8 +67,9 @@ def signed_headers(secret: str, webhook_id: str, body: bytes) -> dict[str, str]:
 def run_sandbox(
     workdir: Path, mosaic_port: int, echo: Callable[[str], None], childview_port: int = 0
 ) -> None:
-    # The servers' per-request lines would bury the tables this command exists to show.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # The servers' and the edge's per-request lines would bury the tables this command exists to show.
+    for noisy in ("werkzeug", "webhooks"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     workdir.mkdir(parents=True, exist_ok=True)
     for stale in [*workdir.glob("connector.db*"), *workdir.glob("serve.db*")]:
         stale.unlink()
