@@ -10,7 +10,6 @@ modules (`cases`, `workers`, `teams`) say which sessions count and how each obli
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import date
 
 from rules.calendar import WorkingCalendar
@@ -46,13 +45,12 @@ class Engine:
 
     def for_case(self, case: CaseFacts, workers: Mapping[str, WorkerFacts], as_of: date) -> list[Obligation]:
         """Case-level obligations of each worker allocated to an open case (workers: their facts, when known)."""
-        found = cases.for_case(self, case, workers, as_of)
-        return [_supervised(o, workers.get(o.holder)) for o in found]
+        return cases.for_case(self, case, workers, as_of)
 
     def for_worker(self, worker: WorkerFacts, as_of: date) -> list[Obligation]:
         """Worker-level obligations: personal supervision, its bookings, agenda and dip sample, the supervision
         agreement and practice observations."""
-        return [_supervised(o, worker) for o in workers.for_worker(self, worker, as_of)]
+        return workers.for_worker(self, worker, as_of)
 
     def for_team(self, team: TeamFacts, as_of: date) -> list[Obligation]:
         """Team obligations (group supervision, team brief), assigned to the team's manager (rule 12); none
@@ -69,8 +67,3 @@ class Engine:
             self.pack.sessions_for,
             self.calendar,
         )
-
-
-def _supervised(found: Obligation, holder: WorkerFacts | None) -> Obligation:
-    supervisor = None if holder is None else holder.supervisor_id
-    return found if supervisor is None else replace(found, supervisor_id=supervisor)

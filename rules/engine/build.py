@@ -24,6 +24,7 @@ def obligation(
     case_id: str | None = None,
     form: Sequence[tuple[str, str]] = (),
     more: Sequence[str] = (),
+    supervisor_id: str | None = None,
 ) -> Obligation:
     reasons = reasons_of(pack, settled.rules)
     return Obligation(
@@ -39,4 +40,5 @@ def obligation(
         counted_from=settled.basis,
         explanation=explanation(pack, what, settled.due, reasons, settled.basis, more),
         form=tuple(basic_form(pack, settled.due, reasons, settled.basis) + list(form)),
+        supervisor_id=supervisor_id,
     )

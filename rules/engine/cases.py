@@ -149,6 +149,7 @@ def _case_supervision(
         case_id=case.case_id,
         team_id=allocation.team_id or (worker.team_id if worker else None),
         settled=settled,
+        supervisor_id=None if worker is None else worker.supervisor_id,
         what=f"Case supervision for person {case.case_id}",
         form=form,
         more=_disposal_named(case),
@@ -215,6 +216,7 @@ def _fsm_group(
         case_id=case.case_id,
         team_id=team_id,
         settled=settled,
+        supervisor_id=None if worker is None else worker.supervisor_id,
         what=f"FSM group casework supervision for person {case.case_id}",
         form=form,
         more=more,
@@ -254,6 +256,7 @@ def _records(
                 case_id=case.case_id,
                 team_id=allocation.team_id or booking.team_id,
                 settled=settled,
+                supervisor_id=None if worker is None else worker.supervisor_id,
                 what=f"The supervision record for person {case.case_id} from the {label(booking.kind)} booked for {format_day(day)}",
             )
         )

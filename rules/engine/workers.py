@@ -118,6 +118,7 @@ def _personal_supervision(engine: Engine, worker: WorkerFacts, as_of: date) -> O
         assignee=worker.worker_id,
         team_id=worker.team_id,
         settled=settled,
+        supervisor_id=worker.supervisor_id,
         what=f"Personal supervision for worker {worker.worker_id}",
         form=form,
     )
@@ -146,6 +147,7 @@ def _booked_ahead(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligatio
         assignee=worker.worker_id,
         team_id=worker.team_id,
         settled=settled,
+        supervisor_id=worker.supervisor_id,
         what=f"Booking personal supervision ahead for worker {worker.worker_id}",
     )
 
@@ -176,6 +178,7 @@ def _agreement(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation |
         assignee=assignee(settled.rules[0], worker.worker_id, None, worker),
         team_id=worker.team_id,
         settled=settled,
+        supervisor_id=worker.supervisor_id,
         what=f"The supervision agreement between worker {worker.worker_id} and supervisor {worker.supervisor_id}",
         form=[("supervisor", worker.supervisor_id)],
     )
@@ -200,6 +203,7 @@ def _practice_observation(engine: Engine, worker: WorkerFacts, as_of: date) -> O
         assignee=assignee(found.rule, worker.worker_id, None, worker),
         team_id=worker.team_id,
         settled=Due(found.due, (found.rule,), found.basis),
+        supervisor_id=worker.supervisor_id,
         what=f"Practice observation {found.part} for worker {worker.worker_id} in the year to {format_day(found.due)}",
         form=found.form,
         more=found.more,
@@ -236,6 +240,7 @@ def _agendas(engine: Engine, worker: WorkerFacts, as_of: date) -> list[Obligatio
                 assignee=assignee(settled.rules[0], worker.worker_id, booking.supervisor_id, worker),
                 team_id=worker.team_id,
                 settled=settled,
+                supervisor_id=worker.supervisor_id,
                 what=f"The agenda for worker {worker.worker_id}'s {label(booking.kind)} booked for {format_day(day)}",
             )
         )
@@ -268,5 +273,6 @@ def _dip_sample(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation 
         assignee=assignee(found.rule, worker.worker_id, found.supervisor_id, worker),
         team_id=worker.team_id,
         settled=Due(found.due, (found.rule,), found.basis),
+        supervisor_id=worker.supervisor_id,
         what=f"A dip sample of worker {worker.worker_id}'s case records after their {found.basis.fact} on {format_day(found.basis.on)}",
     )
