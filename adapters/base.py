@@ -1,4 +1,4 @@
-"""What every platform adapter provides, and the errors its writer raises.
+"""What every platform adapter provides, the writes it accepts, and the errors its writer raises.
 
 An adapter turns the platform's webhook payloads into domain events, validates its own tenant settings, and
 builds a writer that makes a domain write true on the platform. Retryable versus fatal errors decide what the
@@ -8,11 +8,69 @@ connector's dispatcher does next: 429, 5xx and timeouts are retryable, other 4xx
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 
 import requests
 
-from connector.domain import Event, ObligationWrite, ReminderWrite, WriteResult
+from rules.events import Event
+
+# --- what the connector asks a platform to hold ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObligationWrite:
+    """The desired state of one obligation cycle on the platform, keyed by its deterministic reference.
+
+    `open` False means end it: completed when `met` (a session met it), else cancelled. `platform_id`/`form_id` are the platform's ids once a write was confirmed;
+    a writer that lacks them looks the reference up first. `form` holds the pre-filled form's logical fields
+    (due_date, reason, previous_actions, ...); an adapter maps them to its platform's questions.
+    """
+
+    reference: str
+    open: bool
+    kind: str
+    case_id: str | None
+    assignee_id: str
+    team_id: str | None
+    due_date: date
+    title: str
+    notes: str
+    incoming_on: date
+    form: tuple[tuple[str, str], ...] = ()
+    platform_id: str | None = None
+    form_id: str | None = None
+    # The assignee's supervisor, for platforms whose form stub names the manager (Childview's manager_id).
+    supervisor_id: str | None = None
+    met: bool = False
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What the platform confirmed. `closed_on_platform` is True when the item was already completed or
+    cancelled there (it can no longer be changed; the connector stops tracking it)."""
+
+    platform_id: str | None
+    form_id: str | None = None
+    closed_on_platform: bool = False
+
+
+@dataclass(frozen=True)
+class ReminderWrite:
+    """A reminder or escalation shown to a worker from `show_on`, about the item `platform_id`."""
+
+    reference: str
+    worker_id: str
+    platform_id: str
+    case_id: str | None
+    show_on: date
+    due_date: date
+    message: str
+    escalation: bool = False
+
+
+# --- errors ---------------------------------------------------------------------------------------------------
 
 
 class EventValidationError(Exception):

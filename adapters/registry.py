@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from adapters.base import PlatformAdapter
+from adapters.childview import ChildviewAdapter
 from adapters.mosaic import MosaicAdapter
 
 ADAPTERS: dict[str, PlatformAdapter] = {
     "mosaic": MosaicAdapter(),
+    "childview": ChildviewAdapter(),
 }
 
 

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connector.db import Database
 from connector.importing.importer import import_extract, plan_files
+from connector.store.database import Database
 
 STATUSES = ("CIN", "CP", "LAC", "CFP", "TAC", "CARE_EXPERIENCED", "EARLY_HELP")
 ROLES = ("SOCIAL_WORKER", "SENIOR_PRACTITIONER", "FAMILY_SUPPORT_WORKER")

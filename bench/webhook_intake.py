@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from connector.sandbox import STEP_TYPES  # noqa: E402
+from connector.sandbox.run import STEP_TYPES  # noqa: E402
 from webhooks.signature import secret_key, sign  # noqa: E402
 
 SECRET = "whsec_YmVuY2gtc2VjcmV0LWJlbmNoLXNlY3JldA=="

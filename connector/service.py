@@ -17,15 +17,16 @@ from zoneinfo import ZoneInfo
 import requests
 
 from connector.config import Config
-from connector.db import Database, utc_now_text
-from connector.dispatcher import Dispatcher
-from connector.inbox import Inbox
-from connector.intake import IntakeMeter
-from connector.ledger import DiffCounts
 from connector.observability.metrics import Metrics
-from connector.outbox import Outbox
-from connector.processor import Processor
-from connector.scheduler import Scheduler, TickCounts
+from connector.pipeline.dispatcher import Dispatcher
+from connector.pipeline.failures import count_failures
+from connector.pipeline.inbox import Inbox
+from connector.pipeline.ledger import DiffCounts
+from connector.pipeline.outbox import Outbox
+from connector.pipeline.processor import Processor
+from connector.pipeline.scheduler import Scheduler, TickCounts
+from connector.store.database import Database, utc_now_text
+from connector.web.intake import IntakeMeter
 
 log = logging.getLogger(__name__)
 LONDON = ZoneInfo("Europe/London")
@@ -59,7 +60,6 @@ class Service:
         self.meter = IntakeMeter()
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._last_tick: date | None = None
 
     # --- one-shot work, used by the loop, the CLI and tests -------------------------------------------------
 
@@ -80,10 +80,35 @@ class Service:
     def tick(self, as_of: date) -> TickCounts:
         started = time.monotonic()
         self.processor.run_until_idle()
-        counts = self.scheduler.tick(as_of)
+        with self.db.transaction() as conn:
+            counts = self.scheduler.tick(as_of)
+            conn.execute(
+                "INSERT INTO service_state (key, value, updated_at) VALUES ('last_tick', ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (as_of.isoformat(), utc_now_text()),
+            )
         self.metrics.tick_seconds.observe(time.monotonic() - started)
-        self._last_tick = as_of
         return counts
+
+    def last_tick(self) -> date | None:
+        """The date the time-driven work last ran as of, by any process of this database."""
+        value = self.db.scalar("SELECT value FROM service_state WHERE key = 'last_tick'")
+        return None if value is None else date.fromisoformat(str(value))
+
+    def reevaluate_everything(self) -> None:
+        """Re-evaluate every subject of every tenant: some rules depend on the date itself (a year's
+        observations, booking horizons)."""
+        for tenant in self.config.tenants.values():
+            for platform in tenant.platforms:
+                self.processor.reevaluate_all(tenant.id, platform)
+
+    def daily(self, today: date) -> tuple[bool, TickCounts]:
+        """The tick loop's step: the day's re-evaluation once per day (whichever process ran it, even before a
+        restart), then the time-driven work, which is idempotent. Returns (re-evaluated, counts)."""
+        first_today = self.last_tick() != today
+        if first_today:
+            self.reevaluate_everything()
+        return first_today, self.tick(today)
 
     def reevaluate_if_rules_changed(self) -> dict[str, DiffCounts]:
         """Re-evaluate every subject of a tenant whose rule pack or rule settings changed since last time."""
@@ -109,6 +134,7 @@ class Service:
                         total.created + counts.created,
                         total.moved + counts.moved,
                         total.withdrawn + counts.withdrawn,
+                        total.met + counts.met,
                     )
                 changed[tenant.id] = total
                 log.info("rules changed for %s: re-evaluated (%s)", tenant.id, total)
@@ -125,6 +151,7 @@ class Service:
         return {
             "inbox_pending": self.inbox.count("pending"),
             "inbox_failed": self.inbox.count("failed"),
+            "subject_failures": count_failures(self.db),
             "outbox_pending": self.outbox.count("pending"),
             "dead_letters": self.outbox.count("dead"),
             "open_obligations": int(
@@ -138,7 +165,7 @@ class Service:
                 or 0
             ),
             "schema_version": self.db.schema_version(),
-            "last_tick": None if self._last_tick is None else self._last_tick.isoformat(),
+            "last_tick": None if (last := self.last_tick()) is None else last.isoformat(),
         }
 
     # --- background threads ---------------------------------------------------------------------------------
@@ -181,14 +208,8 @@ class Service:
     def _tick_loop(self) -> None:
         interval = self.config.service.tick_interval_seconds
         while not self.stopping.is_set():
-            today = self.today()
             try:
-                if self._last_tick != today:
-                    for tenant in self.config.tenants.values():
-                        for platform in tenant.platforms:
-                            # Some rules depend on the date itself (a year's observations, booking horizons).
-                            self.processor.reevaluate_all(tenant.id, platform)
-                self.tick(today)
+                self.daily(self.today())
                 self.wake.set()
             except Exception:
                 log.exception("time-driven work failed; trying again at the next interval")

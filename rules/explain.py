@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 from rules.dates import format_day
 from rules.model import Basis, Reason
-from rules.pack import Rule, RulePack
+
+if TYPE_CHECKING:  # only for the hints: the schedules use these helpers and the pack loads the schedules
+    from rules.pack import Rule, RulePack
 
 HELD = {
     "case": "case supervision held",

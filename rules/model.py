@@ -11,20 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-KEYWORKER_RELATIONSHIPS = frozenset({"ALLWKR", "LEADPROF"})
-
-OBLIGATION_KINDS = (
-    "case_supervision",
-    "personal_supervision",
-    "group_supervision",
-    "supervision_agreement",
-    "practice_observation",
-    "team_brief",
-    "fsm_group_supervision",
-    "supervision_record",
-    "dip_sample",
-    "agenda",
-)
+# Re-exported (the `as` form): callers import them from here.
+from rules.codes import KEYWORKER_RELATIONSHIPS as KEYWORKER_RELATIONSHIPS
+from rules.codes import OBLIGATION_KINDS as OBLIGATION_KINDS
 
 
 @dataclass(frozen=True)
@@ -75,6 +64,9 @@ class StatusSpell:
     start_date: date
     permanency_plan_agreed: bool = False
     fsm: bool = False
+    # Childview's youth justice disposals say nothing of care; it says apart whether the young person is looked
+    # after. A pack's `[pack.disposals]` says which of the policy's statuses that brings in.
+    looked_after: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,6 +184,9 @@ class Obligation:
     counted_from: Basis
     explanation: str
     form: tuple[tuple[str, str], ...] = field(default=())
+    # The supervisor of the worker whose clock it is, when known: a platform whose form stub names the manager
+    # (Childview's oversight record) writes it there. Not part of the identity.
+    supervisor_id: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str, int]:

@@ -185,16 +185,49 @@ def test_a_session_recorded_against_our_step_completes_it_without_a_cancel(
     recorded = dict(SUPERVISED, data={**SUPERVISED["data"], "workflow_step_id": step["workflow_step_id"]})
     deliver(connector, [recorded], drain_each=True)
     assert mosaic.steps[step["workflow_step_id"]]["step_status"] == "COMPLETED"
-    assert mosaic.calls["PATCH /workflow-steps/{id}"] == 0
+    # The connector's own complete was answered 409 (already completed) and taken as done: never a cancel.
+    assert mosaic.calls["PATCH /workflow-steps/{id}"] == 1
     [next_step] = mosaic.open_steps()
     assert next_step["external_reference"].endswith(":2")
     assert connector.service.status()["dead_letters"] == 0
 
 
+def test_a_session_recorded_without_a_step_id_completes_the_met_step(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
+    deliver(connector, [ALLOCATED], drain_each=True)
+    [step] = mosaic.open_steps()
+    deliver(connector, [SUPERVISED], drain_each=True)
+    assert mosaic.steps[step["workflow_step_id"]]["step_status"] == "COMPLETED"
+    [next_step] = mosaic.open_steps()
+    assert next_step["external_reference"] == "linc:case_supervision:100234:5521:2"
+    statuses = dict(
+        connector.service.db.query(
+            "SELECT reference, status FROM obligations WHERE kind = 'case_supervision'"
+        )
+    )
+    assert statuses == {
+        "linc:case_supervision:100234:5521:1": "met",
+        "linc:case_supervision:100234:5521:2": "open",
+    }
+
+
+def test_a_session_recorded_against_a_step_mosaic_left_open_completes_it(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
+    deliver(connector, [ALLOCATED], drain_each=True)
+    [step] = mosaic.open_steps()
+    recorded = dict(SUPERVISED, data={**SUPERVISED["data"], "workflow_step_id": step["workflow_step_id"]})
+    deliver(connector, [recorded], drain_each=True)
+    assert mosaic.steps[step["workflow_step_id"]]["step_status"] == "COMPLETED"
+    [next_step] = mosaic.open_steps()
+    assert next_step["external_reference"].endswith(":2")
+
+
 def test_an_event_that_cannot_be_processed_is_set_aside_and_the_rest_go_on(
     connector: Connector, mosaic: FakeMosaic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from connector import processor
+    from connector.pipeline import processor
 
     real = processor.Evaluator.obligations
 

@@ -11,10 +11,13 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Mapping
 
 TOLERANCE_SECONDS = 5 * 60
 SECRET_PREFIX = "whsec_"
+# ASCII digits only: str.isdigit() also accepts "²" and other Unicode digits, which int() then refuses.
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 def secret_key(secret: str) -> bytes:
@@ -48,7 +51,7 @@ def verify(
     signatures = headers.get("webhook-signature", "")
     if not webhook_id or not timestamp or not signatures:
         return False
-    if not timestamp.isdigit() or len(timestamp) > 12 or abs(now - int(timestamp)) > tolerance:
+    if not TIMESTAMP.fullmatch(timestamp) or abs(now - int(timestamp)) > tolerance:
         return False
     candidates: list[bytes] = []
     for item in signatures.split():

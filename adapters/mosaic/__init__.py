@@ -11,7 +11,7 @@ from adapters.mosaic.client import MosaicClient
 from adapters.mosaic.events import parse_mosaic_event
 from adapters.mosaic.settings import MosaicSettings, parse_mosaic_settings
 from adapters.mosaic.writer import MosaicWriter
-from connector.domain import Event
+from rules.events import Event
 
 
 def _mosaic(settings: Any) -> MosaicSettings:

@@ -6,14 +6,23 @@ Raw dicts stop here. Unknown extra fields are ignored; the text of agreed action
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from adapters.base import EventValidationError
-from connector.domain import (
+from adapters import event_fields
+from adapters.event_fields import Bool, Builder, Data, offset_datetime, one_of, parse_event, sane_date
+from rules.codes import (
+    EMPLOYMENT_TYPES,
+    JOB_ROLES,
+    MOSAIC_STATUSES,
+    OBLIGATION_KINDS,
+    RELATIONSHIPS,
+    SESSION_KINDS,
+)
+from rules.events import (
     Action,
     CaseAllocated,
     CaseClosed,
@@ -27,159 +36,102 @@ from connector.domain import (
     SupervisionRecorded,
     WorkerUpdated,
 )
-from connector.validation import flatten_errors
 
-STATUSES = ("CIN", "CP", "LAC", "CFP", "TAC", "CARE_EXPERIENCED", "EARLY_HELP")
-RELATIONSHIPS = tuple(r.value for r in Relationship)
-JOB_ROLES = (
-    "SOCIAL_WORKER",
-    "SENIOR_PRACTITIONER",
-    "PRACTICE_SUPERVISOR",
-    "TEAM_MANAGER",
-    "HEAD_OF_SERVICE",
-    "FAMILY_SUPPORT_WORKER",
-    "RESIDENTIAL_CARE_WORKER",
-    "OCCUPATIONAL_THERAPIST",
-    "BUSINESS_SUPPORT",
-    "ADMINISTRATOR",
-)
-EMPLOYMENT = ("permanent", "temporary", "agency", "relief")
-RECORDED_KINDS = (
-    "case",
-    "personal",
-    "group",
-    "fsm_group",
-    "team_brief",
-    "ad_hoc",
-    "allocation_discussion",
-    "ten_twenty_day_discussion",
-    "practice_observation",
-    "agreement",
-    "dip_sample",
-)
-OBLIGATION_KINDS = (
-    "case_supervision",
-    "personal_supervision",
-    "group_supervision",
-    "supervision_agreement",
-    "practice_observation",
-    "team_brief",
-    "fsm_group_supervision",
-    "supervision_record",
-    "dip_sample",
-    "agenda",
-)
+# Codes only, as Mosaic's closure reasons are (RC1, ADOPTED): upper case rules out a surname ("Smith").
+REASON_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
+# A booking system's own reference: no spaces, so no "Jane Doe DOB 2015-03-04".
+BOOKING_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+# The webhook id: printable ASCII without spaces, as the edge requires of the webhook-id header it must equal.
+# \Z: marshmallow's Regexp matches from the start only, and $ would let a trailing newline through.
+EVENT_ID = re.compile(r"[!-~]{1,200}\Z")
 
 
-REASON_CODE = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
+# Mosaic's ids are 64-bit integers: a longer one is not Mosaic's, and would be written back to it.
+MAX_ID = 2**63 - 1
+MAX_PERSON_IDS = event_fields.MAX_IDS
+MAX_ACTIONS = 100
 
 
 def _id(**kw: Any) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(min=1), **kw)
+    return fields.Integer(
+        strict=True, validate=validate.Range(min=1, max=MAX_ID, error=f"Must be from 1 to {MAX_ID}."), **kw
+    )
 
 
-def _one_of(choices: tuple[str, ...], **kw: Any) -> fields.String:
-    return fields.String(validate=validate.OneOf(choices), **kw)
-
-
-class _Data(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-
-class _Bool(fields.Boolean):
-    """true or false only: no 1, "yes" or "true" strings from a sender that got its types wrong."""
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> bool:
-        if not isinstance(value, bool):
-            raise self.make_error("invalid", input=value)
-        return value
-
-
-def _offset_datetime(**kw: Any) -> fields.AwareDateTime:
-    """An ISO 8601 date-time that must carry its offset: a naive time is ambiguous across BST."""
-    naive = "Not a valid datetime with a UTC offset (e.g. 2026-11-02T09:30:00Z)."
-    return fields.AwareDateTime(format="iso", error_messages={"invalid_awareness": naive}, **kw)
+def _person_ids(**kw: Any) -> fields.List[int]:
+    return fields.List(_id(), validate=validate.Length(max=MAX_PERSON_IDS), **kw)
 
 
 class _BookingId(fields.Field[str]):
     """The booking system's id: Mosaic sends an integer, a council's middleware may send a string."""
 
-    message = "Must be a positive whole number or a non-empty string of at most 100 characters."
+    message = (
+        f"Must be a whole number from 1 to {MAX_ID}, or a code of at most 64 letters, digits, "
+        "'_', '.', ':' or '-' starting with a letter or digit (no spaces)."
+    )
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
     ) -> str:
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
             return str(value)
-        if isinstance(value, str) and 0 < len(value.strip()) <= 100:
-            return value.strip()
+        if isinstance(value, str) and BOOKING_CODE.fullmatch(value):
+            return value
         raise ValidationError(self.message)
 
 
-class EnvelopeSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    id = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    type = fields.String(required=True)
-    occurred_at = _offset_datetime(required=True)
-    data = fields.Dict(required=True)
-
-
-class CaseAllocatedSchema(_Data):
+class CaseAllocatedSchema(Data):
     person_id = _id(required=True)
     worker_id = _id(required=True)
     team_id = _id(required=True)
-    relationship = _one_of(RELATIONSHIPS, required=True)
-    start_date = fields.Date(required=True)
+    relationship = one_of(RELATIONSHIPS, required=True)
+    start_date = sane_date(required=True)
 
 
-class CaseTransferredSchema(_Data):
+class CaseTransferredSchema(Data):
     person_id = _id(required=True)
     from_worker_id = _id(required=True)
     to_worker_id = _id(required=True)
     to_team_id = _id(required=True)
     # from_worker_id may equal to_worker_id: a worker keeping a case while moving team or relationship.
-    relationship = _one_of(RELATIONSHIPS, required=True)
-    transfer_date = fields.Date(required=True)
+    relationship = one_of(RELATIONSHIPS, required=True)
+    transfer_date = sane_date(required=True)
 
 
-class CaseDeallocatedSchema(_Data):
+class CaseDeallocatedSchema(Data):
     person_id = _id(required=True)
     worker_id = _id(required=True)
-    end_date = fields.Date(required=True)
+    end_date = sane_date(required=True)
 
 
-class CaseStatusChangedSchema(_Data):
+class CaseStatusChangedSchema(Data):
     person_id = _id(required=True)
-    status = _one_of(STATUSES, required=True)
-    start_date = fields.Date(required=True)
-    permanency_plan_agreed = _Bool(allow_none=True, load_default=None)
-    fsm = _Bool(allow_none=True, load_default=None)
+    status = one_of(MOSAIC_STATUSES, required=True)
+    start_date = sane_date(required=True)
+    permanency_plan_agreed = Bool(allow_none=True, load_default=None)
+    fsm = Bool(allow_none=True, load_default=None)
 
 
-class CaseClosedSchema(_Data):
+class CaseClosedSchema(Data):
     person_id = _id(required=True)
-    end_date = fields.Date(required=True)
-    # Read as any text so that a free-text reason never blocks the closure; _closed keeps only a code.
-    reason = fields.String(allow_none=True, load_default=None)
+    end_date = sane_date(required=True)
+    # Read as anything so that a free-text (or mistyped) reason never blocks the closure; _closed keeps only
+    # a code.
+    reason = fields.Raw(allow_none=True, load_default=None)
 
 
-class WorkerUpdatedSchema(_Data):
+class WorkerUpdatedSchema(Data):
     worker_id = _id(required=True)
     team_id = _id(required=True)
     supervisor_id = _id(required=True, allow_none=True)
-    job_role = _one_of(JOB_ROLES, required=True)
-    case_holding = _Bool(required=True)
-    supervises_case_holders = _Bool(required=True)
-    frontline = _Bool(required=True)
-    asye = _Bool(required=True)
-    employment = _one_of(EMPLOYMENT, required=True)
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(allow_none=True, load_default=None)
+    job_role = one_of(JOB_ROLES, required=True)
+    case_holding = Bool(required=True)
+    supervises_case_holders = Bool(required=True)
+    frontline = Bool(required=True)
+    asye = Bool(required=True)
+    employment = one_of(EMPLOYMENT_TYPES, required=True)
+    start_date = sane_date(required=True)
+    end_date = sane_date(allow_none=True, load_default=None)
 
     # skip_on_field_errors=False: report this with the other fields' errors, not after they are fixed.
     @validates_schema(skip_on_field_errors=False)
@@ -188,41 +140,43 @@ class WorkerUpdatedSchema(_Data):
             raise ValidationError("Must not be before start_date.", "end_date")
 
 
-class ShiftWorkedSchema(_Data):
+class ShiftWorkedSchema(Data):
     worker_id = _id(required=True)
-    shift_date = fields.Date(required=True)
+    shift_date = sane_date(required=True)
 
 
-class SupervisionBookedSchema(_Data):
+class SupervisionBookedSchema(Data):
     booking_id = _BookingId(required=True)
-    kind = _one_of(OBLIGATION_KINDS, required=True)
+    kind = one_of(OBLIGATION_KINDS, required=True)
     worker_id = _id(required=True)
     supervisor_id = _id(required=True, allow_none=True)
     team_id = _id(required=True)
-    person_ids = fields.List(_id(), load_default=list)
-    starts_at = _offset_datetime(required=True)
+    person_ids = _person_ids(load_default=list)
+    starts_at = offset_datetime(required=True)
     duration_minutes = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=24 * 60))
-    status = _one_of(("booked", "cancelled"), required=True)
+    status = one_of(("booked", "cancelled"), required=True)
 
 
-class ActionSchema(_Data):
+class ActionSchema(Data):
     """An agreed action. Its `text` is not declared, so EXCLUDE drops it unread: free text about a child."""
 
     owner_worker_id = _id(allow_none=True, load_default=None)
-    due_date = fields.Date(allow_none=True, load_default=None)
+    due_date = sane_date(allow_none=True, load_default=None)
 
 
-class SupervisionRecordedSchema(_Data):
-    kind = _one_of(RECORDED_KINDS, required=True)
+class SupervisionRecordedSchema(Data):
+    kind = one_of(SESSION_KINDS, required=True)
     worker_id = _id(required=True)
     supervisor_id = _id(required=True, allow_none=True)
     team_id = _id(required=True)
-    person_ids = fields.List(_id(), required=True)
-    held_on = fields.Date(required=True)
-    recorded_on = fields.Date(required=True)
-    significant = _Bool(required=True)
+    person_ids = _person_ids(required=True)
+    held_on = sane_date(required=True)
+    recorded_on = sane_date(required=True)
+    significant = Bool(required=True)
     workflow_step_id = _id(allow_none=True, load_default=None)
-    actions = fields.List(fields.Nested(ActionSchema), load_default=list)
+    actions = fields.List(
+        fields.Nested(ActionSchema), validate=validate.Length(max=MAX_ACTIONS), load_default=list
+    )
 
     @validates_schema(skip_on_field_errors=False)
     def _dates(self, data: dict[str, Any], **_: Any) -> None:
@@ -273,9 +227,9 @@ def _closed(eid: str, at: datetime, d: dict[str, Any]) -> Event:
     return CaseClosed(eid, at, str(d["person_id"]), d["end_date"], _code(d["reason"]))
 
 
-def _code(text: str | None) -> str | None:
+def _code(reason: Any) -> str | None:
     """A closure reason kept only when it is a code (RC1, ADOPTED): a free-text one may name people."""
-    return text if text is not None and REASON_CODE.fullmatch(text) else None
+    return reason if isinstance(reason, str) and REASON_CODE.fullmatch(reason) else None
 
 
 def _worker(eid: str, at: datetime, d: dict[str, Any]) -> Event:
@@ -333,8 +287,6 @@ def _recorded(eid: str, at: datetime, d: dict[str, Any]) -> Event:
     )
 
 
-Builder = Callable[[str, datetime, dict[str, Any]], Event]
-
 # One instance of each schema, made once: building a marshmallow schema deep-copies its fields, which cost
 # a seventh of a webhook's intake when done per request. load() keeps no state between calls: sharing is safe.
 EVENT_SCHEMAS: dict[str, tuple[Schema, Builder]] = {
@@ -348,36 +300,9 @@ EVENT_SCHEMAS: dict[str, tuple[Schema, Builder]] = {
     "supervision.booked": (SupervisionBookedSchema(), _booked),
     "supervision.recorded": (SupervisionRecordedSchema(), _recorded),
 }
-ENVELOPE = EnvelopeSchema()
+ENVELOPE = event_fields.ENVELOPE
 
 
 def parse_mosaic_event(body: Mapping[str, Any]) -> Event:
-    """Validate a Mosaic webhook body; raise EventValidationError naming every bad field.
-
-    The envelope and `data` are both checked before raising, so a sender sees every problem at once.
-    """
-    if not isinstance(body, Mapping):
-        raise EventValidationError({"body": ["Must be a JSON object."]})
-    errors: dict[str, list[str]] = {}
-    envelope: dict[str, Any] | None = None
-    try:
-        envelope = ENVELOPE.load(dict(body))
-    except ValidationError as exc:
-        errors.update(flatten_errors(exc.messages))
-    event_type = body.get("type")
-    entry = EVENT_SCHEMAS.get(event_type) if isinstance(event_type, str) else None
-    if entry is None:
-        if isinstance(event_type, str):
-            errors["type"] = [f"Unknown event type {event_type[:80]!r}."]
-        raise EventValidationError(errors)
-    schema, build = entry
-    data = body.get("data")
-    loaded: dict[str, Any] | None = None
-    if isinstance(data, Mapping):
-        try:
-            loaded = schema.load(dict(data))
-        except ValidationError as exc:
-            errors.update(flatten_errors(exc.messages, "data"))
-    if errors or envelope is None or loaded is None:
-        raise EventValidationError(errors or {"data": ["Must be an object."]})
-    return build(envelope["id"], envelope["occurred_at"], loaded)
+    """Validate a Mosaic webhook body; raise EventValidationError naming every bad field."""
+    return parse_event(body, EVENT_SCHEMAS)

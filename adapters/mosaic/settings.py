@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlparse
 
+from adapters import settings_fields
 from adapters.base import SettingsError
-from adapters.mosaic.events import OBLIGATION_KINDS
-
-# The same check the webhook edge applies when it verifies signatures, so a secret accepted here works there.
-from webhooks.signature import secret_key
+from adapters.settings_fields import Problem
+from rules.codes import OBLIGATION_KINDS
 
 DEFAULT_QUESTION_CODES: Mapping[str, str] = MappingProxyType(
     {
@@ -41,10 +38,8 @@ KNOWN_KEYS = frozenset(
         "max_retry_wait_seconds",
     }
 )
-# A per-call ceiling: the dispatcher retries again later, so a long in-call loop only blocks the other writes.
-MAX_ATTEMPTS_CEILING = 20
-
-Problem = Callable[[str, str], None]
+# Shorter is a placeholder or a typo, not a token a platform would issue.
+MIN_TOKEN_LENGTH = 8
 
 
 def _frozen(table: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -77,98 +72,30 @@ def parse_mosaic_settings(raw: Mapping[str, Any], environ: Mapping[str, str]) ->
     for key in sorted(set(raw) - KNOWN_KEYS):
         problem(key, "Unknown key.")
 
-    base_url = raw.get("base_url")
-    parsed = urlparse(base_url) if isinstance(base_url, str) else None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
-        problem("base_url", "Required: an http:// or https:// URL.")
-
-    token = _token(raw, environ, problem)
-    secrets = _webhook_secrets(raw, environ, problem)
+    base_url = settings_fields.base_url(raw, problem, "API token")
+    token = settings_fields.secret(raw, "api_token", environ, problem, "API token", MIN_TOKEN_LENGTH)
+    secrets = settings_fields.webhook_secrets(raw, environ, problem)
     step_types = _type_ids(raw.get("step_types", {}), "step_types", problem)
     form_types = _type_ids(raw.get("form_types", {}), "form_types", problem)
     codes = _question_codes(raw.get("question_codes", {}), problem)
-    timeout = _seconds(raw, "timeout_seconds", 10.0, problem, allow_zero=False)
-    max_wait = _seconds(raw, "max_retry_wait_seconds", 30.0, problem, allow_zero=True)
-    attempts = raw.get("max_attempts", 4)
-    if (
-        isinstance(attempts, bool)
-        or not isinstance(attempts, int)
-        or not 1 <= attempts <= MAX_ATTEMPTS_CEILING
-    ):
-        problem("max_attempts", f"Must be a whole number from 1 to {MAX_ATTEMPTS_CEILING}.")
+    timeout = settings_fields.seconds(raw, "timeout_seconds", 10.0, problem, allow_zero=False)
+    max_wait = settings_fields.seconds(raw, "max_retry_wait_seconds", 30.0, problem, allow_zero=True)
+    attempts = settings_fields.attempts(raw, "max_attempts", 4, problem)
 
     if errors:
         raise SettingsError(errors)
-    assert isinstance(base_url, str) and token is not None  # errors were raised otherwise
+    assert base_url is not None and token is not None  # errors were raised otherwise
     return MosaicSettings(
-        base_url=base_url.rstrip("/"),
+        base_url=base_url,
         api_token=token,
         webhook_secrets=tuple(secrets),
         step_types=_frozen(step_types),
         form_types=_frozen(form_types),
         question_codes=_frozen(codes),
         timeout_seconds=timeout,
-        max_attempts=int(attempts),
+        max_attempts=attempts,
         max_retry_wait_seconds=max_wait,
     )
-
-
-def _from_environ(
-    raw: Mapping[str, Any], key: str, environ: Mapping[str, str], problem: Problem
-) -> str | None:
-    name = raw[key]
-    if not isinstance(name, str) or not name:
-        problem(key, "Must name an environment variable.")
-        return None
-    value = environ.get(name, "")
-    if not value.strip():
-        problem(key, f"Environment variable {name} is not set.")
-        return None
-    return value
-
-
-def _token(raw: Mapping[str, Any], environ: Mapping[str, str], problem: Problem) -> str | None:
-    if "api_token" in raw and "api_token_env" in raw:
-        problem("api_token", "Give api_token or api_token_env, not both.")
-        return None
-    if "api_token_env" in raw:
-        value = _from_environ(raw, "api_token_env", environ, problem)
-        return None if value is None else value.strip()
-    token = raw.get("api_token")
-    if not isinstance(token, str) or not token.strip():
-        problem("api_token", "Required: give api_token or api_token_env.")
-        return None
-    return token.strip()
-
-
-def _webhook_secrets(raw: Mapping[str, Any], environ: Mapping[str, str], problem: Problem) -> list[str]:
-    if "webhook_secrets" in raw and "webhook_secrets_env" in raw:
-        problem("webhook_secrets", "Give webhook_secrets or webhook_secrets_env, not both.")
-        return []
-    if "webhook_secrets_env" in raw:
-        key = "webhook_secrets_env"
-        value = _from_environ(raw, key, environ, problem)
-        if value is None:
-            return []
-        secrets: Any = value.replace(",", " ").split()
-    else:
-        key = "webhook_secrets"
-        secrets = raw.get(key)
-    if not isinstance(secrets, list) or not secrets:
-        problem(key, "Required: at least one whsec_ secret.")
-        return []
-    good = []
-    for index, secret in enumerate(secrets):
-        try:
-            if not isinstance(secret, str):
-                raise ValueError("must be text")
-            secret_key(secret)
-        except ValueError as exc:
-            # The message says what is wrong with it, never the secret itself.
-            problem(f"{key}[{index}]", f"Not a webhook secret: {exc}.")
-        else:
-            good.append(secret)
-    return good
 
 
 def _type_ids(table: Any, key: str, problem: Problem) -> dict[str, int]:
@@ -198,13 +125,3 @@ def _question_codes(table: Any, problem: Problem) -> dict[str, str]:
         else:
             codes[name] = code.strip()
     return codes
-
-
-def _seconds(raw: Mapping[str, Any], key: str, default: float, problem: Problem, allow_zero: bool) -> float:
-    value = raw.get(key, default)
-    # TOML can spell inf and nan; neither is a usable timeout or wait.
-    number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not number or value < 0 or (value == 0 and not allow_zero):
-        problem(key, "Must be a number of seconds " + ("of 0 or more." if allow_zero else "greater than 0."))
-        return default
-    return float(value)

@@ -197,11 +197,15 @@ def create_simulator_app(token: str, store: MosaicStore | None = None) -> Flask:
             return jsonify(table[new_id]), 201
 
     def by_reference(table: dict[int, Record]) -> Any:
+        """Records with the given external_reference; with no filter, all of them (the simulator's own
+        addition, so someone trying the connector can see what it wrote)."""
         reference = request.args.get("external_reference")
-        if not reference:
-            return _error(400, "Validation failed.", {"external_reference": ["Required."]})
         with store.lock:
-            items = [dict(r) for r in table.values() if r.get("external_reference") == reference]
+            items = [
+                dict(r)
+                for r in table.values()
+                if reference is None or r.get("external_reference") == reference
+            ]
         return jsonify({"items": items})
 
     @app.post("/api/workflow-steps")
@@ -290,6 +294,11 @@ def create_simulator_app(token: str, store: MosaicStore | None = None) -> Flask:
             kept = [a for a in form["answers"] if a["question_user_code"] not in given]
             form["answers"] = kept + list(given.values())
             return jsonify(dict(form))
+
+    @app.get("/api/current-work/notifications")
+    def list_notifications() -> Any:
+        # Not in Mosaic's contract (the writer never reads notifications back): for looking, as above.
+        return jsonify({"items": store.all_notifications()})
 
     @app.post("/api/current-work/notifications")
     def notify() -> Any:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from adapters.base import FatalError, RetryableError
+from adapters.base import FatalError, ObligationWrite, ReminderWrite, RetryableError, WriteResult
 from adapters.mosaic.client import MosaicClient
 from adapters.mosaic.settings import MosaicSettings
-from connector.domain import ObligationWrite, ReminderWrite, WriteResult
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 SHORT_TEXT_MAX = 255
@@ -44,7 +43,7 @@ class MosaicWriter:
 
     def sync_obligation(self, write: ObligationWrite) -> WriteResult:
         if not write.open:
-            return self._withdraw(write)
+            return self._end(write)
         changes = self._step_changes(write)
         step_id = write.platform_id
         if step_id is None:
@@ -86,12 +85,13 @@ class MosaicWriter:
         answer = self.client.call("PATCH", f"/workflow-steps/{step_id}", json=changes)
         return answer.status == 409
 
-    def _withdraw(self, write: ObligationWrite) -> WriteResult:
+    def _end(self, write: ObligationWrite) -> WriteResult:
+        """A met cycle's step is COMPLETED (so Mosaic's reports show it done); one no longer owed, CANCELLED."""
         step_id = write.platform_id or self._find("/workflow-steps", write.reference, "workflow_step_id")
         if step_id is None:
-            return WriteResult(None)  # it never reached Mosaic: nothing to withdraw
-        closed = self._patch_step(step_id, {"step_status": "CANCELLED"})
-        # 409: completed or cancelled already, which is as withdrawn as it can get.
+            return WriteResult(None)  # it never reached Mosaic: nothing to end
+        closed = self._patch_step(step_id, {"step_status": "COMPLETED" if write.met else "CANCELLED"})
+        # 409: completed or cancelled already, which is as ended as it can get.
         return WriteResult(step_id, write.form_id, closed_on_platform=closed)
 
     # --- forms ----------------------------------------------------------------------------------------------
@@ -103,10 +103,16 @@ class MosaicWriter:
         return f"{head}form:{rest}"
 
     def answers(self, form: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
-        """The form's logical fields as Mosaic answers keyed by this council's question user codes."""
+        """The form's logical fields as Mosaic answers keyed by this council's question user codes.
+
+        A field with no code (configured or default) is left out: a code made up from its name would not be a
+        question on the council's form, and Mosaic would refuse the whole form for it.
+        """
         answers = []
         for name, value in form:
-            code = self.settings.question_codes.get(name, name.upper())
+            code = self.settings.question_codes.get(name)
+            if code is None:
+                continue
             if "date" in name and ISO_DATE.fullmatch(value):
                 answer_type = "date"
             elif len(value) <= SHORT_TEXT_MAX:

@@ -17,13 +17,13 @@ from pathlib import Path
 
 from adapters.base import PlatformAdapter
 from adapters.registry import get_adapter
-from connector.db import Database
-from connector.domain import Event
 from connector.importing.layouts import Layout, format_of, kind_of, layout_for
 from connector.importing.reading import read_rows
 from connector.importing.reconcile import RECONCILED_KINDS, ReconcileCounts, reconcile
 from connector.importing.rows import event_of
 from connector.importing.store import Prepared, Spool, write_batches
+from connector.store.database import Database
+from rules.events import Event
 
 MAX_LISTED = 100
 

@@ -6,8 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from connector.db import Database
-from connector.facts import local_date
+from connector.pipeline.facts import local_date
+from connector.store.database import Database
 
 _DATE_FIELDS = ("start_date", "transfer_date", "end_date", "held_on")
 

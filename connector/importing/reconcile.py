@@ -14,19 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from connector.db import Database
-from connector.domain import (
-    CaseAllocated,
-    CaseDeallocated,
-    CaseStatusChanged,
-    Event,
-    WorkerUpdated,
-    event_to_json,
-)
-from connector.facts import fold_case, fold_worker, local_date
 from connector.importing.rows import row_id
 from connector.importing.store import BATCH_ROWS, Prepared, Spool, store_events
-from connector.inbox import Inbox
+from connector.pipeline.facts import fold_case, fold_worker, local_date
+from connector.pipeline.inbox import Inbox
+from connector.store.database import Database
+from connector.store.event_codec import event_to_json
+from rules.events import CaseAllocated, CaseDeallocated, CaseStatusChanged, Event, WorkerUpdated
 
 RECONCILED_KINDS = ("workers", "allocations", "statuses")
 WORKER_FIELDS = (
@@ -128,6 +122,8 @@ def _status_corrections(held: _Held, spool: Spool, counts: ReconcileCounts) -> I
             or have.status != wanted.status
             or have.start_date != wanted.start_date
             or (wanted.fsm is not None and wanted.fsm != have.fsm)
+            # Childview's: whether the young person is also looked after (an empty cell: not said).
+            or (wanted.looked_after is not None and wanted.looked_after != have.looked_after)
             or (
                 wanted.permanency_plan_agreed is not None
                 and wanted.permanency_plan_agreed != have.permanency_plan_agreed

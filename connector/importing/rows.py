@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from adapters.base import EventValidationError, PlatformAdapter
-from connector.domain import Event
 from connector.importing.layouts import Layout
 from connector.importing.reading import RawRow
+from rules.events import Event
 
 _ID_TEXT = re.compile(r"[A-Za-z0-9_-]{1,40}")
 

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from connector.db import Database, utc_now_text
-from connector.domain import Event, event_from_json, event_to_json
-from connector.inbox import subject_keys
+from connector.pipeline.inbox import subject_keys
+from connector.store.database import Database, utc_now_text
+from connector.store.event_codec import event_from_json, event_to_json
+from rules.events import Event
 
 BATCH_ROWS = 5000
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.db import Database
+from connector.store.database import Database
 
 
 @pytest.fixture

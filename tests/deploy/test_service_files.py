@@ -33,6 +33,7 @@ def test_the_container_runs_as_non_root_with_a_healthcheck_on_healthz() -> None:
     assert re.search(r"^USER connector$", text, re.M)
     assert re.search(r"^EXPOSE 8080$", text, re.M)
     assert "/healthz" in text.split("HEALTHCHECK", 1)[1]
+    assert re.search(r"^RUN pip install -c constraints\.txt \.", text, re.M)  # the pinned, tested versions
     assert (
         'CMD ["connector", "serve", "--config", "/etc/connector/connector.toml", "--host", "0.0.0.0"' in text
     )

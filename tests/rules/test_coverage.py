@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from connector.scenarios import load_scenarios, run_scenario, scenario_file_for
+from connector.scenarios.runner import load_scenarios, run_scenario, scenario_file_for
 from rules.pack import load_pack, shipped_pack_names
 
 

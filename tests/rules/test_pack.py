@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from connector.cli import main
-from connector.scenarios import run_pack_tests
+from connector.scenarios.runner import run_pack_tests
 from rules.pack import (
     Interval,
     OnceAfter,
@@ -282,3 +282,22 @@ def test_team_tags_are_matched_however_the_tenant_wrote_them() -> None:
     assert brief.applies_to.team_matches(TeamFacts("1", (), tags=frozenset({"Referral and Assessment"})))
     assert brief.applies_to.team_matches(TeamFacts("1", (), tags=frozenset({"mash"})))
     assert not brief.applies_to.team_matches(TeamFacts("1", (), tags=frozenset({"Fostering"})))
+
+
+def test_disposals_map_to_the_policys_statuses_as_data(tmp_path: Path) -> None:
+    pack = load_pack(write(tmp_path, HEAD + '[pack.disposals]\nlooked_after = ["LAC"]\nYRO = ["CIN"]\n' + RULE))
+    assert pack.disposals == {"looked_after": frozenset({"LAC"}), "YRO": frozenset({"CIN"})}
+    assert load_pack("lincolnshire").disposals == {"looked_after": frozenset({"LAC"})}
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        ('SMITH = ["LAC"]', "[pack.disposals] has unknown key(s) SMITH"),
+        ('YRO = ["NOT_A_STATUS"]', "'disposals.YRO' has unknown code(s) NOT_A_STATUS"),
+        ('YRO = ["YRO"]', "'disposals.YRO' has unknown code(s) YRO"),
+        ("YRO = []", "'disposals.YRO' must be a non-empty list of codes"),
+    ],
+)
+def test_a_bad_disposal_mapping_is_refused(tmp_path: Path, table: str, problem: str) -> None:
+    assert problem in error(tmp_path, HEAD + f"[pack.disposals]\n{table}\n" + RULE)

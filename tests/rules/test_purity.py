@@ -13,7 +13,7 @@ ALLOWED = {"holidays", "rules"}
 
 def test_rules_imports_only_the_standard_library_holidays_and_itself() -> None:
     found: dict[str, set[str]] = {}
-    for path in Path(rules.__file__).parent.glob("*.py"):
+    for path in Path(rules.__file__).parent.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
@@ -24,5 +24,5 @@ def test_rules_imports_only_the_standard_library_holidays_and_itself() -> None:
             for name in names:
                 top = name.split(".")[0]
                 if top not in ALLOWED and top not in sys.stdlib_module_names:
-                    found.setdefault(path.name, set()).add(name)
+                    found.setdefault(str(path.relative_to(Path(rules.__file__).parent)), set()).add(name)
     assert found == {}

@@ -12,15 +12,17 @@ from typing import Any
 import requests
 from flask.testing import FlaskClient
 
-from connector.app import create_app
 from connector.config import Config, parse_config
-from connector.sandbox import STEP_TYPES
+from connector.sandbox.run import STEP_TYPES
 from connector.service import Service
+from connector.web.app import create_app
 from tests.support.fake_mosaic import TOKEN
 from webhooks.signature import secret_key, sign
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-NOW = 1_795_000_000  # the connector's clock in these tests (Unix seconds)
+# The connector's clock in these tests (Unix seconds): noon on start_connector's default `today`, 2026-12-01, so
+# that the events the tests date in November and early December are not in the future.
+NOW = 1_796_126_400
 
 
 def config_document(tmp_path: Path, base_url: str, **mosaic: Any) -> dict[str, Any]:
@@ -88,3 +90,42 @@ def start_connector(
 
 def event(event_id: str, type_: str, occurred_at: str, **data: Any) -> dict[str, Any]:
     return {"id": event_id, "type": type_, "occurred_at": occurred_at, "data": data}
+
+
+def write_config_file(tmp_path: Path, base_url: str, **mosaic: Any) -> Path:
+    """The harness config as a TOML file, for commands run through click's CliRunner."""
+    path = tmp_path / "connector.toml"
+    path.write_text(config_toml(config_document(tmp_path, base_url, **mosaic)))
+    return path
+
+
+def config_toml(doc: dict[str, Any]) -> str:
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return str(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return json.dumps(str(v))
+
+    def table(name: str, body: dict[str, Any], header: str) -> list[str]:
+        lines = [header] if header else []
+        nested = []
+        for key, v in body.items():
+            if isinstance(v, dict):
+                nested.append((key, v))
+            else:
+                lines.append(f"{key} = {value(v)}")
+        for key, v in nested:
+            lines += table(f"{name}.{key}", v, f"[{name}.{key}]")
+        return lines
+
+    lines: list[str] = []
+    for key, v in doc.items():
+        if isinstance(v, list):
+            for item in v:
+                lines += table(key, item, f"[[{key}]]")
+        else:
+            lines += table(key, v, f"[{key}]")
+    return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""The sandbox's sample month twice: heard as webhooks, and exported as the extract a data mart would give."""
+"""The sandbox's Mosaic month twice: heard as webhooks, and exported as the extract a data mart would give."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import Any
 
 from adapters.registry import get_adapter
 from connector.config import Config
-from connector.db import Database
-from connector.domain import SupervisionRecorded
-from connector.facts import fold_case, fold_worker
-from connector.inbox import Inbox
-from connector.processor import Processor
-from connector.sandbox import sample_month
+from connector.pipeline.facts import fold_case, fold_worker
+from connector.pipeline.inbox import Inbox
+from connector.pipeline.processor import Processor
+from connector.sandbox.samples import sample_months
+from connector.store.database import Database
+from rules.events import SupervisionRecorded
 
 TENANT = "lincolnshire"
 
@@ -22,7 +22,7 @@ TENANT = "lincolnshire"
 def hear_month(db: Database, config: Config, missed: frozenset[str] = frozenset()) -> date:
     """Every event of the month (but those `missed`) accepted as a webhook would be, then processed; returns
     the month's as-of."""
-    month = sample_month()
+    [month] = [m for m in sample_months() if m["platform"] == "mosaic"]
     inbox = Inbox(db)
     adapter = get_adapter("mosaic")
     for body in month["events"]:

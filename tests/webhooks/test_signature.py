@@ -72,7 +72,21 @@ def test_malformed_signature_headers_are_refused_not_raised(signature: str) -> N
     assert verify([secret_key(SECRET)], headers(signature), BODY, NOW) is False
 
 
-@pytest.mark.parametrize("timestamp", ["", "abc", "-5", "1e9", "99999999999999999999"])
+@pytest.mark.parametrize(
+    "timestamp",
+    # "²", "١٧٩٥" (Arabic-Indic) and full-width digits pass str.isdigit() but are not ASCII digits.
+    [
+        "",
+        "abc",
+        "-5",
+        "1e9",
+        "99999999999999999999",
+        "²",
+        "\u0661\u0667\u0669\u0665",
+        "\uff11\uff17",
+        " 1795000000",
+    ],
+)
 def test_malformed_timestamps_are_refused(timestamp: str) -> None:
     h = headers(reference_signature(SECRET, "evt_1", NOW, BODY))
     h["webhook-timestamp"] = timestamp

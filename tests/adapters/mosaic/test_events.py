@@ -10,7 +10,8 @@ import pytest
 from adapters.base import EventValidationError
 from adapters.mosaic import MosaicAdapter
 from adapters.mosaic.events import parse_mosaic_event
-from connector.domain import (
+from connector.store.event_codec import event_to_json
+from rules.events import (
     Action,
     CaseAllocated,
     CaseClosed,
@@ -23,7 +24,6 @@ from connector.domain import (
     SupervisionBooked,
     SupervisionRecorded,
     WorkerUpdated,
-    event_to_json,
 )
 
 AT = "2026-11-02T09:30:00Z"
@@ -241,6 +241,13 @@ def test_a_transfer_to_the_same_worker_is_accepted() -> None:
     assert event.to_team_id == "311"
 
 
+@pytest.mark.parametrize("booking_id", ["BK-9", "ext:2026.11_03", "B" * 64, "7"])
+def test_booking_id_may_be_a_code(booking_id: str) -> None:
+    event = parse_mosaic_event(envelope("supervision.booked", {**BOOKED, "booking_id": booking_id}))
+    assert isinstance(event, SupervisionBooked)
+    assert event.booking_id == booking_id
+
+
 def test_booking_id_may_be_a_string() -> None:
     event = parse_mosaic_event(
         envelope("supervision.booked", {**BOOKED, "booking_id": "BK-9", "person_ids": []})
@@ -262,6 +269,29 @@ def test_a_free_text_closure_reason_is_dropped_but_the_closure_kept() -> None:
     data = {"person_id": 100234, "end_date": "2026-12-01", "reason": "Moved to Leeds with mum"}
     event = parse_mosaic_event(envelope("case.closed", data))
     assert event == CaseClosed("evt_1", AT_DT, "100234", date(2026, 12, 1), None)
+
+
+@pytest.mark.parametrize(
+    "reason", ["Smith", "adopted", "RC 1", "_RC1", "R" * 41, 42, ["RC1"], {"code": "RC1"}]
+)
+def test_a_closure_reason_that_is_not_a_code_is_dropped_but_the_closure_kept(reason: Any) -> None:
+    data = {"person_id": 100234, "end_date": "2026-12-01", "reason": reason}
+    event = parse_mosaic_event(envelope("case.closed", data))
+    assert event == CaseClosed("evt_1", AT_DT, "100234", date(2026, 12, 1), None)
+
+
+@pytest.mark.parametrize("reason", ["RC1", "ADOPTED", "SPECIAL_GUARDIANSHIP", "RC-10", "R" * 40])
+def test_a_closure_reason_code_is_kept(reason: str) -> None:
+    data = {"person_id": 100234, "end_date": "2026-12-01", "reason": reason}
+    event = parse_mosaic_event(envelope("case.closed", data))
+    assert event == CaseClosed("evt_1", AT_DT, "100234", date(2026, 12, 1), reason)
+
+
+@pytest.mark.parametrize("event_id", ["evt 1", "", "e" * 201, "evt_\u00e9", "evt\t1", 42])
+def test_the_event_id_must_be_a_printable_ascii_token(event_id: Any) -> None:
+    body = envelope("worker.shift_worked", {"worker_id": 1, "shift_date": "2026-11-02"})
+    body["id"] = event_id
+    assert list(errors_of(body)) == ["id"]
 
 
 def test_a_bad_payload_names_every_field_by_its_dotted_path() -> None:
@@ -375,6 +405,19 @@ def test_a_naive_booking_start_is_refused() -> None:
         ("supervision.recorded", {**RECORDED, "kind": "case_supervision"}, "kind"),
         ("supervision.recorded", {**RECORDED, "recorded_on": "2026-11-02"}, "recorded_on"),
         ("supervision.recorded", {k: v for k, v in RECORDED.items() if k != "person_ids"}, "person_ids"),
+        ("supervision.booked", {**BOOKED, "person_ids": list(range(1, 1002))}, "person_ids"),
+        ("supervision.recorded", {**RECORDED, "person_ids": list(range(1, 1002))}, "person_ids"),
+        ("supervision.recorded", {**RECORDED, "actions": [{"owner_worker_id": 1}] * 101}, "actions"),
+        ("supervision.recorded", {**RECORDED, "person_ids": [2**63]}, "person_ids[0]"),
+        ("worker.updated", {**WORKER, "worker_id": 2**63}, "worker_id"),
+        ("worker.updated", {**WORKER, "supervisor_id": int("9" * 4300)}, "supervisor_id"),
+        ("case.closed", {"person_id": 2**63, "end_date": "2026-12-01"}, "person_id"),
+        ("supervision.booked", {**BOOKED, "booking_id": "Jane Doe DOB 2015-03-04"}, "booking_id"),
+        ("supervision.booked", {**BOOKED, "booking_id": " BK-9"}, "booking_id"),
+        ("supervision.booked", {**BOOKED, "booking_id": "-BK"}, "booking_id"),
+        ("supervision.booked", {**BOOKED, "booking_id": "B" * 65}, "booking_id"),
+        ("supervision.booked", {**BOOKED, "booking_id": "BK\u00e99"}, "booking_id"),
+        ("supervision.booked", {**BOOKED, "booking_id": 2**63}, "booking_id"),
     ],
 )
 def test_field_checks(event_type: str, data: dict[str, Any], field: str) -> None:
@@ -384,3 +427,84 @@ def test_field_checks(event_type: str, data: dict[str, Any], field: str) -> None
 def test_errors_do_not_echo_the_values_sent() -> None:
     errors = errors_of(envelope("supervision.recorded", {**RECORDED, "significant": "Jane Doe"}))
     assert "Jane" not in repr(errors)
+
+
+def _with(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """`data` with the value at a dotted path such as `actions[0].due_date` replaced."""
+    copy: Any = {**data, "actions": [dict(a) for a in data.get("actions", [])]}
+    *parents, last = path.replace("[0]", ".0").split(".")
+    target = copy
+    for key in parents:
+        target = target[int(key)] if key.isdigit() else target[key]
+    target[last] = value
+    return dict(copy)
+
+
+DATE_FIELDS: list[tuple[str, dict[str, Any], str]] = [
+    ("case.allocated", CASES[0][1], "start_date"),
+    ("case.transferred", CASES[1][1], "transfer_date"),
+    ("case.deallocated", CASES[2][1], "end_date"),
+    ("case.status_changed", CASES[3][1], "start_date"),
+    ("case.closed", CASES[5][1], "end_date"),
+    ("worker.updated", WORKER, "start_date"),
+    ("worker.updated", {**WORKER, "start_date": "1900-01-01"}, "end_date"),
+    ("worker.shift_worked", CASES[7][1], "shift_date"),
+    ("supervision.recorded", {**RECORDED, "recorded_on": "2199-12-31"}, "held_on"),
+    ("supervision.recorded", {**RECORDED, "held_on": "1900-01-01"}, "recorded_on"),
+    ("supervision.recorded", RECORDED, "actions[0].due_date"),
+]
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "path"), DATE_FIELDS, ids=[f"{t}:{p}" for t, _, p in DATE_FIELDS]
+)
+@pytest.mark.parametrize("value", ["0001-01-01", "1899-12-31", "2200-01-01", "9999-12-31"])
+def test_every_date_must_fall_between_1900_and_2199(
+    event_type: str, data: dict[str, Any], path: str, value: str
+) -> None:
+    assert errors_of(envelope(event_type, _with(data, path, value))) == {
+        f"data.{path}": ["Must be between 1900-01-01 and 2199-12-31."]
+    }
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "path"), DATE_FIELDS, ids=[f"{t}:{p}" for t, _, p in DATE_FIELDS]
+)
+@pytest.mark.parametrize("value", ["1900-01-01", "2199-12-31"])
+def test_the_date_bounds_themselves_are_accepted(
+    event_type: str, data: dict[str, Any], path: str, value: str
+) -> None:
+    parse_mosaic_event(envelope(event_type, _with(data, path, value)))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00+05:00",
+        "1899-12-31T23:59:59Z",
+        "2200-01-01T00:00:00Z",
+        "9999-12-31T23:59:59-05:00",
+    ],
+)
+def test_occurred_at_and_starts_at_fall_between_1900_and_2199(value: str) -> None:
+    shift = {"worker_id": 1, "shift_date": "2026-11-02"}
+    assert errors_of(envelope("worker.shift_worked", shift, value)) == {
+        "occurred_at": ["Must be between 1900-01-01 and 2199-12-31."]
+    }
+    assert errors_of(envelope("supervision.booked", {**BOOKED, "starts_at": value})) == {
+        "data.starts_at": ["Must be between 1900-01-01 and 2199-12-31."]
+    }
+
+
+def test_the_largest_lists_and_ids_allowed_are_accepted() -> None:
+    largest = 2**63 - 1
+    booked = parse_mosaic_event(
+        envelope("supervision.booked", {**BOOKED, "worker_id": largest, "person_ids": list(range(1, 1001))})
+    )
+    assert isinstance(booked, SupervisionBooked)
+    assert (booked.worker_id, len(booked.case_ids_discussed)) == (str(largest), 1000)
+    recorded = parse_mosaic_event(
+        envelope("supervision.recorded", {**RECORDED, "actions": [{"owner_worker_id": 1}] * 100})
+    )
+    assert isinstance(recorded, SupervisionRecorded)
+    assert len(recorded.actions) == 100

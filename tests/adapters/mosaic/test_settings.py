@@ -14,6 +14,9 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OTHER_SECRET = "whsec_c2Vjb25kLXNlY3JldA=="
 
 
+URL_REQUIRED = "Required: an https:// URL (http:// only to this machine)."
+
+
 def table(**changes: Any) -> dict[str, Any]:
     raw: dict[str, Any] = {
         "base_url": "https://mosaic.council.example/api/",
@@ -102,11 +105,35 @@ def test_the_adapter_exposes_settings_secrets_and_a_writer() -> None:
 @pytest.mark.parametrize(
     ("changes", "environ", "expected"),
     [
-        ({"base_url": None}, {}, {"base_url": ["Required: an http:// or https:// URL."]}),
-        ({"base_url": "ftp://mosaic/api"}, {}, {"base_url": ["Required: an http:// or https:// URL."]}),
-        ({"base_url": "mosaic.council.example"}, {}, {"base_url": ["Required: an http:// or https:// URL."]}),
+        ({"base_url": None}, {}, {"base_url": [URL_REQUIRED]}),
+        ({"base_url": "ftp://mosaic/api"}, {}, {"base_url": [URL_REQUIRED]}),
+        ({"base_url": "mosaic.council.example"}, {}, {"base_url": [URL_REQUIRED]}),
         ({"api_token": None}, {}, {"api_token": ["Required: give api_token or api_token_env."]}),
         ({"api_token": ""}, {}, {"api_token": ["Required: give api_token or api_token_env."]}),
+        ({"api_token": "short"}, {}, {"api_token": ["The API token must be at least 8 characters."]}),
+        (
+            {"api_token": None, "api_token_env": "TOKEN"},
+            {"TOKEN": " x "},
+            {"api_token_env": ["The API token must be at least 8 characters."]},
+        ),
+        (
+            {"base_url": "http://mosaic.council.example/api"},
+            {},
+            {
+                "base_url": [
+                    "Use https://: http:// would send the API token in clear (allowed only to loopback)."
+                ]
+            },
+        ),
+        (
+            {"base_url": "http://10.0.0.5:8080/api"},
+            {},
+            {
+                "base_url": [
+                    "Use https://: http:// would send the API token in clear (allowed only to loopback)."
+                ]
+            },
+        ),
         (
             {"api_token": None, "api_token_env": "LINCS_MOSAIC_TOKEN"},
             {},
@@ -194,20 +221,20 @@ def test_a_step_type_for_an_unknown_kind_is_refused() -> None:
     )
 
 
-def test_a_bad_secret_is_named_by_its_index_and_not_echoed() -> None:
-    errors = errors_of(table(webhook_secrets=[SECRET, "whsec_Hunter2!!", "sk_live_123", 7]))
-
-    assert set(errors) == {"webhook_secrets[1]", "webhook_secrets[2]", "webhook_secrets[3]"}
-    assert "Hunter2" not in repr(errors)
-    assert "sk_live_123" not in repr(errors)
-
-
-def test_a_bad_secret_from_the_environment_is_named_by_its_index() -> None:
-    raw = table(webhook_secrets=None, webhook_secrets_env="HOOKS")
-    errors = errors_of(raw, {"HOOKS": f"{SECRET} whsec_!!"})
-    assert list(errors) == ["webhook_secrets_env[1]"]
+def test_a_secret_that_is_not_text_is_named_by_its_index() -> None:
+    # Whether text is a usable whsec_ secret is the webhook edge's to say: the config asks it (test_config).
+    errors = errors_of(table(webhook_secrets=[SECRET, 7]))
+    assert set(errors) == {"webhook_secrets[1]"}
 
 
 def test_every_problem_is_reported_at_once() -> None:
     errors = errors_of({"base_url": "nope", "max_attempts": 0, "colour": "blue"})
     assert set(errors) == {"base_url", "api_token", "webhook_secrets", "max_attempts", "colour"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:9001/api", "http://127.8.0.1/api", "http://[::1]:9001/api", "http://localhost/api"],
+)
+def test_http_is_allowed_to_this_machine_only(url: str) -> None:
+    assert parse_mosaic_settings(table(base_url=url), environ={}).base_url == url.rstrip("/")

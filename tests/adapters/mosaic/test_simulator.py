@@ -13,12 +13,11 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from adapters.base import RetryableError
+from adapters.base import ObligationWrite, ReminderWrite, RetryableError, WriteResult
 from adapters.mosaic.client import MosaicClient
 from adapters.mosaic.settings import MosaicSettings
 from adapters.mosaic.simulator import MosaicStore, create_simulator_app, simulator_store
 from adapters.mosaic.writer import MosaicWriter
-from connector.domain import ObligationWrite, ReminderWrite, WriteResult
 
 TOKEN = "sim-token"
 REF = "linc:case_supervision:100234:5521:1"
@@ -333,3 +332,17 @@ def test_the_writer_rides_out_injected_faults_and_withdraws(mosaic: Served) -> N
     mosaic.store.inject_faults(503, count=10)
     with pytest.raises(RetryableError):
         writer.sync_obligation(dataclasses.replace(WRITE, platform_id=created.platform_id))
+
+
+def test_everything_it_holds_can_be_listed(mosaic: Served) -> None:
+    assert mosaic.call("GET", "/workflow-steps").json() == {"items": []}
+    step_id = mosaic.step()
+    form = {"workflow_step_id": step_id, "form_type_id": 7701, "external_reference": "f", "answers": []}
+    form_id = mosaic.call("POST", "/forms", form).json()["form_id"]
+    note = {"worker_id": 5521, "workflow_step_id": step_id, "notification_date": "2026-11-23", "message": "m"}
+    note_id = mosaic.call("POST", "/current-work/notifications", note).json()["notification_id"]
+
+    assert [s["workflow_step_id"] for s in mosaic.call("GET", "/workflow-steps").json()["items"]] == [step_id]
+    assert [f["form_id"] for f in mosaic.call("GET", "/forms").json()["items"]] == [form_id]
+    notes = mosaic.call("GET", "/current-work/notifications").json()["items"]
+    assert [(n["notification_id"], n["read"]) for n in notes] == [(note_id, False)]

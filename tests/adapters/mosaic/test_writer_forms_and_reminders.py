@@ -9,8 +9,7 @@ import pytest
 import requests
 from tests.adapters.mosaic.support import Harness, LosesAnswers
 
-from adapters.base import FatalError
-from connector.domain import ObligationWrite, ReminderWrite, WriteResult
+from adapters.base import FatalError, ObligationWrite, ReminderWrite, WriteResult
 
 REF = "linc:case_supervision:100234:5521:1"
 FORM_REF = "linc:form:case_supervision:100234:5521:1"
@@ -45,7 +44,7 @@ ANSWERS = [
         "value": "allocation on 2026-11-02",
     },
     {"question_user_code": "CS_PREVIOUS_ACTIONS", "answer_type": "text", "value": LONG},
-    {"question_user_code": "CARER_VIEW", "answer_type": "short_text", "value": "not asked"},
+    # carer_view has no question code, configured or default: it is not sent under an invented one.
 ]
 FORM_BODY = {
     "workflow_step_id": 880012,
@@ -78,17 +77,26 @@ def test_a_new_step_gets_its_form_stub(mosaic: Harness) -> None:
 
 
 def test_question_codes_come_from_settings(mosaic: Harness) -> None:
-    codes = {"due_date": "LINC_DUE", "reason": "LINC_WHY"}
+    codes = {"due_date": "LINC_DUE", "reason": "LINC_WHY", "leave_gap": "LINC_GAP"}
     writer = mosaic.writer(question_codes=codes)
 
-    answers = writer.answers((("due_date", "2026-11-30"), ("reason", "x"), ("leave_gap", "2026-11-30")))
+    answers = writer.answers(
+        (("due_date", "2026-11-30"), ("reason", "x"), ("leave_gap", "2026-11-30"), ("supervisor", "5530"))
+    )
 
     assert answers == [
         {"question_user_code": "LINC_DUE", "answer_type": "date", "value": "2026-11-30"},
         {"question_user_code": "LINC_WHY", "answer_type": "short_text", "value": "x"},
         # Not a field named for a date: a date-looking value stays text.
-        {"question_user_code": "LEAVE_GAP", "answer_type": "short_text", "value": "2026-11-30"},
+        {"question_user_code": "LINC_GAP", "answer_type": "short_text", "value": "2026-11-30"},
+        # No code for supervisor here: left out, never sent as "SUPERVISOR".
     ]
+
+
+def test_only_fields_with_a_question_code_are_sent(mosaic: Harness) -> None:
+    writer = mosaic.writer()  # the default codes
+    answers = writer.answers((("wellbeing", "How are you?"), ("observations_done", "1 of 2")))
+    assert [a["question_user_code"] for a in answers] == ["PS_WELLBEING"]
 
 
 def test_an_existing_form_is_adopted_and_its_answers_replaced(mosaic: Harness) -> None:

@@ -10,8 +10,7 @@ import pytest
 import requests
 from tests.adapters.mosaic.support import MAX_ATTEMPTS, Harness, LosesAnswers
 
-from adapters.base import FatalError, RetryableError
-from connector.domain import ObligationWrite, WriteResult
+from adapters.base import FatalError, ObligationWrite, RetryableError, WriteResult
 
 STEPS = "/api/workflow-steps"
 STEP = "/api/workflow-steps/880012"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from tests.support.config_file import write_config
+from tests.support.harness import make_config
 
 from connector.cli import main
-from connector.db import Database
+from connector.importing.command import ImportCommandError, run_import
+from connector.store.database import Database
 
 HEADER = "person_id,worker_id,team_id,relationship,start_date,child_name\n"
 GOOD = [
@@ -135,19 +139,6 @@ def test_operator_mistakes_are_one_line_errors(tmp_path: Path) -> None:
     assert code == 2 and "missing.csv: no such file" in err
 
 
-def test_a_platform_without_its_adapter_is_refused_in_one_line(tmp_path: Path) -> None:
-    extract = tmp_path / "allocations.csv"
-    extract.write_text(
-        "yp_id,case_manager_id,yot_team,role,start_date\nYP1,CM1,YOT-N,CASE_MANAGER,2026-11-02\n"
-    )
-    code, _, err = run_on(tmp_path, "childview", str(extract))
-    assert code == 2
-    assert err.strip() in (
-        "connector: error: --platform: the childview adapter is not available in this version",
-        "connector: error: --platform: tenant 'lincolnshire' has no childview platform configured",
-    )
-
-
 def test_progress_goes_to_stderr_only_when_asked_or_on_a_terminal(tmp_path: Path) -> None:
     extract = tmp_path / "allocations.csv"
     extract.write_text(HEADER + "".join(GOOD))
@@ -157,3 +148,17 @@ def test_progress_goes_to_stderr_only_when_asked_or_on_a_terminal(tmp_path: Path
     assert err.splitlines() == ["allocations.csv"]
     code, _, err = run(tmp_path, str(extract))  # not a terminal and not asked: nothing
     assert code == 0 and err == ""
+
+
+def test_a_platform_the_tenant_does_not_use_is_refused_in_one_line(tmp_path: Path) -> None:
+    mosaic_only = make_config(tmp_path, "http://127.0.0.1:9/api")
+    extract = tmp_path / "allocations.csv"
+    extract.write_text(
+        "yp_id,case_manager_id,yot_team,role,start_date\nYP1,CM1,YOT-N,CASE_MANAGER,2026-11-02\n"
+    )
+    with pytest.raises(ImportCommandError) as refused:
+        run_import(
+            mosaic_only, "lincolnshire", "childview", [extract], datetime.now(UTC), None, False, False, False
+        )
+    assert str(refused.value) == "--platform: tenant 'lincolnshire' has no childview platform configured"
+    assert not (tmp_path / "connector.db").exists()  # refused before the database is opened

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 from tests.support.harness import make_config
 from tests.support.sandbox_extract import TENANT, export_state, hear_month
 
-from connector.db import Database
 from connector.importing.importer import import_extract, plan_files
-from connector.processor import Processor
+from connector.pipeline.processor import Processor
+from connector.store.database import Database
 
 GO_LIVE = "first event the connector received about the case"
 

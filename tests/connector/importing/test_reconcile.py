@@ -13,9 +13,9 @@ from tests.support.sandbox_extract import TENANT, export_state, hear_month
 
 from connector.cli import main
 from connector.config import Config, load_config_file
-from connector.db import Database
 from connector.importing.importer import ImportResult, import_extract, plan_files
-from connector.processor import Processor
+from connector.pipeline.processor import Processor
+from connector.store.database import Database
 
 LONDON = ZoneInfo("Europe/London")
 

@@ -15,7 +15,8 @@ from tests.support.harness import SECRET, config_document, event, make_config, s
 
 from connector.config import ConfigError, parse_config
 from connector.observability.logs import configure_logging
-from connector.sandbox import SANDBOX_SECRET, SANDBOX_TOKEN, run_sandbox, sample_month
+from connector.sandbox.run import run_sandbox
+from connector.sandbox.samples import SANDBOX_KEY, SANDBOX_SECRET, SANDBOX_TOKEN, sample_months
 
 
 @pytest.fixture
@@ -44,14 +45,13 @@ def test_a_whole_sandbox_run_logs_json_lines_without_secrets_or_free_text(
         assert {"time", "level", "logger", "message"} <= set(line)
     requests = [line for line in lines if line["logger"] == "connector.http"]
     webhooks = [line for line in requests if "event_id" in line]
-    assert len(webhooks) == 2 * len(sample_month()["events"])
+    events = [body for month in sample_months() for body in month["events"]]  # Mosaic's and Childview's
+    assert len(webhooks) == 2 * len(events)
     assert all(line["tenant"] == "lincolnshire" and line["outcome"] in (200, 202) for line in webhooks)
     assert all(isinstance(line["duration_ms"], float) and line["request_id"] for line in webhooks)
     assert len({line["request_id"] for line in webhooks}) == len(webhooks)
-    secrets = [SANDBOX_TOKEN, SANDBOX_SECRET, SANDBOX_SECRET.removeprefix("whsec_")]
-    free_text = [
-        action["text"] for body in sample_month()["events"] for action in body["data"].get("actions", [])
-    ]
+    secrets = [SANDBOX_TOKEN, SANDBOX_KEY, SANDBOX_SECRET, SANDBOX_SECRET.removeprefix("whsec_")]
+    free_text = [action["text"] for body in events for action in body["data"].get("actions", [])]
     assert free_text
     for forbidden in secrets + free_text:
         assert forbidden not in text, forbidden
@@ -71,7 +71,10 @@ def test_each_request_gets_an_id_it_is_answered_with(
     assert response.status_code == 400
     request_id = response.headers["X-Request-Id"]
     assert health.headers["X-Request-Id"] != request_id
-    (line,) = [line for line in _lines(json_log) if line.get("request_id") == request_id]
+    lines = [line for line in _lines(json_log) if line.get("request_id") == request_id]
+    # The edge's own line about the refusal carries the request's id too.
+    assert {line["logger"] for line in lines} == {"webhooks", "connector.http"}
+    (line,) = [line for line in lines if line["logger"] == "connector.http"]
     assert line["event_id"] == "evt_bad" and line["outcome"] == 400 and line["tenant"] == "lincolnshire"
     assert line["message"] == "POST /webhooks/<tenant>/<platform> -> 400"
     assert "Alice" not in json_log.getvalue() and SECRET not in json_log.getvalue()

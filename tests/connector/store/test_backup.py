@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from tests.support.config_file import write_config
 
 from connector.cli import main
-from connector.db import Database
 from connector.store.backup import BackupError, backup_database
+from connector.store.database import Database
 
 
 def _rows(path: Path) -> set[int]:
@@ -100,3 +100,12 @@ def test_the_backup_command_copies_and_refuses_to_overwrite(tmp_path: Path) -> N
     assert again.output.strip() == f"connector: error: {target}: already exists (give --force to replace it)"
     forced = CliRunner().invoke(main, ["backup", "--config", str(config), "--to", str(target), "--force"])
     assert forced.exit_code == 0, forced.output
+
+
+def test_the_backup_command_never_creates_the_database_it_was_to_copy(tmp_path: Path) -> None:
+    # Other commands open and migrate the database first; a backup of a wrong path must not make an empty one.
+    config = write_config(tmp_path)
+    result = CliRunner().invoke(main, ["backup", "--config", str(config), "--to", str(tmp_path / "copy.db")])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"connector: error: {tmp_path / 'connector.db'}: no database there to back up"
+    assert not (tmp_path / "connector.db").exists() and not (tmp_path / "copy.db").exists()

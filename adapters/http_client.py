@@ -1,0 +1,161 @@
+"""A platform's REST API over an injected requests session: auth headers, timeouts, error classes, retries.
+
+Nothing here is one platform's: each adapter names itself, gives its auth headers and says how to read its
+error bodies. 429 (honouring Retry-After), 5xx, timeouts and dropped connections are retryable; any other 4xx
+is fatal, unless the caller lists the status in `allow` (Mosaic's 409 on a known reference, a 404 on a
+withdrawal), in which case it is returned.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from adapters.base import FatalError, RetryableError
+
+# A response cut off mid-body is a dropped connection too, though requests does not file it under one.
+DROPPED = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
+
+# Reads the platform's own explanation out of an error body (its words, never the data we sent), or None.
+ErrorDetail = Callable[[Any], str | None]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A 2xx, or a status the caller asked to see: the status and the decoded JSON body, if any."""
+
+    status: int
+    body: Any
+
+    def field(self, name: str) -> Any:
+        return self.body.get(name) if isinstance(self.body, dict) else None
+
+
+def no_detail(body: Any) -> str | None:
+    return None
+
+
+class HttpClient:
+    def __init__(
+        self,
+        platform: str,
+        base_url: str,
+        headers: Mapping[str, str],
+        session: requests.Session,
+        timeout: float = 10.0,
+        max_attempts: int = 4,
+        max_wait: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        error_detail: ErrorDetail = no_detail,
+        allow: tuple[int, ...] = (),
+    ) -> None:
+        self.platform = platform
+        self.base_url = base_url.rstrip("/")
+        self.session = session
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.max_wait = max_wait
+        self.sleep = sleep
+        self.error_detail = error_detail
+        self.default_allow = allow
+        self.headers = {**headers, "Accept": "application/json"}
+        self._backoff = wait_exponential(multiplier=0.5, max=max_wait)
+
+    def retrying(self) -> Retrying:
+        """A bounded loop retrying RetryableError; its waits go through the injected `sleep`.
+
+        Writers drive their own create loops with it, so that a create whose outcome is unknown can be
+        resolved (looked up, or sent again under the same idempotency key) in between.
+        """
+        return Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(RetryableError),
+            sleep=self.sleep,
+            reraise=True,
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, RetryableError) and error.retry_after is not None:
+            return min(error.retry_after, self.max_wait)
+        return float(self._backoff(state))
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        allow: tuple[int, ...] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
+        """A call retried on retryable errors: only for calls that are safe to repeat (GET, PATCH, or a
+        create the platform recognises when repeated). Statuses in `allow` are returned, not raised."""
+        for attempt in self.retrying():
+            with attempt:
+                return self.once(method, path, json=json, params=params, allow=allow, headers=headers)
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    def once(
+        self,
+        method: str,
+        path: str,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        allow: tuple[int, ...] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
+        """Exactly one request, no retry."""
+        allowed = self.default_allow if allow is None else allow
+        url = f"{self.base_url}{path}"
+        sent = self.headers if headers is None else {**self.headers, **headers}
+        try:
+            response = self.session.request(
+                method, url, json=json, params=params, headers=sent, timeout=self.timeout
+            )
+        except requests.Timeout:
+            raise RetryableError(
+                f"{self.platform} did not answer {method} {path} within {self.timeout:g} s"
+            ) from None
+        except DROPPED as exc:
+            raise RetryableError(
+                f"could not reach {self.platform} for {method} {path}: {type(exc).__name__}"
+            ) from None
+        body = _json(response)
+        status = response.status_code
+        if 200 <= status < 300 or status in allowed:
+            return Answer(status, body)
+        reason = f"{self.platform} answered {status} to {method} {path}"
+        detail = self.error_detail(body)
+        if detail:
+            reason += f": {detail}"
+        if status == 429 or status >= 500:
+            raise RetryableError(reason, status, retry_after(response.headers.get("Retry-After")))
+        raise FatalError(reason, status)
+
+
+def _json(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds; None for an HTTP date (our own backoff applies then) or nonsense."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return None if math.isnan(seconds) else max(0.0, seconds)

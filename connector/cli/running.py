@@ -1,0 +1,123 @@
+"""`connector check-config`, `serve`, `work`, `tick` and `status`: running the service."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from types import FrameType
+
+import click
+
+from connector.cli.main import config_option, fail, load_config, main, parse_date_option
+from connector.config import ConfigError, load_config_file
+
+
+@main.command("check-config")
+@config_option
+def check_config(config_path: str) -> None:
+    """Validate a config file and say what is wrong, field by field."""
+    try:
+        config = load_config_file(config_path)
+    except ConfigError as exc:
+        click.echo(f"{config_path}: {len(exc.errors)} problem(s)", err=True)
+        for line in exc.lines():
+            click.echo(f"  {line}", err=True)
+        sys.exit(2)
+    for warning in config.warnings:
+        click.echo(f"connector: warning: {warning}", err=True)
+    for tenant in config.tenants.values():
+        platforms = ", ".join(sorted(tenant.platforms))
+        click.echo(f"tenant {tenant.id}: rule pack {tenant.rule_pack.label}, platforms {platforms}")
+    click.echo(f"{config_path}: OK")
+
+
+@main.command()
+@config_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+def serve(config_path: str, host: str, port: int) -> None:
+    """Run the HTTP service (and, unless the config says otherwise, the background work)."""
+    from connector.web.serve import run_server
+
+    config = load_config(config_path)
+    try:
+        run_server(config, host, port)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
+@main.command()
+@config_option
+def work(config_path: str) -> None:
+    """Run only the background work (processing, delivery, reminders), for `service.background = false`."""
+    from connector.service import Service
+
+    service = Service(load_config(config_path))
+    service.start_background()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        service.stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    service.stopping.wait()
+    service.close()
+
+
+@main.command()
+@config_option
+@click.option(
+    "--now", "now_text", default=None, help="Run as of this date (YYYY-MM-DD); default today in London."
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print what would be written; write nothing to the platform or the database.",
+)
+def tick(config_path: str, now_text: str | None, dry_run: bool) -> None:
+    """Run the time-driven work once (reminders, overdue marks, escalations), deliver, and exit."""
+    from connector.pipeline.dry_run import preview_tick
+    from connector.service import Service, london_today
+
+    as_of = parse_date_option(now_text, "--now") or london_today()
+    service = Service(load_config(config_path), today=lambda: as_of)
+    try:
+        if dry_run:
+            counts, planned = preview_tick(service, as_of)
+        else:
+            service.reevaluate_if_rules_changed()
+            service.reevaluate_everything()
+            counts = service.tick(as_of)
+            service.drain()
+        status = service.status()
+    finally:
+        service.close()
+    summary = (
+        f"{counts.reminders} reminder(s), {counts.overdue} newly overdue, {counts.escalations} escalation(s)"
+    )
+    if dry_run:
+        click.echo(f"dry run as of {as_of.isoformat()}: {summary}; nothing was written")
+        for p in planned:
+            click.echo(
+                f"  {p.what:<14} {p.kind or '-':<22} {p.reference}  worker {p.worker_id or '-'}"
+                f"  show {p.show_on or '-'}  due {p.due_date or '-'}"
+            )
+        return
+    click.echo(
+        f"tick {as_of.isoformat()}: {summary}; outbox pending {status['outbox_pending']}, "
+        f"dead letters {status['dead_letters']}"
+    )
+
+
+@main.command()
+@config_option
+def status(config_path: str) -> None:
+    """Print the backlog counts that GET /status answers."""
+    from connector.service import Service
+
+    service = Service(load_config(config_path))
+    try:
+        click.echo(json.dumps(service.status(), indent=2))
+    finally:
+        service.close()

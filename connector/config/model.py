@@ -1,0 +1,81 @@
+"""The config as the rest of the connector sees it: plain frozen dataclasses, and the error that refuses one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from rules.pack import RulePack
+
+
+class ConfigError(Exception):
+    """A config that cannot be used. `errors` maps dotted field paths to messages."""
+
+    def __init__(self, errors: Mapping[str, list[str]], source: str = "config") -> None:
+        self.errors = dict(errors)
+        self.source = source
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        parts = [f"{path}: {' '.join(msgs)}" for path, msgs in sorted(self.errors.items())]
+        return f"{self.source}: " + "; ".join(parts)
+
+    def lines(self) -> list[str]:
+        return [f"{path}: {' '.join(msgs)}" for path, msgs in sorted(self.errors.items())]
+
+
+@dataclass(frozen=True)
+class TenantConfig:
+    id: str
+    rule_pack: RulePack
+    reference_prefix: str
+    closure_days: tuple[date, ...]
+    team_tags: Mapping[str, frozenset[str]]
+    platforms: Mapping[str, Any]  # platform name -> that adapter's parsed settings
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    background: bool = True
+    poll_interval_seconds: float = 1.0
+    tick_interval_seconds: float = 3600.0
+    admin_token: str | None = None
+    threads: int = 8
+    burst_rate: float = 200.0
+    connection_limit: int = 500
+    channel_timeout_seconds: int = 30
+    future_tolerance_seconds: float = 86400.0
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    max_attempts: int = 10
+    backoff_seconds: float = 30.0
+    backoff_max_seconds: float = 3600.0
+
+
+@dataclass(frozen=True)
+class RemindersConfig:
+    days_before: int = 7
+    escalate: bool = True
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    format: str = "text"
+    level: str | None = None  # None: the command line's --log-level
+
+
+@dataclass(frozen=True)
+class Config:
+    database: Path
+    tenants: Mapping[str, TenantConfig]
+    service: ServiceConfig = field(default_factory=ServiceConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    reminders: RemindersConfig = field(default_factory=RemindersConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    # Not errors, but worth an operator's attention: `check-config` prints them, `serve` logs them.
+    warnings: tuple[str, ...] = ()

@@ -1,0 +1,94 @@
+"""The config's shape, field by field (marshmallow); each platform's own table is checked by its adapter."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# `postgresql://...`, `sqlite:///x`: a URL, where a SQLite file path belongs.
+DATABASE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+MIN_ADMIN_TOKEN_LENGTH = 16
+UNKNOWN_KEY = "Unknown key."  # the same words the platform adapters use for their own tables
+SECTIONS = ("storage", "service", "delivery", "reminders", "logging", "tenants")
+INLINE_SECRETS = frozenset({"api_token", "webhook_secrets", "admin_token", "api_key"})
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    # marshmallow's own words are "Unknown field."; one wording in every part of the config.
+    error_messages = {"unknown": UNKNOWN_KEY}  # noqa: RUF012  (marshmallow reads it from the class)
+
+
+class StorageSchema(StrictSchema):
+    database = fields.String(required=True, validate=validate.Length(min=1))
+
+    @validates_schema
+    def _a_file_path(self, data: dict[str, Any], **_: Any) -> None:
+        if DATABASE_URL.match(data.get("database", "")):
+            raise ValidationError(
+                "PostgreSQL and other database servers are not supported yet; give a SQLite file path.",
+                "database",
+            )
+
+
+class ServiceSchema(StrictSchema):
+    background = fields.Boolean(load_default=True)
+    poll_interval_seconds = fields.Float(load_default=1.0, validate=validate.Range(min=0.01, max=3600))
+    tick_interval_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=1, max=86400))
+    admin_token = fields.String(validate=validate.Length(min=MIN_ADMIN_TOKEN_LENGTH))
+    admin_token_env = fields.String(validate=validate.Length(min=1))
+    threads = fields.Integer(load_default=8, validate=validate.Range(min=1, max=64))
+    burst_rate = fields.Float(load_default=200.0, validate=validate.Range(min=0))
+    connection_limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=10000))
+    channel_timeout_seconds = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3600))
+    future_tolerance_seconds = fields.Float(
+        load_default=86400.0, validate=validate.Range(min=0, max=30 * 86400)
+    )
+
+
+class DeliverySchema(StrictSchema):
+    max_attempts = fields.Integer(load_default=10, validate=validate.Range(min=1, max=1000))
+    backoff_seconds = fields.Float(load_default=30.0, validate=validate.Range(min=0))
+    backoff_max_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=0))
+
+
+class RemindersSchema(StrictSchema):
+    days_before = fields.Integer(load_default=7, validate=validate.Range(min=0, max=90))
+    escalate = fields.Boolean(load_default=True)
+
+
+class LoggingSchema(StrictSchema):
+    format = fields.String(load_default="text", validate=validate.OneOf(("json", "text")))
+    level = fields.String(load_default=None, validate=validate.OneOf(("DEBUG", "INFO", "WARNING", "ERROR")))
+
+
+class TenantSchema(StrictSchema):
+    id = fields.String(
+        required=True,
+        validate=validate.Regexp(TENANT_ID, error="Use lower-case letters, digits, '-' or '_' (at most 63)."),
+    )
+    rule_pack = fields.String(required=True, validate=validate.Length(min=1))
+    reference_prefix = fields.String(
+        validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,20}$", error="Use 1 to 20 letters, digits, '-' or '_'.")
+    )
+    closure_days = fields.List(fields.Date(), load_default=list)
+    assignees = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    team_tags = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String(validate=validate.Length(min=1))),
+        load_default=dict,
+    )
+    mosaic = fields.Dict(keys=fields.String())
+    childview = fields.Dict(keys=fields.String())
+
+    @validates_schema
+    def _one_platform(self, data: dict[str, Any], **_: Any) -> None:
+        if "mosaic" not in data and "childview" not in data:
+            raise ValidationError(
+                "A tenant needs at least one platform table: [tenants.mosaic] or [tenants.childview]."
+            )

@@ -1,0 +1,210 @@
+"""The inbox: accepted events, stored once per webhook id, which is also the event log facts are folded from."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+
+from connector.store.database import Database, utc_now_text
+from connector.store.event_codec import event_from_json, event_to_json
+from rules.events import Event
+
+# The states whose events facts are folded from; 'failed' and 'discarded' are left out.
+FOLDED_STATES = "('pending', 'processed')"
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    seq: int
+    tenant: str
+    platform: str
+    webhook_id: str
+    event: Event
+
+
+@dataclass(frozen=True)
+class FailedEvent:
+    seq: int
+    tenant: str
+    platform: str
+    webhook_id: str
+    event_type: str
+    occurred_at: str
+    failed_at: str
+    reason: str
+
+
+def subject_keys(event: Event) -> set[str]:
+    """The subjects an event tells us about, as "case:<id>", "worker:<id>", "team:<id>"."""
+    keys = {f"case:{c}" for c in event.case_ids()}
+    keys |= {f"worker:{w}" for w in event.worker_ids()}
+    keys |= {f"team:{t}" for t in event.team_ids()}
+    return keys
+
+
+@dataclass
+class _Accept:
+    row: tuple[str, ...]
+    subjects: list[str]
+    stored: bool = False
+    done: bool = False
+    error: Exception | None = None
+
+
+class Inbox:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._group = threading.Condition()
+        self._queue: list[_Accept] = []
+        self._committing = False
+
+    def accept(self, tenant: str, platform: str, webhook_id: str, event: Event) -> bool:
+        """Store the event durably; False when this webhook id was accepted before (nothing is stored).
+
+        Group commit: webhooks arriving together are written in one transaction, so they share one fsync.
+        Each caller returns only once the transaction holding its event has committed.
+        """
+        request = _Accept(
+            (
+                tenant,
+                platform,
+                webhook_id,
+                event.type_name,
+                event.occurred_at.isoformat(),
+                utc_now_text(),
+                json.dumps(event_to_json(event), separators=(",", ":")),
+            ),
+            sorted(subject_keys(event)),
+        )
+        with self._group:
+            self._queue.append(request)
+            while not request.done:
+                if self._committing:
+                    self._group.wait()
+                    continue
+                # This caller leads: it commits everything queued so far, its own request included.
+                batch, self._queue = self._queue, []
+                self._committing = True
+                self._group.release()
+                try:
+                    self._commit(batch)
+                finally:
+                    self._group.acquire()
+                    self._committing = False
+                    self._group.notify_all()
+        if request.error is not None:
+            raise request.error
+        return request.stored
+
+    def _commit(self, batch: list[_Accept]) -> None:
+        try:
+            with self.db.transaction() as conn:
+                for request in batch:
+                    cursor = conn.execute(
+                        "INSERT OR IGNORE INTO inbox (tenant, platform, webhook_id, event_type, occurred_at,"
+                        " received_at, event, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
+                        request.row,
+                    )
+                    request.stored = cursor.rowcount == 1
+                    if request.stored:
+                        seq = cursor.lastrowid
+                        tenant, platform = request.row[0], request.row[1]
+                        conn.executemany(
+                            "INSERT OR IGNORE INTO event_subjects (seq, tenant, platform, subject) VALUES (?, ?, ?, ?)",
+                            [(seq, tenant, platform, key) for key in request.subjects],
+                        )
+        except Exception as exc:
+            for request in batch:
+                request.stored = False
+                request.error = exc
+        for request in batch:
+            request.done = True
+
+    def pending(self, limit: int = 200) -> list[InboxItem]:
+        rows = self.db.query(
+            "SELECT seq, tenant, platform, webhook_id, event FROM inbox WHERE state = 'pending' ORDER BY seq LIMIT ?",
+            (limit,),
+        )
+        return [_item(row) for row in rows]
+
+    def events_about(self, tenant: str, platform: str, subject: str) -> list[Event]:
+        """Every accepted event that mentions the subject, in no particular order (the fold sorts them).
+
+        Failed and discarded events are left out: an event that cannot be processed must not stop every later
+        fold of the same worker, case or team (it waits, listed, until an operator retries or discards it).
+        """
+        rows = self.db.query(
+            "SELECT i.event FROM event_subjects s JOIN inbox i ON i.seq = s.seq"
+            f" WHERE s.tenant = ? AND s.platform = ? AND s.subject = ? AND i.state IN {FOLDED_STATES}",
+            (tenant, platform, subject),
+        )
+        return [event_from_json(json.loads(row["event"])) for row in rows]
+
+    def subjects(self, tenant: str, platform: str, prefix: str) -> list[str]:
+        """Every subject id of one type ("case", "worker", "team") the tenant's events ever mentioned."""
+        rows = self.db.query(
+            "SELECT DISTINCT s.subject FROM event_subjects s JOIN inbox i ON i.seq = s.seq"
+            f" WHERE s.tenant = ? AND s.platform = ? AND s.subject LIKE ? AND i.state IN {FOLDED_STATES}",
+            (tenant, platform, f"{prefix}:%"),
+        )
+        return [row["subject"].split(":", 1)[1] for row in rows]
+
+    def mark_processed(self, conn: sqlite3.Connection, seqs: list[int]) -> None:
+        now = utc_now_text()
+        conn.executemany(
+            "UPDATE inbox SET state = 'processed', processed_at = ?, error = NULL WHERE seq = ?",
+            [(now, seq) for seq in seqs],
+        )
+
+    def mark_failed(self, seq: int, error: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE inbox SET state = 'failed', processed_at = ?, error = ? WHERE seq = ?",
+                (utc_now_text(), error[:500], seq),
+            )
+
+    def set_pending(self, seq: int) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE inbox SET state = 'pending', error = NULL WHERE seq = ?", (seq,))
+
+    def failed(self) -> list[FailedEvent]:
+        rows = self.db.query(
+            "SELECT seq, tenant, platform, webhook_id, event_type, occurred_at, processed_at, error FROM inbox"
+            " WHERE state = 'failed' ORDER BY seq"
+        )
+        return [FailedEvent(*tuple(row)) for row in rows]
+
+    def state_of(self, seq: int) -> tuple[str, str | None] | None:
+        """(state, error) of one event, or None when there is no such event."""
+        rows = self.db.query("SELECT state, error FROM inbox WHERE seq = ?", (seq,))
+        return None if not rows else (rows[0]["state"], rows[0]["error"])
+
+    def item(self, seq: int) -> InboxItem | None:
+        rows = self.db.query(
+            "SELECT seq, tenant, platform, webhook_id, event FROM inbox WHERE seq = ?", (seq,)
+        )
+        return _item(rows[0]) if rows else None
+
+    def discard(self, seq: int) -> bool:
+        """Set a failed event aside for good: kept for the audit trail, never folded; False if not failed."""
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE inbox SET state = 'discarded', processed_at = ? WHERE seq = ? AND state = 'failed'",
+                (utc_now_text(), seq),
+            )
+        return cursor.rowcount == 1
+
+    def count(self, state: str) -> int:
+        return int(self.db.scalar("SELECT COUNT(*) FROM inbox WHERE state = ?", (state,)) or 0)
+
+
+def _item(row: sqlite3.Row) -> InboxItem:
+    return InboxItem(
+        seq=row["seq"],
+        tenant=row["tenant"],
+        platform=row["platform"],
+        webhook_id=row["webhook_id"],
+        event=event_from_json(json.loads(row["event"])),
+    )

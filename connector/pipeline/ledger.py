@@ -1,0 +1,276 @@
+"""The obligation ledger: what the connector decided each obligation cycle is, and the diff that queues writes.
+
+Rows are keyed by the deterministic reference the platform also holds. `owner` says which evaluation produced a
+row ("case:<id>", "worker:<id>", "team:<id>"), so a re-evaluation of one subject diffs only its own rows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from connector.pipeline.met import MetCheck, never_met
+from connector.pipeline.outbox import Outbox
+from connector.store.database import Database, utc_now_text
+from rules.model import Obligation
+
+TITLES = {
+    "case_supervision": "Case supervision due",
+    "personal_supervision": "Personal supervision due",
+    "group_supervision": "Group supervision due",
+    "supervision_agreement": "Supervision agreement due",
+    "practice_observation": "Practice observation due",
+    "team_brief": "Team brief due",
+    "fsm_group_supervision": "FSM group supervision due",
+    "supervision_record": "Supervision record due",
+    "dip_sample": "Dip sample due",
+    "agenda": "Supervision agenda due",
+}
+
+
+def base_reference(prefix: str, obligation: Obligation) -> str:
+    return f"{prefix}:{obligation.kind}:{obligation.scope}:{obligation.holder}:{obligation.cycle}"
+
+
+@dataclass(frozen=True)
+class DiffCounts:
+    created: int = 0
+    moved: int = 0
+    withdrawn: int = 0
+    met: int = 0
+
+
+def obligation_payload(obligation: Obligation, incoming_on: date) -> dict[str, Any]:
+    """The write the platform should hold for this obligation (ids of the platform's records excluded)."""
+    return {
+        "open": True,
+        "kind": obligation.kind,
+        "case_id": obligation.case_id,
+        "assignee_id": obligation.assignee_id,
+        "team_id": obligation.team_id,
+        "due_date": obligation.due_date.isoformat(),
+        "title": TITLES.get(obligation.kind, obligation.kind.replace("_", " ").capitalize() + " due"),
+        "notes": obligation.explanation,
+        "incoming_on": incoming_on.isoformat(),
+        "form": [list(pair) for pair in obligation.form],
+        "supervisor_id": obligation.supervisor_id,
+    }
+
+
+class Ledger:
+    def __init__(self, db: Database, outbox: Outbox) -> None:
+        self.db = db
+        self.outbox = outbox
+
+    def apply(
+        self,
+        conn: sqlite3.Connection,
+        tenant: str,
+        platform: str,
+        prefix: str,
+        owner: str,
+        desired: list[Obligation],
+        today: date,
+        met_by: MetCheck = never_met,
+    ) -> DiffCounts:
+        """Make the ledger hold `desired` for this owner and queue the platform writes that takes.
+
+        A cycle that leaves the desired set ends `met` (its step completed) when the desired set holds a later
+        cycle of the same kind, scope and holder, or when `met_by` says a session met it (see connector/met.py);
+        otherwise it is `withdrawn` (its step cancelled)."""
+        rows = conn.execute(
+            "SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND owner = ?",
+            (tenant, platform, owner),
+        ).fetchall()
+        by_key: dict[tuple[str, str, str, int], list[sqlite3.Row]] = {}
+        for row in rows:
+            by_key.setdefault((row["kind"], row["scope"], row["holder"], row["cycle"]), []).append(row)
+
+        created = moved = withdrawn = met = 0
+        wanted: set[str] = set()
+        latest_cycle: dict[tuple[str, str, str], int] = {}
+        for obligation in desired:
+            series = (obligation.kind, obligation.scope, obligation.holder)
+            latest_cycle[series] = max(latest_cycle.get(series, obligation.cycle), obligation.cycle)
+        now = utc_now_text()
+        for obligation in desired:
+            history = by_key.get(obligation.key, [])
+            live = [r for r in history if r["status"] in ("open", "closed", "met")]
+            payload = obligation_payload(obligation, today)
+            if live:
+                row = live[0]
+                wanted.add(row["reference"])
+                if row["status"] in ("closed", "met"):
+                    # Done on the platform already; the session that closed it opens the next cycle.
+                    continue
+                if _changed(row, obligation):
+                    payload["incoming_on"] = row["created_at"][:10]
+                    self._update(conn, tenant, platform, row["reference"], obligation, now)
+                    self.outbox.put(conn, tenant, platform, row["reference"], "obligation", "move", payload)
+                    moved += 1
+                continue
+            # A withdrawn cycle cannot be reopened on the platform (a cancelled step is final): use a new reference.
+            reference = base_reference(prefix, obligation)
+            if history:
+                reference = f"{reference}.r{len(history) + 1}"
+            wanted.add(reference)
+            self._insert(conn, tenant, platform, reference, owner, obligation, now)
+            self.outbox.put(conn, tenant, platform, reference, "obligation", "create", payload)
+            created += 1
+
+        for row in rows:
+            if row["status"] == "open" and row["reference"] not in wanted:
+                series = (row["kind"], row["scope"], row["holder"])
+                if latest_cycle.get(series, row["cycle"]) > row["cycle"] or met_by(row):
+                    self._end(conn, tenant, platform, row, met=True)
+                    met += 1
+                else:
+                    self._end(conn, tenant, platform, row, met=False)
+                    withdrawn += 1
+        return DiffCounts(created, moved, withdrawn, met)
+
+    def _end(self, conn: sqlite3.Connection, tenant: str, platform: str, row: sqlite3.Row, met: bool) -> None:
+        """Close a cycle: `met` (the platform step is completed) or `withdrawn` (the step is cancelled)."""
+        conn.execute(
+            "UPDATE obligations SET status = ?, updated_at = ? WHERE tenant = ? AND platform = ? AND reference = ?",
+            ("met" if met else "withdrawn", utc_now_text(), tenant, platform, row["reference"]),
+        )
+        payload = json.loads(_payload_of_row(row))
+        payload["open"] = False
+        payload["met"] = met
+        action = "complete" if met else "withdraw"
+        self.outbox.put(conn, tenant, platform, row["reference"], "obligation", action, payload)
+
+    def _insert(
+        self,
+        conn: sqlite3.Connection,
+        tenant: str,
+        platform: str,
+        reference: str,
+        owner: str,
+        obligation: Obligation,
+        now: str,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO obligations (tenant, platform, reference, owner, kind, scope, holder, cycle, case_id,"
+            " assignee_id, team_id, due_date, rules, counted_from_fact, counted_from_date, explanation, form,"
+            " status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+            (
+                tenant,
+                platform,
+                reference,
+                owner,
+                obligation.kind,
+                obligation.scope,
+                obligation.holder,
+                obligation.cycle,
+                *_mutable_columns(obligation),
+                now,
+                now,
+            ),
+        )
+
+    def _update(
+        self,
+        conn: sqlite3.Connection,
+        tenant: str,
+        platform: str,
+        reference: str,
+        obligation: Obligation,
+        now: str,
+    ) -> None:
+        conn.execute(
+            "UPDATE obligations SET case_id = ?, assignee_id = ?, team_id = ?, due_date = ?, rules = ?,"
+            " counted_from_fact = ?, counted_from_date = ?, explanation = ?, form = ?, overdue_since = NULL,"
+            " updated_at = ? WHERE tenant = ? AND platform = ? AND reference = ?",
+            (*_mutable_columns(obligation), now, tenant, platform, reference),
+        )
+
+    def record_confirmation(
+        self,
+        conn: sqlite3.Connection,
+        tenant: str,
+        platform: str,
+        reference: str,
+        platform_id: str | None,
+        form_id: str | None,
+        closed_on_platform: bool,
+    ) -> None:
+        conn.execute(
+            "UPDATE obligations SET platform_id = COALESCE(?, platform_id), form_id = COALESCE(?, form_id),"
+            " status = CASE WHEN ? AND status = 'open' THEN 'closed' ELSE status END, updated_at = ?"
+            " WHERE tenant = ? AND platform = ? AND reference = ?",
+            (platform_id, form_id, closed_on_platform, utc_now_text(), tenant, platform, reference),
+        )
+
+    def platform_ids(self, tenant: str, platform: str, reference: str) -> tuple[str | None, str | None]:
+        rows = self.db.query(
+            "SELECT platform_id, form_id FROM obligations WHERE tenant = ? AND platform = ? AND reference = ?",
+            (tenant, platform, reference),
+        )
+        if not rows:
+            return None, None
+        return rows[0]["platform_id"], rows[0]["form_id"]
+
+    def mark_closed_by_step(
+        self, conn: sqlite3.Connection, tenant: str, platform: str, step_ref: str
+    ) -> None:
+        """A session recorded against one of our steps met it: it ends `met`, never cancelled. The platform may
+        not have completed the step itself, so a complete is queued (answered 409 if it already is)."""
+        rows = conn.execute(
+            "SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND platform_id = ? AND status = 'open'",
+            (tenant, platform, step_ref),
+        ).fetchall()
+        for row in rows:
+            self._end(conn, tenant, platform, row, met=True)
+
+
+def _mutable_columns(obligation: Obligation) -> tuple[Any, ...]:
+    return (
+        obligation.case_id,
+        obligation.assignee_id,
+        obligation.team_id,
+        obligation.due_date.isoformat(),
+        json.dumps([[r.rule_id, r.source, r.words] for r in obligation.reasons]),
+        obligation.counted_from.fact,
+        obligation.counted_from.on.isoformat(),
+        obligation.explanation,
+        json.dumps([list(p) for p in obligation.form]),
+    )
+
+
+def _changed(row: sqlite3.Row, obligation: Obligation) -> bool:
+    return tuple(row[c] for c in _MUTABLE) != _mutable_columns(obligation)
+
+
+_MUTABLE = (
+    "case_id",
+    "assignee_id",
+    "team_id",
+    "due_date",
+    "rules",
+    "counted_from_fact",
+    "counted_from_date",
+    "explanation",
+    "form",
+)
+
+
+def _payload_of_row(row: sqlite3.Row) -> str:
+    return json.dumps(
+        {
+            "open": True,
+            "kind": row["kind"],
+            "case_id": row["case_id"],
+            "assignee_id": row["assignee_id"],
+            "team_id": row["team_id"],
+            "due_date": row["due_date"],
+            "title": TITLES.get(row["kind"], row["kind"]),
+            "notes": row["explanation"],
+            "incoming_on": row["created_at"][:10],
+            "form": json.loads(row["form"] or "[]"),
+        }
+    )

@@ -1,0 +1,134 @@
+"""The outbox: writes the platform has not confirmed yet, one row per reference, plus dead letters.
+
+A newer desired state for the same reference replaces the pending payload and bumps `version`; the dispatcher
+deletes a row only if its version is still the one it sent, so nothing newer is ever dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connector.store.database import Database, utc_now_text
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    tenant: str
+    platform: str
+    reference: str
+    item: str  # "obligation" or "reminder"
+    action: str  # "create", "move", "withdraw", "send"
+    payload: dict[str, Any]
+    version: int
+    state: str
+    attempts: int
+    next_attempt_at: str
+    last_error: str | None
+    updated_at: str
+
+
+def _row(row: sqlite3.Row) -> OutboxRow:
+    return OutboxRow(
+        id=row["id"],
+        tenant=row["tenant"],
+        platform=row["platform"],
+        reference=row["reference"],
+        item=row["item"],
+        action=row["action"],
+        payload=json.loads(row["payload"]),
+        version=row["version"],
+        state=row["state"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        last_error=row["last_error"],
+        updated_at=row["updated_at"],
+    )
+
+
+class Outbox:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def put(
+        self,
+        conn: sqlite3.Connection,
+        tenant: str,
+        platform: str,
+        reference: str,
+        item: str,
+        action: str,
+        payload: dict[str, Any],
+    ) -> None:
+        """Queue (or replace) the desired state of one reference; call inside the state change's transaction."""
+        now = utc_now_text()
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
+        conn.execute(
+            "INSERT INTO outbox (tenant, platform, reference, item, action, payload, version, state, attempts,"
+            " next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, 'pending', 0, ?, ?, ?)"
+            " ON CONFLICT (tenant, platform, reference) DO UPDATE SET"
+            # A create not yet confirmed stays a create whatever changes next; the writer decides by ids anyway.
+            "  action = CASE WHEN outbox.action = 'create' AND excluded.action = 'move' THEN 'create'"
+            "                ELSE excluded.action END,"
+            "  payload = excluded.payload, version = outbox.version + 1, state = 'pending', attempts = 0,"
+            "  next_attempt_at = excluded.next_attempt_at, last_error = NULL, updated_at = excluded.updated_at",
+            (tenant, platform, reference, item, action, body, now, now, now),
+        )
+
+    def due(self, now: datetime, limit: int = 100) -> list[OutboxRow]:
+        rows = self.db.query(
+            "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            (now.astimezone(UTC).isoformat(timespec="milliseconds"), limit),
+        )
+        return [_row(r) for r in rows]
+
+    def next_due_at(self) -> str | None:
+        value = self.db.scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
+        return None if value is None else str(value)
+
+    def confirm(self, conn: sqlite3.Connection, row: OutboxRow) -> bool:
+        """Remove the row if nothing newer replaced it meanwhile; True when removed."""
+        cursor = conn.execute("DELETE FROM outbox WHERE id = ? AND version = ?", (row.id, row.version))
+        return cursor.rowcount == 1
+
+    def retry_later(self, row: OutboxRow, error: str, delay_seconds: float, now: datetime) -> None:
+        at = (now + timedelta(seconds=delay_seconds)).astimezone(UTC).isoformat(timespec="milliseconds")
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, updated_at = ?"
+                " WHERE id = ? AND version = ?",
+                (at, error[:500], utc_now_text(), row.id, row.version),
+            )
+
+    def park(self, row: OutboxRow, error: str) -> None:
+        """Make it a dead letter: kept with its reason until an operator retries it."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?, updated_at = ?"
+                " WHERE id = ? AND version = ?",
+                (error[:500], utc_now_text(), row.id, row.version),
+            )
+
+    def dead_letters(self) -> list[OutboxRow]:
+        return [_row(r) for r in self.db.query("SELECT * FROM outbox WHERE state = 'dead' ORDER BY id")]
+
+    def get(self, row_id: int) -> OutboxRow | None:
+        rows = self.db.query("SELECT * FROM outbox WHERE id = ?", (row_id,))
+        return _row(rows[0]) if rows else None
+
+    def retry(self, row_id: int) -> bool:
+        """Send a dead letter again at the next delivery round; False if there is no such dead letter."""
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?"
+                " WHERE id = ? AND state = 'dead'",
+                (utc_now_text(), utc_now_text(), row_id),
+            )
+        return cursor.rowcount == 1
+
+    def count(self, state: str) -> int:
+        return int(self.db.scalar("SELECT COUNT(*) FROM outbox WHERE state = ?", (state,)) or 0)

@@ -1,0 +1,180 @@
+"""Numbered schema migrations. Append a new function to MIGRATIONS; never edit one that has shipped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _001_inbox(db: sqlite_utils.Database) -> None:
+    # The inbox is also the event log the facts are folded from: an event is never deleted once accepted.
+    db.table("inbox").create(
+        {
+            "seq": int,
+            "tenant": str,
+            "platform": str,
+            "webhook_id": str,
+            "event_type": str,
+            "occurred_at": str,
+            "received_at": str,
+            "event": str,
+            "state": str,
+            "processed_at": str,
+            "error": str,
+        },
+        pk="seq",
+        not_null=[
+            "tenant",
+            "platform",
+            "webhook_id",
+            "event_type",
+            "occurred_at",
+            "received_at",
+            "event",
+            "state",
+        ],
+    )
+    db.table("inbox").create_index(["tenant", "platform", "webhook_id"], unique=True)
+    db.table("inbox").create_index(["state", "seq"])
+    db.table("event_subjects").create(
+        {"seq": int, "tenant": str, "platform": str, "subject": str},
+        pk=("tenant", "platform", "subject", "seq"),
+    )
+
+
+def _002_obligations(db: sqlite_utils.Database) -> None:
+    # What the connector decided each obligation cycle should be on the platform, and what it confirmed.
+    db.table("obligations").create(
+        {
+            "tenant": str,
+            "platform": str,
+            "reference": str,
+            "owner": str,
+            "kind": str,
+            "scope": str,
+            "holder": str,
+            "cycle": int,
+            "case_id": str,
+            "assignee_id": str,
+            "team_id": str,
+            "due_date": str,
+            "rules": str,
+            "counted_from_fact": str,
+            "counted_from_date": str,
+            "explanation": str,
+            "form": str,
+            "status": str,
+            "platform_id": str,
+            "form_id": str,
+            "overdue_since": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk=("tenant", "platform", "reference"),
+        not_null=["owner", "kind", "status", "due_date", "assignee_id"],
+    )
+    db.table("obligations").create_index(["tenant", "platform", "owner", "status"])
+    db.table("obligations").create_index(["status", "due_date"])
+
+
+def _003_outbox(db: sqlite_utils.Database) -> None:
+    # One row per reference still to be made true on the platform; a newer desired state replaces the payload
+    # (and bumps `version`) so a write never goes out stale.
+    db.table("outbox").create(
+        {
+            "id": int,
+            "tenant": str,
+            "platform": str,
+            "reference": str,
+            "item": str,
+            "action": str,
+            "payload": str,
+            "version": int,
+            "state": str,
+            "attempts": int,
+            "next_attempt_at": str,
+            "last_error": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null=["tenant", "platform", "reference", "item", "action", "payload", "state"],
+        defaults={"version": 1, "attempts": 0},
+    )
+    db.table("outbox").create_index(["tenant", "platform", "reference"], unique=True)
+    db.table("outbox").create_index(["state", "next_attempt_at"])
+    db.table("reminders").create(
+        {
+            "tenant": str,
+            "platform": str,
+            "reference": str,
+            "obligation_reference": str,
+            "worker_id": str,
+            "show_on": str,
+            "escalation": int,
+            "platform_id": str,
+            "created_at": str,
+        },
+        pk=("tenant", "platform", "reference"),
+    )
+    db.table("audit").create(
+        {
+            "id": int,
+            "at": str,
+            "tenant": str,
+            "platform": str,
+            "reference": str,
+            "action": str,
+            "outcome": str,
+            "detail": str,
+        },
+        pk="id",
+    )
+
+
+def _004_meta(db: sqlite_utils.Database) -> None:
+    # Remembers which rule pack and settings each tenant was last evaluated with, so a change re-evaluates.
+    db.table("tenant_state").create({"tenant": str, "fingerprint": str, "evaluated_at": str}, pk="tenant")
+
+
+def _005_reminder_due_dates(db: sqlite_utils.Database) -> None:
+    # Which due date a reminder spoke of, and when it was taken back, so a cancelled or moved step's stale
+    # reminders can be withdrawn from the worker's tray.
+    reminders = db.table("reminders")
+    reminders.add_column("due_date", str)
+    reminders.add_column("withdrawn_at", str)
+    reminders.create_index(["tenant", "platform", "obligation_reference"])
+
+
+def _006_failures(db: sqlite_utils.Database) -> None:
+    # Subjects (stage 'evaluate') and obligations (stage 'tick') whose work failed, so one bad subject is set
+    # aside and reported while every other goes on; a later success clears its row. Ids and errors only.
+    db.table("failures").create(
+        {"tenant": str, "platform": str, "stage": str, "subject": str, "failed_at": str, "reason": str},
+        pk=("tenant", "platform", "stage", "subject"),
+    )
+
+
+def _007_service_state(db: sqlite_utils.Database) -> None:
+    # Small values every process of one database must agree on, such as the date of the last tick, so that
+    # `connector status` and GET /status say the same and a restart does not redo the day's work.
+    db.table("service_state").create({"key": str, "value": str, "updated_at": str}, pk="key")
+
+
+def _008_event_source(db: sqlite_utils.Database) -> None:
+    # Where an event came from: NULL for a webhook, 'import' for a caseload extract, 'reconcile' for a
+    # corrective event the nightly reconcile stored, so `connector explain` can say a date rests on one.
+    db.table("inbox").add_column("source", str)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _001_inbox,
+    _002_obligations,
+    _003_outbox,
+    _004_meta,
+    _005_reminder_due_dates,
+    _006_failures,
+    _007_service_state,
+    _008_event_source,
+]

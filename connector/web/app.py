@@ -1,0 +1,72 @@
+"""The Flask app factory: webhook edge, health and status endpoints, with the one JSON error shape."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from connector.observability.logs import install_request_logging
+from connector.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from connector.service import Service
+from connector.web.api import create_api_blueprint
+from connector.web.intake import Intake
+from webhooks.edge import create_webhook_blueprint
+from webhooks.errors import error_response
+
+
+def create_app(service: Service, clock: Any = time.time) -> Flask:
+    """An app serving `service`; `clock` (Unix seconds) checks webhook timestamps and is injectable for tests."""
+    app = Flask("connector")
+    app.extensions["connector"] = service
+    intake = Intake(service.config, service.inbox, service.wake, service.meter)
+    app.register_blueprint(
+        create_webhook_blueprint(intake, clock, service.config.service.future_tolerance_seconds)
+    )
+    app.register_blueprint(create_api_blueprint(service))
+
+    install_request_logging(app, set(service.config.tenants))
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return jsonify({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz() -> Response | tuple[Response, int]:
+        if service.db.is_ready():
+            return jsonify({"status": "ready", "schema_version": service.db.schema_version()})
+        return error_response(503, "The database is not open or its migrations are not applied.")
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(service.metrics.exposition(), content_type=METRICS_CONTENT_TYPE)
+
+    @app.after_request
+    def count_webhooks(response: Response) -> Response:
+        if request.blueprint == "webhooks" and request.view_args:
+            service.metrics.webhook(
+                str(request.view_args.get("tenant")), str(request.view_args.get("platform")), response.status_code
+            )
+        return response
+
+    @app.get("/status")
+    def status() -> Response:
+        return jsonify(service.status())
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        response = error_response(exc.code or 500, exc.description or exc.name)
+        # Keep what the exception says beyond its body, such as a 405's Allow; the body is ours, JSON.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        app.logger.exception("unexpected error")
+        return error_response(500, "Something went wrong in the connector; it has been logged.")
+
+    return app

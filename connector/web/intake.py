@@ -1,0 +1,88 @@
+"""Connects the webhook edge to the tenants' config and the inbox."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from adapters.base import EventValidationError
+from adapters.registry import get_adapter
+from connector.config import Config
+from connector.pipeline.inbox import Inbox
+from rules.events import Event
+from webhooks.edge import Rejected, Route
+from webhooks.signature import secret_key
+
+
+class IntakeMeter:
+    """How many events were accepted in about the last second (two one-second buckets, no per-event state)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._second = 0
+        self._current = 0
+        self._previous = 0
+
+    def _roll(self, now: float) -> None:
+        second = int(now)
+        if second != self._second:
+            self._previous = self._current if second == self._second + 1 else 0
+            self._current = 0
+            self._second = second
+
+    def record(self) -> None:
+        with self._lock:
+            self._roll(self.clock())
+            self._current += 1
+
+    def rate(self) -> float:
+        with self._lock:
+            now = self.clock()
+            self._roll(now)
+            # Weight the last full second by how much of it still falls inside the one-second window.
+            return self._current + self._previous * (1.0 - (now - int(now)))
+
+
+class Intake:
+    def __init__(
+        self,
+        config: Config,
+        inbox: Inbox,
+        wake: threading.Event | None = None,
+        meter: IntakeMeter | None = None,
+    ) -> None:
+        self.inbox = inbox
+        self.wake = wake
+        self.meter = meter
+        self.routes: dict[tuple[str, str], Route] = {}
+        for tenant in config.tenants.values():
+            for platform, settings in tenant.platforms.items():
+                adapter = get_adapter(platform)
+                keys = tuple(secret_key(s) for s in adapter.webhook_secrets(settings))
+                self.routes[(tenant.id, platform)] = Route(keys=keys, parse=_rejecting(adapter.parse_event))
+
+    def route(self, tenant: str, platform: str) -> Route | None:
+        return self.routes.get((tenant, platform))
+
+    def accept(self, tenant: str, platform: str, webhook_id: str, event: Event) -> bool:
+        stored = self.inbox.accept(tenant, platform, webhook_id, event)
+        if stored and self.meter is not None:
+            self.meter.record()
+        if stored and self.wake is not None:
+            self.wake.set()
+        return stored
+
+
+def _rejecting(parse: Callable[[Mapping[str, Any]], Event]) -> Callable[[Mapping[str, Any]], Event]:
+    """The adapter's parser, its schema errors told to the edge in the edge's own terms."""
+
+    def parse_or_reject(body: Mapping[str, Any]) -> Event:
+        try:
+            return parse(body)
+        except EventValidationError as exc:
+            raise Rejected(exc.message, exc.errors) from None
+
+    return parse_or_reject

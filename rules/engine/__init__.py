@@ -1,0 +1,69 @@
+"""The rule engine: a pack's rules applied to one subject's facts give its desired open obligations.
+
+Pure and deterministic: plain values in, obligations out, with the day of evaluation passed in. Each obligation
+is one "slot" (kind, scope, holder): the rules that can time it are gathered, each rule's schedule gives its
+candidate date through one interface (`rules.schedules.base`), a specific rule that applies replaces the
+general ones, and the earliest due date wins with every rule that gave it (rule 3, `settle`). The level
+modules (`cases`, `workers`, `teams`) say which sessions count and how each obligation is named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from rules.calendar import WorkingCalendar
+from rules.engine import cases, teams, workers
+from rules.engine.settle import Due
+from rules.model import CaseFacts, Obligation, Session, TeamFacts, WorkerFacts
+from rules.pack import Rule, RulePack
+from rules.schedules.after_session import record_deadline
+from rules.schedules.base import LONDON, booked_on
+
+__all__ = ["LONDON", "Engine", "booked_on"]
+
+
+class Engine:
+    def __init__(self, pack: RulePack, calendar: WorkingCalendar) -> None:
+        self.pack = pack
+        self.calendar = calendar
+        # Kept across calls: the rules that apply to each combination of codes and flags, and each worker's
+        # personal supervision sessions and due date (asked once for every child the worker holds).
+        self.applicable: dict[tuple[object, ...], list[Rule]] = {}
+        self.personal: dict[str, tuple[WorkerFacts, list[Session], dict[date, Due | None]]] = {}
+        # Asked for every subject the service evaluates: work it out once, not per call.
+        self._levels = pack.levels()
+
+    @property
+    def has_worker_rules(self) -> bool:
+        """False when the pack owes nothing at worker level, so callers can skip folding workers' histories."""
+        return "worker" in self._levels
+
+    @property
+    def has_team_rules(self) -> bool:
+        return "team" in self._levels
+
+    def for_case(self, case: CaseFacts, workers: Mapping[str, WorkerFacts], as_of: date) -> list[Obligation]:
+        """Case-level obligations of each worker allocated to an open case (workers: their facts, when known)."""
+        return cases.for_case(self, case, workers, as_of)
+
+    def for_worker(self, worker: WorkerFacts, as_of: date) -> list[Obligation]:
+        """Worker-level obligations: personal supervision, its bookings, agenda and dip sample, the supervision
+        agreement and practice observations."""
+        return workers.for_worker(self, worker, as_of)
+
+    def for_team(self, team: TeamFacts, as_of: date) -> list[Obligation]:
+        """Team obligations (group supervision, team brief), assigned to the team's manager (rule 12); none
+        while the team has no manager the connector knows of."""
+        return teams.for_team(self, team, as_of)
+
+    def record_deadline(self, session: Session, case: CaseFacts | None = None) -> tuple[date, Rule] | None:
+        """When a session held without a booking should have been recorded: for reports, which measure lateness
+        (recorded date against this), since no obligation was open for it (rule 11)."""
+        return record_deadline(
+            self.pack.rules_of("supervision_record"),
+            session,
+            case.status if case is not None else None,
+            self.pack.sessions_for,
+            self.calendar,
+        )

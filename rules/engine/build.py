@@ -1,0 +1,44 @@
+"""An obligation from its settled due date: the reasons, the explanation sentence and the form."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rules.engine.settle import Due
+from rules.explain import basic_form, explanation, reasons_of
+from rules.model import Obligation
+from rules.pack import RulePack
+
+
+def obligation(
+    pack: RulePack,
+    kind: str,
+    *,
+    scope: str,
+    holder: str,
+    cycle: int,
+    assignee: str,
+    team_id: str | None,
+    settled: Due,
+    what: str,
+    case_id: str | None = None,
+    form: Sequence[tuple[str, str]] = (),
+    more: Sequence[str] = (),
+    supervisor_id: str | None = None,
+) -> Obligation:
+    reasons = reasons_of(pack, settled.rules)
+    return Obligation(
+        kind=kind,
+        scope=scope,
+        holder=holder,
+        cycle=cycle,
+        assignee_id=assignee,
+        case_id=case_id,
+        team_id=team_id,
+        due_date=settled.due,
+        reasons=reasons,
+        counted_from=settled.basis,
+        explanation=explanation(pack, what, settled.due, reasons, settled.basis, more),
+        form=tuple(basic_form(pack, settled.due, reasons, settled.basis) + list(form)),
+        supervisor_id=supervisor_id,
+    )

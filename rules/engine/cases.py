@@ -1,0 +1,276 @@
+"""Case-level obligations of each worker allocated to an open case: case supervision, FSM group supervision
+and the records owed after booked sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import TYPE_CHECKING
+
+from rules.codes import YOUTH_JUSTICE_DISPOSALS
+from rules.dates import format_day
+from rules.engine.build import obligation
+from rules.engine.settle import assignee, held_sessions, latest, left, recorded, strictest
+from rules.engine.workers import personal_due, personal_sessions
+from rules.explain import cited, label
+from rules.model import Basis, CaseAllocation, CaseFacts, Obligation, Session, WorkerFacts
+from rules.pack import Rule
+from rules.schedules.assignment import roles
+from rules.schedules.base import Clock, booked_on
+from rules.schedules.form_content import form_fields
+
+if TYPE_CHECKING:
+    from rules.engine import Engine
+
+
+def for_case(
+    engine: Engine, case: CaseFacts, workers: Mapping[str, WorkerFacts], as_of: date
+) -> list[Obligation]:
+    if case.closed_on is not None:
+        return []  # rule 5: a closed case owes nothing
+    obligations: list[Obligation] = []
+    for allocation in sorted(case.allocations, key=lambda a: a.worker_id):
+        worker = workers.get(allocation.worker_id)
+        if left(worker, as_of):
+            continue  # rule 5: a worker who left owes nothing
+        for found in (
+            _case_supervision(engine, case, allocation, worker, as_of),
+            _fsm_group(engine, case, allocation, worker, as_of),
+        ):
+            if found is not None:
+                obligations.append(found)
+        obligations += _records(engine, case, allocation, worker, as_of)
+    return obligations
+
+
+def case_rules(
+    engine: Engine, kind: str, case: CaseFacts, allocation: CaseAllocation, worker: WorkerFacts | None
+) -> list[Rule]:
+    # Which rules apply depends only on a few codes and flags, so the answer is kept per combination: a
+    # national caseload has thousands of cases for each.
+    status = case.status
+    key = (
+        kind,
+        allocation.relationship,
+        None
+        if status is None
+        else (status.status, status.permanency_plan_agreed, status.fsm, status.looked_after),
+        None if worker is None else _worker_key(worker),
+    )
+    rules = engine.applicable.get(key)
+    if rules is None:
+        counts_as = engine.pack.counts_as(status)
+        rules = [
+            r
+            for r in engine.pack.rules_of(kind)
+            if r.applies_to.case_matches(status, allocation, counts_as)
+            and r.applies_to.worker_matches(worker)
+        ]
+        engine.applicable[key] = rules
+    return rules
+
+
+def _worker_key(worker: WorkerFacts) -> tuple[object, ...]:
+    return (
+        worker.job_role,
+        worker.case_holding,
+        worker.supervises_case_holders,
+        worker.frontline,
+        worker.asye,
+        worker.employment,
+    )
+
+
+def case_start(case: CaseFacts, allocation: CaseAllocation, with_status: bool) -> Basis:
+    """What a first due date counts from: the later of the allocation (or transfer), the status (for a status
+    rule) and when the connector first heard of the case (rule 13)."""
+    status = None
+    if with_status and case.status is not None:
+        status = Basis(f"{_status_words(case.status.status)} began", case.status.start_date)
+    return latest(
+        Basis("transfer" if allocation.transferred else "allocation", allocation.start_date),
+        status,
+        Basis("first event the connector received about the case", case.known_since),
+    )
+
+
+def _case_supervision(
+    engine: Engine, case: CaseFacts, allocation: CaseAllocation, worker: WorkerFacts | None, as_of: date
+) -> Obligation | None:
+    pack = engine.pack
+    applicable = case_rules(engine, "case_supervision", case, allocation, worker)
+    if not applicable:
+        return None
+    qualifying = held_sessions(case.sessions, pack.sessions_for("case_supervision"))
+    # Rule 8: a keyworker's clock is the child's (sessions of this and earlier keyworkers count, not those of
+    # workers only involved in the case now); an involved worker's clock is their own.
+    if allocation.is_keyworker:
+        involved = {a.worker_id for a in case.allocations if not a.is_keyworker}
+        sessions = [s for s in qualifying if s.worker_id not in involved]
+    else:
+        sessions = [s for s in qualifying if s.worker_id == allocation.worker_id]
+    own = [
+        s for s in qualifying if s.worker_id == allocation.worker_id and s.held_on >= allocation.start_date
+    ]
+    clock = Clock(
+        as_of,
+        engine.calendar,
+        case_start(case, allocation, with_status=False),
+        sessions,
+        status_start=(
+            case_start(case, allocation, with_status=True)
+            if any(r.applies_to.statuses is not None for r in applicable)
+            else None
+        ),
+        since=allocation.start_date,
+        relationship=allocation.relationship,
+        permanency_plan_agreed=case.status is not None and case.status.permanency_plan_agreed,
+        worker=worker,
+        own=own,
+        personal_due=lambda: _personal_due(engine, worker, as_of),
+        personal_sessions=lambda: () if worker is None else personal_sessions(engine, worker),
+    )
+    settled = strictest(applicable, clock)
+    if settled is None:
+        return None
+    form = [
+        ("previous_actions", _previous_actions(qualifying))
+        for _, name in form_fields(pack.content_of("case_supervision"))
+        if name == "previous_actions"
+    ]
+    # A cycle ends with each qualifying session this worker held on the case since the allocation began.
+    return obligation(
+        pack,
+        "case_supervision",
+        scope=case.case_id,
+        holder=allocation.worker_id,
+        cycle=1 + len(own),
+        assignee=allocation.worker_id,
+        case_id=case.case_id,
+        team_id=allocation.team_id or (worker.team_id if worker else None),
+        settled=settled,
+        supervisor_id=None if worker is None else worker.supervisor_id,
+        what=f"Case supervision for person {case.case_id}",
+        form=form,
+        more=_disposal_named(case),
+    )
+
+
+def _status_words(status: str) -> str:
+    return f"youth justice disposal {status}" if status in YOUTH_JUSTICE_DISPOSALS else f"status {status}"
+
+
+def _disposal_named(case: CaseFacts) -> list[str]:
+    """A Youth Offending Service case says which disposal it is under, though no rule of the policy names one."""
+    status = case.status
+    if status is None or status.status not in YOUTH_JUSTICE_DISPOSALS:
+        return []
+    looked_after = ", and looked after" if status.looked_after else ""
+    return [
+        f"a Youth Offending Service case ({_status_words(status.status)} since {format_day(status.start_date)}{looked_after})"
+    ]
+
+
+def _personal_due(engine: Engine, worker: WorkerFacts | None, as_of: date) -> date | None:
+    """The worker's personal supervision due date, asked only by a rule that times a child's with it."""
+    settled = None if worker is None else personal_due(engine, worker, as_of)
+    return None if settled is None else settled.due
+
+
+def _fsm_group(
+    engine: Engine, case: CaseFacts, allocation: CaseAllocation, worker: WorkerFacts | None, as_of: date
+) -> Obligation | None:
+    pack = engine.pack
+    kind = "fsm_group_supervision"
+    applicable = case_rules(engine, kind, case, allocation, worker)
+    if not applicable:
+        return None
+    sessions = held_sessions(case.sessions, pack.sessions_for(kind))
+    clock = Clock(
+        as_of,
+        engine.calendar,
+        case_start(case, allocation, with_status=True),
+        sessions,
+        relationship=allocation.relationship,
+        permanency_plan_agreed=case.status is not None and case.status.permanency_plan_agreed,
+        worker=worker,
+    )
+    settled = strictest(applicable, clock)
+    if settled is None:
+        return None
+    team_id = allocation.team_id or (worker.team_id if worker else None)
+    more: list[str] = []
+    form: list[tuple[str, str]] = []
+    for rule, role in roles(pack.content_of(kind)):
+        # Rule 12: the keyworker has the step; the team's administrator records the session.
+        who = f"the {role.replace('_', ' ').lower()} of team {team_id or 'the keyworker'}"
+        more.append(f"{who} records it ({cited(rule)})")
+        form.append(("recorded_by", f"{who} ({rule.id}, {rule.source})"))
+    return obligation(
+        pack,
+        kind,
+        scope=case.case_id,
+        holder=allocation.worker_id,
+        cycle=1 + sum(1 for s in sessions if s.held_on >= allocation.start_date),
+        assignee=allocation.worker_id,
+        case_id=case.case_id,
+        team_id=team_id,
+        settled=settled,
+        supervisor_id=None if worker is None else worker.supervisor_id,
+        what=f"FSM group casework supervision for person {case.case_id}",
+        form=form,
+        more=more,
+    )
+
+
+def _records(
+    engine: Engine, case: CaseFacts, allocation: CaseAllocation, worker: WorkerFacts | None, as_of: date
+) -> list[Obligation]:
+    """Rule 11: a recording deadline starts from a booked session, counts from the booked date, and is met
+    when the session is recorded (a case supervision of that child, whatever the booking was for: Bracknell
+    records each child at a personal supervision)."""
+    pack = engine.pack
+    kind = "supervision_record"
+    rules = case_rules(engine, kind, case, allocation, worker)
+    if not rules:
+        return []
+    found = []
+    for booking in case.bookings:
+        if booking.cancelled or booking.worker_id != allocation.worker_id:
+            continue
+        day = booked_on(booking)
+        if recorded(case.sessions, booking, day, case.case_id, pack.sessions_for("case_supervision")):
+            continue
+        basis = Basis(f"{label(booking.kind)} booked", day)
+        settled = strictest(rules, Clock(as_of, engine.calendar, basis, booking=booking, worker=worker))
+        if settled is None:
+            continue
+        found.append(
+            obligation(
+                pack,
+                kind,
+                scope=f"booking-{booking.booking_id}-{case.case_id}",
+                holder=allocation.worker_id,
+                cycle=1,
+                assignee=assignee(settled.rules[0], allocation.worker_id, booking.supervisor_id, worker),
+                case_id=case.case_id,
+                team_id=allocation.team_id or booking.team_id,
+                settled=settled,
+                supervisor_id=None if worker is None else worker.supervisor_id,
+                what=f"The supervision record for person {case.case_id} from the {label(booking.kind)} booked for {format_day(day)}",
+            )
+        )
+    return found
+
+
+def _previous_actions(qualifying: Sequence[Session]) -> str:
+    """LINC-CARRY: the actions agreed at the case's previous case supervision, as owner and due date only (their
+    text is never kept)."""
+    previous = qualifying[-1] if qualifying else None
+    if previous is None or not previous.actions:
+        return "No actions were recorded at the previous case supervision."
+    listed = "; ".join(
+        f"{n}. owner {a.owner_worker_id or 'not set'}, due {a.due_date.isoformat() if a.due_date else 'not set'}"
+        for n, a in enumerate(previous.actions, start=1)
+    )
+    return f"Agreed at the case supervision held {previous.held_on.isoformat()}: {listed}"

@@ -1,0 +1,88 @@
+"""Settling a slot from its rules' candidates (rule 3), and the small helpers the level modules share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from rules.model import Basis, Booking, Session, WorkerFacts
+from rules.pack import Rule
+from rules.schedules.base import Candidate, Clock
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """The settled due date of one slot: the date, the rules that gave it, the fact it counted from."""
+
+    due: date
+    rules: tuple[Rule, ...]
+    basis: Basis
+
+
+def contenders(rules: Iterable[Rule], clock: Clock) -> list[Rule]:
+    """Rule 3, first half: of the rules in force, a specific rule that applies replaces the general ones."""
+    applicable = [r for r in rules if r.schedule.applies(clock)]
+    if any(r.precedence == "specific" for r in applicable):
+        applicable = [r for r in applicable if r.precedence != "general"]
+    return applicable
+
+
+def strictest(rules: Iterable[Rule], clock: Clock) -> Due | None:
+    """Rule 3: then the earliest date wins, and every rule that gave that date is kept."""
+    candidates = [c for r in contenders(rules, clock) if (c := r.schedule.due(r, clock)) is not None]
+    if not candidates:
+        return None
+    due = min(c.due for c in candidates)
+    winners = [c for c in candidates if c.due == due]
+    return Due(due, tuple(c.rule for c in winners), winners[0].basis)
+
+
+def first(rules: Iterable[Rule], clock: Clock) -> Candidate | None:
+    """For kinds where one rule gives the obligation: the first rule in the pack that owes something."""
+    for rule in rules:
+        if rule.schedule.applies(clock) and (found := rule.schedule.due(rule, clock)) is not None:
+            return found
+    return None
+
+
+def latest(*facts: Basis | None) -> Basis:
+    """The latest of several starts (rule 13); on a tie the first named."""
+    present = [f for f in facts if f is not None]
+    on = max(f.on for f in present)
+    return next(f for f in present if f.on == on)
+
+
+def by_held(sessions: Iterable[Session]) -> list[Session]:
+    return sorted(sessions, key=lambda s: (s.held_on, s.session_id))
+
+
+def left(worker: WorkerFacts | None, as_of: date) -> bool:
+    return worker is not None and worker.end_date is not None and worker.end_date <= as_of
+
+
+def recorded(
+    sessions: Iterable[Session], booking: Booking, day: date, case_id: str | None, kinds: frozenset[str]
+) -> bool:
+    """A booked session is taken to be recorded once the same worker has a session of `kinds` recorded on or
+    after the booked day (a record made before it belongs to an earlier meeting); for a child, one that
+    discussed that child."""
+    return any(
+        s.kind in kinds
+        and s.worker_id == booking.worker_id
+        and s.recorded_on >= day
+        and (case_id is None or case_id in s.case_ids)
+        for s in sessions
+    )
+
+
+def assignee(rule: Rule, holder: str, supervisor_id: str | None, worker: WorkerFacts | None) -> str:
+    """Who gets the step: the holder, or for a supervisor's step the session's (or the worker's) supervisor;
+    the holder when no supervisor is known, so the step is seen by someone."""
+    if rule.assignee == "supervisor":
+        return supervisor_id or (worker.supervisor_id if worker else None) or holder
+    return holder
+
+
+def held_sessions(sessions: Sequence[Session], kinds: frozenset[str]) -> list[Session]:
+    return by_held(s for s in sessions if s.kind in kinds)

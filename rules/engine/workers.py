@@ -1,0 +1,278 @@
+"""Worker-level obligations: personal supervision and booking it ahead, the supervision agreement, practice
+observations, agendas before booked sessions and dip samples after held ones."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from rules.dates import format_day
+from rules.engine.build import obligation
+from rules.engine.settle import (
+    Due,
+    assignee,
+    contenders,
+    first,
+    held_sessions,
+    latest,
+    left,
+    recorded,
+    strictest,
+)
+from rules.explain import cited, label
+from rules.model import Basis, Obligation, Session, WorkerFacts
+from rules.schedules.base import Clock, booked_on
+from rules.schedules.form_content import form_fields
+
+if TYPE_CHECKING:
+    from rules.engine import Engine
+
+BOOKING_AHEAD = "booking-ahead"  # the scope of the prompt to book personal supervision ahead
+
+
+def for_worker(engine: Engine, worker: WorkerFacts, as_of: date) -> list[Obligation]:
+    if left(worker, as_of):
+        return []  # rule 5
+    found = [
+        _personal_supervision(engine, worker, as_of),
+        _booked_ahead(engine, worker, as_of),
+        _agreement(engine, worker, as_of),
+        _practice_observation(engine, worker, as_of),
+        _dip_sample(engine, worker, as_of),
+    ]
+    return [o for o in found if o is not None] + _agendas(engine, worker, as_of)
+
+
+def worker_start(worker: WorkerFacts) -> Basis:
+    """A worker's first due dates count from the later of joining, a new supervisor and when the connector
+    first heard of the worker (rule 13)."""
+    return latest(
+        Basis("joining", worker.start_date),
+        None if worker.supervisor_since is None else Basis("new supervisor", worker.supervisor_since),
+        Basis("first event the connector received about the worker", worker.known_since),
+    )
+
+
+def personal_sessions(engine: Engine, worker: WorkerFacts) -> list[Session]:
+    cached = engine.personal.get(worker.worker_id)
+    if cached is not None and cached[0] is worker:
+        return cached[1]
+    sessions = held_sessions(worker.sessions, engine.pack.sessions_for("personal_supervision"))
+    _remember(engine, worker, sessions, {})
+    return sessions
+
+
+def personal_due(engine: Engine, worker: WorkerFacts, as_of: date) -> Due | None:
+    # Every child a worker holds asks for the same answer (BFC-CS-EVERY): work it out once per worker's facts.
+    cached = engine.personal.get(worker.worker_id)
+    if cached is not None and cached[0] is worker and as_of in cached[2]:
+        return cached[2][as_of]
+    sessions = personal_sessions(engine, worker)
+    rules = [
+        r
+        for r in engine.pack.rules_of("personal_supervision")
+        if r.schedule.scope is None and r.applies_to.worker_matches(worker)
+    ]
+    due = strictest(rules, Clock(as_of, engine.calendar, worker_start(worker), sessions, worker=worker))
+    engine.personal[worker.worker_id][2][as_of] = due
+    return due
+
+
+def _remember(
+    engine: Engine, worker: WorkerFacts, sessions: list[Session], dues: dict[date, Due | None]
+) -> None:
+    if len(engine.personal) > 100_000:
+        engine.personal.clear()
+    engine.personal[worker.worker_id] = (worker, sessions, dues)
+
+
+def _personal_supervision(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
+    pack = engine.pack
+    settled = personal_due(engine, worker, as_of)
+    if settled is None:
+        return None
+    sessions = personal_sessions(engine, worker)
+    form: list[tuple[str, str]] = []
+    for rule, name in form_fields(pack.content_of("personal_supervision")):
+        if name == "leave_gap":
+            last = (
+                f"The last personal supervision was held on {sessions[-1].held_on.isoformat()}."
+                if sessions
+                else "No personal supervision has been recorded yet."
+            )
+            form.append(
+                (
+                    "leave_gap",
+                    f"{last} If leave (sickness or annual leave) left a gap in supervision, say so here ({cited(rule)}).",
+                )
+            )
+        else:
+            form.append((name, f"{pack.words(rule.words)} ({cited(rule)})"))
+    # Lincolnshire §4.5: a personal supervision names no child, so nothing here mentions a case.
+    return obligation(
+        pack,
+        "personal_supervision",
+        scope="-",
+        holder=worker.worker_id,
+        cycle=1 + len(sessions),
+        assignee=worker.worker_id,
+        team_id=worker.team_id,
+        settled=settled,
+        supervisor_id=worker.supervisor_id,
+        what=f"Personal supervision for worker {worker.worker_id}",
+        form=form,
+    )
+
+
+def _booked_ahead(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
+    rules = [
+        r
+        for r in engine.pack.rules_of("personal_supervision")
+        if r.schedule.scope == BOOKING_AHEAD and r.applies_to.worker_matches(worker)
+    ]
+    if not rules:
+        return None
+    clock = Clock(as_of, engine.calendar, worker_start(worker), worker=worker)
+    settled = strictest(rules, clock)
+    if settled is None:
+        return None
+    # A new booking starts a new cycle; a cancellation only moves the date.
+    ever = {mark for r in contenders(rules, clock) for mark in r.schedule.marks(clock)}
+    return obligation(
+        engine.pack,
+        "personal_supervision",
+        scope=BOOKING_AHEAD,
+        holder=worker.worker_id,
+        cycle=1 + len(ever),
+        assignee=worker.worker_id,
+        team_id=worker.team_id,
+        settled=settled,
+        supervisor_id=worker.supervisor_id,
+        what=f"Booking personal supervision ahead for worker {worker.worker_id}",
+    )
+
+
+def _agreement(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
+    pack = engine.pack
+    kind = "supervision_agreement"
+    since = worker.supervisor_since
+    if worker.supervisor_id is None or since is None:
+        return None  # no supervisor, or a relationship older than what the connector saw (rule 13)
+    made = [s for s in worker.sessions if s.kind in pack.sessions_for(kind)]
+    start = latest(
+        Basis("joining" if since == worker.start_date else "new supervisor", since),
+        Basis("first event the connector received about the worker", worker.known_since),
+    )
+    clock = Clock(
+        as_of, engine.calendar, start, made, since=since, known_since=worker.known_since, worker=worker
+    )
+    settled = strictest([r for r in pack.rules_of(kind) if r.applies_to.worker_matches(worker)], clock)
+    if settled is None:
+        return None
+    return obligation(
+        pack,
+        kind,
+        scope="-",
+        holder=worker.worker_id,
+        cycle=1 + len(made),
+        assignee=assignee(settled.rules[0], worker.worker_id, None, worker),
+        team_id=worker.team_id,
+        settled=settled,
+        supervisor_id=worker.supervisor_id,
+        what=f"The supervision agreement between worker {worker.worker_id} and supervisor {worker.supervisor_id}",
+        form=[("supervisor", worker.supervisor_id)],
+    )
+
+
+def _practice_observation(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
+    pack = engine.pack
+    kind = "practice_observation"
+    done = [s for s in worker.sessions if s.kind in pack.sessions_for(kind)]
+    rules = [r for r in pack.rules_of(kind) if r.applies_to.worker_matches(worker)]
+    if not rules:
+        return None
+    found = first(rules, Clock(as_of, engine.calendar, worker_start(worker), done, worker=worker))
+    if found is None:
+        return None
+    return obligation(
+        pack,
+        kind,
+        scope="-",
+        holder=worker.worker_id,
+        cycle=found.cycle or 1,
+        assignee=assignee(found.rule, worker.worker_id, None, worker),
+        team_id=worker.team_id,
+        settled=Due(found.due, (found.rule,), found.basis),
+        supervisor_id=worker.supervisor_id,
+        what=f"Practice observation {found.part} for worker {worker.worker_id} in the year to {format_day(found.due)}",
+        form=found.form,
+        more=found.more,
+    )
+
+
+def _agendas(engine: Engine, worker: WorkerFacts, as_of: date) -> list[Obligation]:
+    pack = engine.pack
+    kind = "agenda"
+    rules = [r for r in pack.rules_of(kind) if r.applies_to.worker_matches(worker)]
+    if not rules:
+        return []
+    found = []
+    for booking in worker.bookings:
+        day = booked_on(booking)
+        # After the meeting an agenda can no longer be shared ahead of it; a recorded session meets it too.
+        if (
+            booking.cancelled
+            or day < as_of
+            or recorded(worker.sessions, booking, day, None, pack.sessions_for(booking.kind))
+        ):
+            continue
+        basis = Basis(f"{label(booking.kind)} booked", day)
+        settled = strictest(rules, Clock(as_of, engine.calendar, basis, booking=booking, worker=worker))
+        if settled is None:
+            continue
+        found.append(
+            obligation(
+                pack,
+                kind,
+                scope=f"booking-{booking.booking_id}",
+                holder=worker.worker_id,
+                cycle=1,
+                assignee=assignee(settled.rules[0], worker.worker_id, booking.supervisor_id, worker),
+                team_id=worker.team_id,
+                settled=settled,
+                supervisor_id=worker.supervisor_id,
+                what=f"The agenda for worker {worker.worker_id}'s {label(booking.kind)} booked for {format_day(day)}",
+            )
+        )
+    return found
+
+
+def _dip_sample(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
+    pack = engine.pack
+    kind = "dip_sample"
+    rules = [r for r in pack.rules_of(kind) if r.applies_to.worker_matches(worker)]
+    if not rules:
+        return None
+    clock = Clock(
+        as_of,
+        engine.calendar,
+        worker_start(worker),
+        history=worker.sessions,
+        met_by=pack.sessions_for(kind),
+        worker=worker,
+    )
+    found = first(rules, clock)
+    if found is None:
+        return None
+    return obligation(
+        pack,
+        kind,
+        scope="-",
+        holder=worker.worker_id,
+        cycle=found.cycle or 1,
+        assignee=assignee(found.rule, worker.worker_id, found.supervisor_id, worker),
+        team_id=worker.team_id,
+        settled=Due(found.due, (found.rule,), found.basis),
+        supervisor_id=worker.supervisor_id,
+        what=f"A dip sample of worker {worker.worker_id}'s case records after their {found.basis.fact} on {format_day(found.basis.on)}",
+    )

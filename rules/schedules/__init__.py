@@ -1,0 +1,1 @@
+"""Schedule types: one module each, behind the interface in `base` and the list in `registry`."""

@@ -1,0 +1,124 @@
+"""What every schedule type is: how a pack writes it, what it can time, and the due date it gives.
+
+A schedule only works out a date from a `Clock`; which rules apply, which sessions count and how the
+obligation is named stay with the engine's level modules, so a new schedule type is one new module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+from zoneinfo import ZoneInfo
+
+from rules.calendar import WorkingCalendar
+from rules.explain import held
+from rules.model import Basis, Booking, Session, WorkerFacts
+
+if TYPE_CHECKING:  # hints only: the pack loads the schedules, so they cannot load it
+    from rules.pack import Rule
+    from rules.pack.reader import Reader
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def booked_on(booking: Booking) -> date:
+    return booking.starts_at.astimezone(LONDON).date()
+
+
+def _no_date() -> date | None:
+    return None
+
+
+def _no_sessions() -> Sequence[Session]:
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """What a schedule may count from for one obligation slot, as of `as_of`.
+
+    `sessions` are the sessions that meet the obligation (and restart its clock), in held order; `start` is
+    what a first due date counts from (rule 13), `status_start` the same for a rule about a status. `since`
+    is when the allocation or supervisory relationship began; `known_since`, when set, lets a rule owe only a
+    start the connector heard of soon enough. `history` is every session of the subject and `met_by` the kinds
+    that meet the obligation, for a deadline after a held session; `own` the holder's qualifying sessions since
+    the allocation. The personal supervision callables are asked only by a rule that needs them.
+    """
+
+    as_of: date
+    calendar: WorkingCalendar
+    start: Basis
+    sessions: Sequence[Session] = ()
+    status_start: Basis | None = None
+    since: date | None = None
+    known_since: date | None = None
+    relationship: str | None = None
+    permanency_plan_agreed: bool = False
+    worker: WorkerFacts | None = None
+    booking: Booking | None = None
+    history: Sequence[Session] = ()
+    met_by: frozenset[str] = frozenset()
+    own: Sequence[Session] = ()
+    personal_due: Callable[[], date | None] = _no_date
+    personal_sessions: Callable[[], Sequence[Session]] = _no_sessions
+
+    def start_for(self, rule: Rule) -> Basis:
+        """A rule about a status counts from the status too (rule 13)."""
+        if self.status_start is not None and rule.applies_to.statuses is not None:
+            return self.status_start
+        return self.start
+
+    def last_or_start(self, rule: Rule) -> tuple[Session | None, Basis]:
+        """Rules 1, 4 and 7: the last session held (even if that makes the date overdue at once), or the start."""
+        last = self.sessions[-1] if self.sessions else None
+        if last is not None:
+            return last, Basis(held(last.kind), last.held_on)
+        return None, self.start_for(rule)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """The due date one rule gives, the fact it counted from, and what a schedule adds to the obligation:
+    its cycle, form fields, sentences, which of several owed it is ("1 of 2"), and the supervisor of the
+    session it counted from."""
+
+    rule: Rule
+    due: date
+    basis: Basis
+    cycle: int | None = None
+    form: tuple[tuple[str, str], ...] = ()
+    more: tuple[str, ...] = ()
+    part: str = ""
+    supervisor_id: str | None = None
+
+
+class Schedule:
+    """A schedule type. Subclasses are frozen dataclasses registered in `registry.SCHEDULES`."""
+
+    type: ClassVar[str]  # the name pack files use
+    times: ClassVar[frozenset[str]]  # the obligation kinds it can time
+    required: ClassVar[frozenset[str]] = frozenset()  # its keys besides `type`
+    allowed: ClassVar[frozenset[str]] = frozenset()
+    sets_due_dates: ClassVar[bool] = True
+    # Set when the schedule times an obligation of its own beside the kind's usual one (its scope).
+    scope: ClassVar[str | None] = None
+
+    @classmethod
+    def parse(cls, table: Mapping[str, Any], kind: str, reader: Reader) -> Self:
+        """Checks the pack's table (its keys already checked against `required` and `allowed`) and builds it."""
+        raise NotImplementedError
+
+    def applies(self, clock: Clock) -> bool:
+        """Whether the rule takes part in settling the slot at all (a specific rule out of force lets the
+        general ones count, rule 3)."""
+        return True
+
+    def due(self, rule: Rule, clock: Clock) -> Candidate | None:
+        """The due date this rule gives, or None when it owes nothing now."""
+        return None
+
+    def marks(self, clock: Clock) -> Iterable[str]:
+        """Ids of the facts that each start a new cycle of the rule's obligation, where the schedule says."""
+        return ()

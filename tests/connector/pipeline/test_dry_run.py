@@ -1,0 +1,112 @@
+"""`connector tick --dry-run` prints what a tick would write and writes nothing, to the platform or the database."""
+
+from __future__ import annotations
+
+import copy
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pytest_httpserver import HTTPServer
+from tests.support.fake_mosaic import FakeMosaic
+from tests.support.harness import Connector, event, make_config, start_connector, write_config_file
+
+from connector.cli import main
+
+WORKER = event(
+    "evt_w",
+    "worker.updated",
+    "2026-11-01T08:00:00Z",
+    worker_id=5521,
+    team_id=310,
+    supervisor_id=5500,
+    job_role="SOCIAL_WORKER",
+    case_holding=False,
+    supervises_case_holders=False,
+    frontline=False,
+    asye=False,
+    employment="permanent",
+    start_date="2021-09-01",
+)
+ALLOCATED = event(
+    "evt_a",
+    "case.allocated",
+    "2026-11-02T09:30:00Z",
+    person_id=100234,
+    worker_id=5521,
+    team_id=310,
+    relationship="ALLWKR",
+    start_date="2026-11-02",
+)
+
+
+@pytest.fixture
+def mosaic(httpserver: HTTPServer) -> FakeMosaic:
+    return FakeMosaic(httpserver).install()
+
+
+@pytest.fixture
+def connector(tmp_path: Path, mosaic: FakeMosaic) -> Iterator[Connector]:
+    running = start_connector(make_config(tmp_path, mosaic.base_url))
+    for item in (WORKER, ALLOCATED):
+        assert running.post(item).status_code == 202
+    running.service.drain()
+    yield running
+    running.close()
+
+
+def dump(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def test_a_dry_run_prints_the_writes_and_changes_nothing(
+    tmp_path: Path, connector: Connector, mosaic: FakeMosaic
+) -> None:
+    config = str(write_config_file(tmp_path, mosaic.base_url))
+    database = connector.service.config.database
+    connector.service.db.close()
+    before_db = dump(database)
+    before_mosaic = (
+        copy.deepcopy(mosaic.steps),
+        copy.deepcopy(mosaic.notifications),
+        sum(mosaic.calls.values()),
+    )
+
+    result = CliRunner().invoke(
+        main, ["--log-level", "ERROR", "tick", "--config", config, "--now", "2026-12-05", "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == (
+        "dry run as of 2026-12-05: 1 reminder(s), 1 newly overdue, 1 escalation(s); nothing was written"
+    )
+    [step] = [s for s in mosaic.steps.values() if s["subject_person_id"] == 100234]
+    step_id = step["workflow_step_id"]
+    reminder = [line for line in lines if line.split()[0] == "reminder"]
+    assert reminder == [
+        f"  reminder       case_supervision       linc:reminder:{step_id}:due-7:20261130:5521  worker 5521"
+        "  show 2026-12-05  due 2026-11-30"
+    ]
+    escalation = [line for line in lines if line.split()[0] == "escalation"]
+    assert len(escalation) == 1 and "worker 5500" in escalation[0] and "show 2026-12-05" in escalation[0]
+    overdue = [line for line in lines if line.split()[0] == "overdue"]
+    assert len(overdue) == 1 and "linc:case_supervision:100234:5521:1" in overdue[0]
+
+    assert dump(database) == before_db
+    assert (mosaic.steps, mosaic.notifications, sum(mosaic.calls.values())) == before_mosaic
+
+
+def test_without_dry_run_the_tick_writes(tmp_path: Path, connector: Connector, mosaic: FakeMosaic) -> None:
+    config = str(write_config_file(tmp_path, mosaic.base_url))
+    connector.service.db.close()
+    result = CliRunner().invoke(
+        main, ["--log-level", "ERROR", "tick", "--config", config, "--now", "2026-12-05"]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(mosaic.notifications) == 2  # the reminder and the escalation

@@ -1,0 +1,64 @@
+"""Met or no longer owed: a session of the holder, of a kind that counts, held after the cycle's start meets it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from connector.pipeline.met import met_by_sessions
+from rules.events import CaseAllocated, Relationship, SupervisionRecorded
+from rules.pack import COUNTING_SESSIONS
+
+AT = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def row(**overrides: Any) -> dict[str, Any]:
+    base = {
+        "kind": "supervision_agreement",
+        "scope": "-",
+        "holder": "5521",
+        "counted_from_fact": "joining",
+        "counted_from_date": "2026-11-02",
+    }
+    return {**base, **overrides}
+
+
+def session(kind: str, held_on: date, worker_id: str = "5521") -> SupervisionRecorded:
+    return SupervisionRecorded(
+        f"evt_{kind}_{held_on}", AT, kind, worker_id, "5500", "310", (), held_on, held_on, False
+    )
+
+
+def counting(kind: str) -> frozenset[str]:
+    return COUNTING_SESSIONS.get(kind, frozenset())
+
+
+def test_an_agreement_made_after_joining_meets_the_agreement() -> None:
+    met = met_by_sessions([session("agreement", date(2026, 11, 10))], counting)
+    assert met(row())  # type: ignore[arg-type]
+
+
+def test_other_kinds_other_workers_and_earlier_sessions_do_not() -> None:
+    met = met_by_sessions(
+        [
+            session("personal", date(2026, 11, 10)),
+            session("agreement", date(2026, 11, 10), worker_id="6001"),
+            session("agreement", date(2026, 10, 1)),
+        ],
+        counting,
+    )
+    assert not met(row())  # type: ignore[arg-type]
+
+
+def test_the_session_a_cycle_counted_from_started_it_rather_than_met_it() -> None:
+    met = met_by_sessions([session("personal", date(2026, 11, 2))], counting)
+    started = row(kind="personal_supervision", counted_from_fact="personal supervision held")
+    assert not met(started)  # type: ignore[arg-type]
+    assert met(row(kind="personal_supervision", counted_from_fact="joining"))  # type: ignore[arg-type]
+
+
+def test_no_sessions_never_meets() -> None:
+    allocation = CaseAllocated(
+        "evt_a", AT, "100234", "5521", "310", Relationship.ALLOCATED_WORKER, date(2026, 11, 2)
+    )
+    assert not met_by_sessions([allocation], counting)(row())  # type: ignore[arg-type]

@@ -1,0 +1,57 @@
+from datetime import UTC, datetime, timedelta
+
+from connector.pipeline.outbox import Outbox
+from connector.store.database import Database
+
+
+def later(seconds: float) -> datetime:
+    # Rows are queued at the wall-clock time; the outbox is then asked about moments after that, as values.
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+def put(
+    db: Database, reference: str = "ref-1", action: str = "create", payload: dict[str, object] | None = None
+) -> None:
+    with db.transaction() as conn:
+        Outbox(db).put(conn, "linc", "mosaic", reference, "obligation", action, payload or {"a": 1})
+
+
+def test_confirm_removes_only_the_version_that_was_sent(db: Database) -> None:
+    outbox = Outbox(db)
+    put(db)
+    [row] = outbox.due(later(1))
+    put(db, payload={"a": 2})  # a newer desired state arrives while the first is in flight
+    with db.transaction() as conn:
+        assert outbox.confirm(conn, row) is False
+    [again] = outbox.due(later(1))
+    assert again.payload == {"a": 2} and again.version == 2
+    with db.transaction() as conn:
+        assert outbox.confirm(conn, again) is True
+    assert outbox.count("pending") == 0
+
+
+def test_retry_later_waits_and_park_makes_a_dead_letter_that_can_be_retried(db: Database) -> None:
+    outbox = Outbox(db)
+    put(db)
+    [row] = outbox.due(later(1))
+    outbox.retry_later(row, "503 from Mosaic", 60, datetime.now(UTC))
+    assert outbox.due(later(59)) == []
+    [row] = outbox.due(later(61))
+    assert row.attempts == 1 and row.last_error == "503 from Mosaic"
+    outbox.park(row, "400 from Mosaic: assignee_id unknown")
+    assert outbox.due(later(86400)) == []
+    [dead] = outbox.dead_letters()
+    assert dead.last_error == "400 from Mosaic: assignee_id unknown"
+    assert outbox.retry(dead.id) is True
+    assert outbox.retry(dead.id) is False
+    assert outbox.count("dead") == 0 and outbox.count("pending") == 1
+
+
+def test_a_new_desired_state_revives_a_dead_letter(db: Database) -> None:
+    outbox = Outbox(db)
+    put(db)
+    [row] = outbox.due(later(1))
+    outbox.park(row, "fatal")
+    put(db, action="move", payload={"a": 3})
+    [row] = outbox.due(later(1))
+    assert row.state == "pending" and row.attempts == 0 and row.payload == {"a": 3}

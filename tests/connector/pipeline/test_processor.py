@@ -1,0 +1,224 @@
+"""Processing isolates failures: a poison event is set aside, left out of later folds, listed, retried or discarded;
+one subject that cannot be evaluated never stops the others, the daily tick or a re-evaluation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from pytest_httpserver import HTTPServer
+from tests.support.fake_mosaic import FakeMosaic
+from tests.support.harness import Connector, event, make_config, start_connector, write_config_file
+
+from connector.cli import main
+from rules.events import SupervisionRecorded
+
+ALLOCATED = event(
+    "evt_a",
+    "case.allocated",
+    "2026-11-02T09:30:00Z",
+    person_id=100234,
+    worker_id=5521,
+    team_id=310,
+    relationship="ALLWKR",
+    start_date="2026-11-02",
+)
+OTHER_CASE = event(
+    "evt_b",
+    "case.allocated",
+    "2026-11-02T09:40:00Z",
+    person_id=100999,
+    worker_id=6001,
+    team_id=320,
+    relationship="ALLWKR",
+    start_date="2026-11-02",
+)
+LATER_ALLOCATION = event(
+    "evt_c",
+    "case.allocated",
+    "2026-11-05T09:30:00Z",
+    person_id=100235,
+    worker_id=5521,
+    team_id=310,
+    relationship="ALLWKR",
+    start_date="2026-11-05",
+)
+
+CP_PLAN = event(
+    "evt_cp",
+    "case.status_changed",
+    "2026-11-04T10:00:00Z",
+    person_id=100234,
+    status="CP",
+    start_date="2026-11-04",
+)
+
+
+def poison(event_id: str = "evt_poison") -> SupervisionRecorded:
+    # A date at the limits of the calendar: the engine's date arithmetic overflows on it. The webhook edge will
+    # refuse such dates; it is put straight into the inbox so processing is tested on its own.
+    return SupervisionRecorded(
+        event_id,
+        datetime(2026, 11, 3, 9, 0, tzinfo=UTC),
+        kind="case",
+        worker_id="5521",
+        supervisor_id="5500",
+        team_id="310",
+        case_ids_discussed=("100234",),
+        held_on=date(9999, 12, 30),
+        recorded_on=date(2026, 11, 3),
+        significant=False,
+    )
+
+
+def run(args: list[str]) -> Result:
+    # Quiet logs: the fake Mosaic's request log would otherwise share stderr with the command's one line.
+    return CliRunner().invoke(main, ["--log-level", "ERROR", *args])
+
+
+@pytest.fixture
+def mosaic(httpserver: HTTPServer) -> FakeMosaic:
+    return FakeMosaic(httpserver).install()
+
+
+@pytest.fixture
+def connector(tmp_path: Path, mosaic: FakeMosaic) -> Iterator[Connector]:
+    running = start_connector(make_config(tmp_path, mosaic.base_url))
+    assert running.post(ALLOCATED).status_code == 202
+    running.service.drain()
+    yield running
+    running.close()
+
+
+def put_poison(connector: Connector) -> int:
+    assert connector.service.inbox.accept("lincolnshire", "mosaic", "evt_poison", poison())
+    return int(connector.service.db.scalar("SELECT seq FROM inbox WHERE webhook_id = 'evt_poison'"))
+
+
+def state(connector: Connector, seq: int) -> str:
+    return str(connector.service.db.scalar("SELECT state FROM inbox WHERE seq = ?", (seq,)))
+
+
+def test_a_poison_event_is_set_aside_and_later_events_of_the_same_worker_are_processed(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
+    seq = put_poison(connector)
+    connector.service.drain()
+    assert state(connector, seq) == "failed"
+    assert connector.post(LATER_ALLOCATION).status_code == 202
+    assert connector.post(OTHER_CASE).status_code == 202
+    assert connector.post(CP_PLAN).status_code == 202  # the poisoned case itself
+    connector.service.drain()
+    assert connector.service.inbox.count("failed") == 1
+    assert connector.service.inbox.count("pending") == 0
+    refs = sorted(s["external_reference"] for s in mosaic.open_steps())
+    assert "linc:case_supervision:100235:5521:1" in refs  # same worker, after the poison
+    assert "linc:case_supervision:100999:6001:1" in refs  # another subject
+    cp_state = connector.service.db.scalar("SELECT state FROM inbox WHERE webhook_id = 'evt_cp'")
+    assert cp_state == "processed"  # a later event of the poisoned case itself
+
+
+def test_a_good_event_in_the_same_batch_as_a_poison_one_is_still_processed(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
+    # The good event comes first in the batch and folds the same worker as the still-pending poison.
+    assert connector.post(LATER_ALLOCATION).status_code == 202
+    seq = put_poison(connector)
+    connector.service.drain()
+    assert state(connector, seq) == "failed"
+    good = connector.service.db.scalar("SELECT state FROM inbox WHERE webhook_id = 'evt_c'")
+    assert good == "processed"
+    assert "linc:case_supervision:100235:5521:1" in [s["external_reference"] for s in mosaic.open_steps()]
+
+
+def test_tick_and_reevaluation_complete_despite_a_subject_that_cannot_be_evaluated(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
+    seq = put_poison(connector)
+    connector.service.drain()
+    # As a pending event in the fold again (as if retried), the poison breaks worker 5521's subjects only.
+    connector.service.db.conn.execute("UPDATE inbox SET state = 'processed' WHERE seq = ?", (seq,))
+    assert connector.post(OTHER_CASE).status_code == 202
+    connector.service.drain()
+    connector.service.processor.reevaluate_all("lincolnshire", "mosaic")
+    assert "case:100234" in connector.service.processor.failed_owners
+    assert "case:100999" not in connector.service.processor.failed_owners
+    assert connector.service.status()["subject_failures"] >= 1
+    # The failed subject's step is not withdrawn as if nothing were owed.
+    assert "linc:case_supervision:100234:5521:1" in [s["external_reference"] for s in mosaic.open_steps()]
+    counts = connector.service.tick(date(2026, 11, 25))
+    connector.service.drain()
+    assert counts.reminders >= 2  # both cases' steps are within a week of their due dates
+
+
+def test_the_cli_lists_retries_and_discards_a_failed_event(
+    tmp_path: Path, connector: Connector, mosaic: FakeMosaic
+) -> None:
+    seq = put_poison(connector)
+    connector.service.drain()
+    config = str(write_config_file(tmp_path, mosaic.base_url))
+
+    listed = run(["failed-events", "--config", config, "--json"])
+    assert listed.exit_code == 0, listed.output
+    [row] = json.loads(listed.output)
+    assert row["seq"] == seq and row["webhook_id"] == "evt_poison" and row["tenant"] == "lincolnshire"
+    assert row["event_type"] == "supervision.recorded" and row["occurred_at"].startswith("2026-11-03")
+    assert "OverflowError" in row["reason"] and row["failed_at"]
+    table = run(["failed-events", "--config", config])
+    assert "evt_poison" in table.output and "OverflowError" in table.output
+
+    retried = run(["retry-event", "--config", config, str(seq)])
+    assert retried.exit_code == 2
+    # The last stderr line is the one error line; the processor's own log of the failure comes before it.
+    error = retried.stderr.splitlines()[-1]
+    assert error.startswith(f"connector: error: event {seq} failed again: OverflowError")
+    assert state(connector, seq) == "failed"
+
+    discarded = run(["discard-event", "--config", config, str(seq)])
+    assert discarded.exit_code == 0, discarded.output
+    assert state(connector, seq) == "discarded"
+    assert run(["failed-events", "--config", config]).output.strip() == "No failed events."
+    assert connector.service.inbox.events_about("lincolnshire", "mosaic", "worker:5521") != []
+    assert all(
+        e.event_id != "evt_poison"
+        for e in connector.service.inbox.events_about("lincolnshire", "mosaic", "worker:5521")
+    )
+    again = run(["discard-event", "--config", config, str(seq)])
+    assert again.exit_code == 2 and "no failed event with seq" in again.output
+
+
+def test_a_retried_event_that_now_succeeds_is_processed(
+    tmp_path: Path, connector: Connector, mosaic: FakeMosaic
+) -> None:
+    # An event that failed for a reason since fixed (here: marked failed by hand) is processed on retry.
+    assert connector.post(LATER_ALLOCATION).status_code == 202
+    seq = int(connector.service.db.scalar("SELECT seq FROM inbox WHERE webhook_id = 'evt_c'"))
+    connector.service.inbox.mark_failed(seq, "RuntimeError: cause since fixed")
+    config = str(write_config_file(tmp_path, mosaic.base_url))
+    result = run(["retry-event", "--config", config, str(seq)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"event {seq} processed"  # log lines, if any, go to stderr
+    assert "linc:case_supervision:100235:5521:1" in [s["external_reference"] for s in mosaic.open_steps()]
+
+
+def test_one_obligation_the_tick_cannot_handle_does_not_stop_the_others(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
+    assert connector.post(OTHER_CASE).status_code == 202
+    connector.service.drain()
+    # A due date at the start of the calendar: its reminder date (a week before) cannot be computed.
+    connector.service.db.conn.execute(
+        "UPDATE obligations SET due_date = '0001-01-01' WHERE reference = 'linc:case_supervision:100234:5521:1'"
+    )
+    counts = connector.service.tick(date(2026, 11, 25))
+    connector.service.drain()
+    assert counts.reminders == 1
+    [note] = mosaic.notifications.values()
+    assert note["worker_id"] == 6001
+    [failure] = connector.service.db.query("SELECT stage, subject, reason FROM failures")
+    assert tuple(failure) == ("tick", "linc:case_supervision:100234:5521:1", failure["reason"])
+    assert "OverflowError" in failure["reason"]

@@ -1,0 +1,61 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from connector.store.database import Database, StorageError
+from connector.store.migrations import MIGRATIONS
+
+
+def test_migrations_create_every_table_and_are_idempotent(tmp_path: Path) -> None:
+    db = Database(tmp_path / "sub" / "c.db")
+    assert not db.is_ready()
+    assert db.migrate() == len(MIGRATIONS)
+    assert db.migrate() == len(MIGRATIONS)
+    tables = {r["name"] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {
+        "inbox",
+        "event_subjects",
+        "obligations",
+        "outbox",
+        "reminders",
+        "audit",
+        "tenant_state",
+    } <= tables
+    assert db.is_ready()
+    assert db.scalar("SELECT COUNT(*) FROM schema_migrations") == len(MIGRATIONS)
+
+
+def test_a_failed_transaction_leaves_nothing(db: Database) -> None:
+    try:
+        with db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO tenant_state (tenant, fingerprint, evaluated_at) VALUES ('t', 'f', 'now')"
+            )
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert db.scalar("SELECT COUNT(*) FROM tenant_state") == 0
+
+
+def test_the_database_and_its_wal_files_are_private_to_their_owner(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        db = Database(tmp_path / "c.db")
+        db.migrate()
+        files = sorted(p.name for p in tmp_path.iterdir())
+        modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+        db.close()
+    finally:
+        os.umask(old)
+    assert files == ["c.db", "c.db-shm", "c.db-wal"]
+    assert set(modes.values()) == {0o600}
+
+
+def test_check_says_why_a_database_cannot_be_opened(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    with pytest.raises(StorageError, match=r"^storage\.database: cannot open .*/d: it is a directory$"):
+        Database(tmp_path / "d").check()
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(StorageError, match=r"^storage\.database: cannot open .*/f/c\.db: "):
+        Database(tmp_path / "f" / "c.db").check()
