@@ -17,6 +17,7 @@ from marshmallow import Schema, ValidationError
 from adapters.base import SettingsError
 from adapters.registry import ADAPTERS
 from adapters.validation import flatten_errors
+from connector.config.ladder import TenantLadders, as_ladder, default_ladder
 from connector.config.model import (
     Config,
     ConfigError,
@@ -150,7 +151,11 @@ def parse_config(
             future_tolerance_seconds=service["future_tolerance_seconds"],
         ),
         delivery=DeliveryConfig(**delivery),
-        reminders=RemindersConfig(**reminders),
+        reminders=RemindersConfig(
+            as_ladder(reminders)
+            if "ladder" in reminders
+            else default_ladder(reminders.get("days_before", 7), reminders.get("escalate", True))
+        ),
     )
 
 
@@ -228,6 +233,14 @@ def _tenant(
         closure_days=tuple(tenant["closure_days"]),
         team_tags={team: frozenset(tags) for team, tags in tenant["team_tags"].items()},
         platforms=platforms,
+        ladders=_ladders(tenant.get("reminders", {})),
+    )
+
+
+def _ladders(loaded: Mapping[str, Any]) -> TenantLadders:
+    return TenantLadders(
+        default=as_ladder(loaded) if "ladder" in loaded else None,
+        kinds={kind: as_ladder(table) for kind, table in loaded.get("kinds", {}).items()},
     )
 
 
