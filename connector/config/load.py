@@ -9,6 +9,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,7 @@ def parse_config(
             background=service["background"],
             poll_interval_seconds=service["poll_interval_seconds"],
             tick_interval_seconds=service["tick_interval_seconds"],
+            tick_at=time.fromisoformat(service["tick_at"]),
             admin_token=admin_token,
             threads=service["threads"],
             burst_rate=service["burst_rate"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ class ServiceConfig:
     background: bool = True
     poll_interval_seconds: float = 1.0
     tick_interval_seconds: float = 3600.0
+    # When the daily time-driven work runs, Europe/London time (it also runs at start).
+    tick_at: time = time(6, 0)
     admin_token: str | None = None
     threads: int = 8
     burst_rate: float = 200.0
@@ -73,6 +75,7 @@ class Config:
     service: ServiceConfig = field(default_factory=ServiceConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
+
     def ladder(self, tenant: str, kind: str) -> Ladder:
         """The rungs an obligation of this tenant and kind earns: the kind's, the tenant's, or the global."""
         found = self.tenants.get(tenant)

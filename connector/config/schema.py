@@ -43,6 +43,12 @@ class ServiceSchema(StrictSchema):
     background = fields.Boolean(load_default=True)
     poll_interval_seconds = fields.Float(load_default=1.0, validate=validate.Range(min=0.01, max=3600))
     tick_interval_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=1, max=86400))
+    tick_at = fields.String(
+        load_default="06:00",
+        validate=validate.Regexp(
+            r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Give a time of day as HH:MM (00:00 to 23:59)."
+        ),
+    )
     admin_token = fields.String(validate=validate.Length(min=MIN_ADMIN_TOKEN_LENGTH))
     admin_token_env = fields.String(validate=validate.Length(min=1))
     threads = fields.Integer(load_default=8, validate=validate.Range(min=1, max=64))

@@ -70,7 +70,9 @@ def rung_message(rung: Rung, kind: str, case_id: str | None, due: date, assignee
         )
     if rung.to == "assignee":
         return f"{what} is due on {due.isoformat()} ({because})."
-    return f"{what} is due on {due.isoformat()} (assigned to worker {assignee}, whom you supervise; {because})."
+    return (
+        f"{what} is due on {due.isoformat()} (assigned to worker {assignee}, whom you supervise; {because})."
+    )
 
 
 class Chain:
@@ -184,7 +186,9 @@ class Scheduler:
             reference = (
                 f"{tenant.reference_prefix}:reminder:{row['platform_id']}:{rung.tag}:{due:%Y%m%d}:{worker}"
             )
-            message = rung_message(rung, row["kind"], row["case_id"], due, row["assignee_id"], why(row["rules"]))
+            message = rung_message(
+                rung, row["kind"], row["case_id"], due, row["assignee_id"], why(row["rules"])
+            )
             show_on = due + timedelta(days=rung.offset_days)
             if self._queue(conn, row, reference, worker, show_on, as_of, message, rung.escalation, rung.to):
                 if rung.escalation:

@@ -143,7 +143,9 @@ def test_a_case_supervised_on_25_november_gets_none_of_the_later_rungs(
     assert mosaic.steps[step["workflow_step_id"]]["step_status"] == "COMPLETED"
 
 
-def test_a_tick_after_missed_days_sends_only_the_current_rung(connector: Connector, mosaic: FakeMosaic) -> None:
+def test_a_tick_after_missed_days_sends_only_the_current_rung(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
     # Down from 20 Nov to 2 Dec: the week-before reminder would be stale; the due date's rung is sent once.
     assert connector.post(SUPERVISOR).status_code == 202
     connector.service.drain()
