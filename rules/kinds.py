@@ -16,6 +16,7 @@ LEVELS: dict[str, str] = {
     "practice_observation": "worker",
     "agenda": "worker",
     "dip_sample": "worker",
+    "supervision_booking": "worker",
     "group_supervision": "team",
     "team_brief": "team",
 }

@@ -27,7 +27,7 @@ from rules.schedules.form_content import form_fields
 if TYPE_CHECKING:
     from rules.engine import Engine
 
-BOOKING_AHEAD = "booking-ahead"  # the scope of the prompt to book personal supervision ahead
+BOOKING_AHEAD = "booking-ahead"  # the scope of the prompt to book supervision sessions ahead
 
 
 def for_worker(engine: Engine, worker: WorkerFacts, as_of: date) -> list[Obligation]:
@@ -126,8 +126,8 @@ def _personal_supervision(engine: Engine, worker: WorkerFacts, as_of: date) -> O
 def _booked_ahead(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
     rules = [
         r
-        for r in engine.pack.rules_of("personal_supervision")
-        if r.schedule.scope == BOOKING_AHEAD and r.applies_to.worker_matches(worker)
+        for r in engine.pack.rules_of("supervision_booking")
+        if r.applies_to.worker_matches(worker)
     ]
     if not rules:
         return None
@@ -139,14 +139,14 @@ def _booked_ahead(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligatio
     ever = {mark for r in contenders(rules, clock) for mark in r.schedule.marks(clock)}
     return obligation(
         engine.pack,
-        "personal_supervision",
+        "supervision_booking",
         scope=BOOKING_AHEAD,
         holder=worker.worker_id,
         cycle=1 + len(ever),
         assignee=worker.worker_id,
         team_id=worker.team_id,
         settled=settled,
-        what=f"Booking personal supervision ahead for worker {worker.worker_id}",
+        what=f"Booking supervision sessions to cover the next three months for worker {worker.worker_id}",
     )
 
 
