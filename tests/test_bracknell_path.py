@@ -186,3 +186,44 @@ def test_a_booked_session_reminds_of_the_agenda_and_the_record_and_a_cancellatio
     assert mosaic.steps[agenda["workflow_step_id"]]["step_status"] == "CANCELLED"
     assert mosaic.steps[record["workflow_step_id"]]["step_status"] == "CANCELLED"
     assert tray(mosaic, agenda) == [] and tray(mosaic, record) == []
+
+
+def answers_of(mosaic: FakeMosaic, step: dict[str, Any]) -> dict[str, str]:
+    [form] = [f for f in mosaic.forms.values() if f["workflow_step_id"] == step["workflow_step_id"]]
+    return {a["question_user_code"]: a["value"] for a in form["answers"]}
+
+
+def test_the_personal_supervision_stub_lists_the_children_and_records_a_leave_gap_updated_in_place(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
+    leave = event(
+        "bf_leave",
+        "worker.leave",
+        "2026-11-03T08:00:00Z",
+        worker_id=6601,
+        leave_id=71,
+        reason="sickness",
+        start_date="2026-11-02",
+        end_date="2026-11-13",
+    )
+    deliver(connector, MANAGER, PRACTITIONER, personal_held("2026-10-20"), ALLOCATED, leave)
+    [personal] = open_of(mosaic, 9102)
+    answers = answers_of(mosaic, personal)
+    assert answers["PS_DUE_DATE" if "PS_DUE_DATE" in answers else "CS_DUE_DATE"] == personal["due_date"]
+    assert (
+        "BFC-PS-MONTH" in answers["CS_REASON"]
+        and "personal supervision held on 2026-10-20" in answers["CS_COUNTED_FROM"]
+    )
+    assert answers["CS_CHILDREN"].startswith("A case management supervision record for each child")
+    assert "300001" in answers["CS_CHILDREN"] and "BFC-CHILDREN" in answers["CS_CHILDREN"]
+    assert "wellbeing" in answers["PS_WELLBEING"]
+    assert "sickness leave 2026-11-02 to 2026-11-13 (12 days)" in answers["PS_LEAVE_GAP"]
+    # A second child: the same stub is updated, not a second one made.
+    second = dict(ALLOCATED, id="bf_alloc2")
+    second["data"] = {**ALLOCATED["data"], "person_id": 300002}
+    deliver(connector, second)
+    assert (
+        len([f for f in mosaic.forms.values() if f["workflow_step_id"] == personal["workflow_step_id"]]) == 1
+    )
+    assert "300001, 300002" in answers_of(mosaic, personal)["CS_CHILDREN"]
+    assert mosaic.calls["PATCH /forms/{id}"] >= 1

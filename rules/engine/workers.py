@@ -95,15 +95,17 @@ def _personal_supervision(engine: Engine, worker: WorkerFacts, as_of: date) -> O
     form: list[tuple[str, str]] = []
     for rule, name in form_fields(pack.content_of("personal_supervision")):
         if name == "leave_gap":
-            last = (
-                f"The last personal supervision was held on {sessions[-1].held_on.isoformat()}."
-                if sessions
-                else "No personal supervision has been recorded yet."
-            )
+            since = sessions[-1].held_on if sessions else worker_start(worker).on
+            form.append(("leave_gap", _leave_gap(worker, sessions, since, settled.due, cited(rule))))
+        elif name == "children_to_cover":
+            children = ", ".join(worker.allocated_case_ids)
             form.append(
                 (
-                    "leave_gap",
-                    f"{last} If leave (sickness or annual leave) left a gap in supervision, say so here ({cited(rule)}).",
+                    "children_to_cover",
+                    f"A case management supervision record for each child the worker holds: {children}"
+                    f" ({cited(rule)})."
+                    if children
+                    else f"The worker holds no child's case ({cited(rule)}).",
                 )
             )
         else:
@@ -121,6 +123,25 @@ def _personal_supervision(engine: Engine, worker: WorkerFacts, as_of: date) -> O
         what=f"Personal supervision for worker {worker.worker_id}",
         form=form,
     )
+
+
+def _leave_gap(worker: WorkerFacts, sessions: list[Session], since: date, due: date, why: str) -> str:
+    """Standard n: a gap in supervision that leave caused, from the leave the worker recorded since the last
+    session up to the due date (ids, dates and reason codes only)."""
+    last = (
+        f"The last personal supervision was held on {sessions[-1].held_on.isoformat()}."
+        if sessions
+        else "No personal supervision has been recorded yet."
+    )
+    away = [v for v in worker.leave if v.end_date >= since and v.start_date <= due]
+    if not away:
+        return f"{last} No leave is recorded since; if leave left a gap in supervision, say so here ({why})."
+    spells = "; ".join(
+        f"{v.reason} leave {v.start_date.isoformat()} to {v.end_date.isoformat()}"
+        f" ({(v.end_date - v.start_date).days + 1} days)"
+        for v in away
+    )
+    return f"{last} Supervision gap caused by leave: {spells}. Record the gap on this supervision record ({why})."
 
 
 def _booked_ahead(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
