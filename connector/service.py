@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import requests
@@ -35,6 +35,19 @@ def london_today() -> date:
     return datetime.now(LONDON).date()
 
 
+def next_daily_run(now: datetime, tick_at: time) -> datetime:
+    """The next moment after `now` that London's clocks read `tick_at` (in UTC). A time the clocks skip
+    (a spring-forward gap) runs at the equivalent moment after it; a repeated one, at its first occurrence."""
+    local = now.astimezone(LONDON)
+    day = local.date()
+    for _ in range(3):
+        candidate = datetime.combine(day, tick_at, tzinfo=LONDON).astimezone(UTC)
+        if candidate > now:
+            return candidate
+        day += timedelta(days=1)
+    raise AssertionError("unreachable: a day later is always later")  # pragma: no cover
+
+
 class Service:
     def __init__(
         self,
@@ -50,6 +63,7 @@ class Service:
         self.inbox = Inbox(self.db)
         self.outbox = Outbox(self.db)
         self.processor = Processor(self.db, config, today)
+        self.clock = clock
         self.dispatcher = Dispatcher(self.db, config, session_factory, clock)
         self.scheduler = Scheduler(self.db, config)
         self.wake = threading.Event()
@@ -200,14 +214,23 @@ class Service:
             self.wake.wait(interval)
 
     def _tick_loop(self) -> None:
+        """The day's work at start (catching up on days the service was down), then daily at
+        `service.tick_at`; a failed run is tried again after `tick_interval_seconds`."""
         interval = self.config.service.tick_interval_seconds
+        due_at: datetime | None = None  # None: now
         while not self.stopping.is_set():
+            now = self.clock()
+            if due_at is not None and now < due_at:
+                # Woken in steps, so a clock that jumps (a suspended machine) is noticed within the interval.
+                self.stopping.wait(min(interval, (due_at - now).total_seconds()))
+                continue
             try:
                 self.daily(self.today())
                 self.wake.set()
+                due_at = next_daily_run(self.clock(), self.config.service.tick_at)
             except Exception:
-                log.exception("time-driven work failed; trying again at the next interval")
-            self.stopping.wait(interval)
+                log.exception("time-driven work failed; trying again in %s seconds", interval)
+                due_at = self.clock() + timedelta(seconds=interval)
 
     def close(self) -> None:
         self.stop()

@@ -162,6 +162,12 @@ def _007_service_state(db: sqlite_utils.Database) -> None:
     db.table("service_state").create({"key": str, "value": str, "updated_at": str}, pk="key")
 
 
+def _008_reminder_recipients(db: sqlite_utils.Database) -> None:
+    # Which rung of the ladder a reminder was (who it was for: assignee, supervisor, supervisor_of_supervisor),
+    # so one addressed to someone who no longer holds that role is withdrawn. NULL: written before ladders.
+    db.table("reminders").add_column("recipient", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _001_inbox,
     _002_obligations,
@@ -170,4 +176,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _005_reminder_due_dates,
     _006_failures,
     _007_service_state,
+    _008_reminder_recipients,
 ]
