@@ -58,7 +58,9 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class ReminderWrite:
-    """A reminder or escalation shown to a worker from `show_on`, about the item `platform_id`."""
+    """A reminder or escalation shown to a worker from `show_on`, about the item `platform_id`. `kind` is the
+    obligation's kind, so a platform can file the reminder with its own type for it (Childview's prompt type);
+    None for a reminder queued before it was kept."""
 
     reference: str
     worker_id: str
@@ -68,6 +70,7 @@ class ReminderWrite:
     due_date: date
     message: str
     escalation: bool = False
+    kind: str | None = None
 
 
 # --- errors ---------------------------------------------------------------------------------------------------

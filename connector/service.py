@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 import requests
@@ -37,6 +37,19 @@ def london_today() -> date:
     return datetime.now(LONDON).date()
 
 
+def next_daily_run(now: datetime, tick_at: time) -> datetime:
+    """The next moment after `now` that London's clocks read `tick_at` (in UTC). A time the clocks skip
+    (a spring-forward gap) runs at the equivalent moment after it; a repeated one, at its first occurrence."""
+    local = now.astimezone(LONDON)
+    day = local.date()
+    for _ in range(3):
+        candidate = datetime.combine(day, tick_at, tzinfo=LONDON).astimezone(UTC)
+        if candidate > now:
+            return candidate
+        day += timedelta(days=1)
+    raise AssertionError("unreachable: a day later is always later")  # pragma: no cover
+
+
 class Service:
     def __init__(
         self,
@@ -52,6 +65,7 @@ class Service:
         self.inbox = Inbox(self.db)
         self.outbox = Outbox(self.db)
         self.processor = Processor(self.db, config, today)
+        self.clock = clock
         self.dispatcher = Dispatcher(self.db, config, session_factory, clock)
         self.metrics = Metrics(self.db, today, {t.id: tuple(t.platforms) for t in config.tenants.values()})
         self.dispatcher.observe = self.metrics.write
@@ -78,7 +92,7 @@ class Service:
                 return
 
     def tick(self, as_of: date) -> TickCounts:
-        started = time.monotonic()
+        started = monotonic()
         self.processor.run_until_idle()
         with self.db.transaction() as conn:
             counts = self.scheduler.tick(as_of)
@@ -87,7 +101,7 @@ class Service:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                 (as_of.isoformat(), utc_now_text()),
             )
-        self.metrics.tick_seconds.observe(time.monotonic() - started)
+        self.metrics.tick_seconds.observe(monotonic() - started)
         return counts
 
     def last_tick(self) -> date | None:
@@ -206,14 +220,23 @@ class Service:
             self.wake.wait(interval)
 
     def _tick_loop(self) -> None:
+        """The day's work at start (catching up on days the service was down), then daily at
+        `service.tick_at`; a failed run is tried again after `tick_interval_seconds`."""
         interval = self.config.service.tick_interval_seconds
+        due_at: datetime | None = None  # None: now
         while not self.stopping.is_set():
+            now = self.clock()
+            if due_at is not None and now < due_at:
+                # Woken in steps, so a clock that jumps (a suspended machine) is noticed within the interval.
+                self.stopping.wait(min(interval, (due_at - now).total_seconds()))
+                continue
             try:
                 self.daily(self.today())
                 self.wake.set()
+                due_at = next_daily_run(self.clock(), self.config.service.tick_at)
             except Exception:
-                log.exception("time-driven work failed; trying again at the next interval")
-            self.stopping.wait(interval)
+                log.exception("time-driven work failed; trying again in %s seconds", interval)
+                due_at = self.clock() + timedelta(seconds=interval)
 
     def close(self) -> None:
         self.stop()

@@ -18,6 +18,7 @@ OBLIGATION_KINDS = (
     "supervision_record",
     "dip_sample",
     "agenda",
+    "supervision_booking",
 )
 
 # Mosaic's case statuses, then Childview's youth justice disposals (a Youth Offending Service case).

@@ -41,6 +41,7 @@ LABELS = {
     "supervision_record": "supervision record",
     "dip_sample": "dip sample",
     "agenda": "agenda",
+    "supervision_booking": "booking of supervision sessions",
 }
 
 

@@ -16,6 +16,7 @@ LEVELS: dict[str, str] = {
     "practice_observation": "worker",
     "agenda": "worker",
     "dip_sample": "worker",
+    "supervision_booking": "worker",
     "group_supervision": "team",
     "team_brief": "team",
 }
@@ -47,6 +48,9 @@ FORM_FIELDS: dict[str, frozenset[str]] = {
     "previous_actions": frozenset({"case_supervision"}),
     "wellbeing": frozenset({"personal_supervision"}),
     "leave_gap": frozenset({"personal_supervision"}),
+    # Bracknell 5 Std (t): the children the worker holds, each needing its case management record. A pack that
+    # forbids naming a child in personal supervision (Lincolnshire 4.5) simply has no rule for it.
+    "children_to_cover": frozenset({"personal_supervision"}),
 }
 # The kinds a plain clock (interval, calendar month) can time.
 CLOCKED = frozenset(

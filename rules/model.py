@@ -57,6 +57,17 @@ class Booking:
 
 
 @dataclass(frozen=True)
+class Leave:
+    """Leave a worker recorded (`worker.leave` / `staff.leave`), not cancelled: `reason` is annual, sickness or
+    other; `end_date` is the last day away."""
+
+    leave_id: str
+    reason: str
+    start_date: date
+    end_date: date
+
+
+@dataclass(frozen=True)
 class StatusSpell:
     """The case's current status, since `start_date`."""
 
@@ -129,6 +140,7 @@ class WorkerFacts:
     shifts: tuple[date, ...] = ()
     bookings: tuple[Booking, ...] = ()
     allocated_case_ids: tuple[str, ...] = ()
+    leave: tuple[Leave, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -220,3 +221,26 @@ def test_a_refused_childview_write_is_a_dead_letter_that_retry_delivers(
         assert retried.exit_code == 0, retried.output
         assert "delivered" in retried.output
     assert len(open_oversight_prompts(childview)) == 1
+
+
+def test_the_reminder_ladder_becomes_prompts_in_childview(connector: Connector, childview: Served) -> None:
+    manager = dict(STAFF, id="cv_staff_tm")
+    manager["data"] = {**STAFF["data"], "staff_id": "TM-0007", "manager_id": "HOS-0001", "case_holding": False}
+    deliver(connector, STAFF, manager, ALLOCATED)
+    [step] = open_oversight_prompts(childview)
+    before = {p["prompt_id"] for p in childview.store.all_prompts()}
+    for day in ("2026-11-23", "2026-11-30", "2026-12-07"):
+        connector.service.tick(date.fromisoformat(day))
+        connector.service.drain()
+    ladder = sorted(
+        (p["show_from"], p["staff_id"], p["prompt_type"], p["severity"], p["yp_id"])
+        for p in childview.store.all_prompts()
+        if p["prompt_id"] not in before and p["due_date"] == step["due_date"] and p["yp_id"] == YP
+    )
+    # Reminders are prompts of the kind's own type; the escalation is OVERDUE_ESCALATION, severity high.
+    assert ladder == [
+        ("2026-11-23", "CM-0042", "MANAGEMENT_OVERSIGHT_DUE", "normal", YP),
+        ("2026-11-30", "CM-0042", "MANAGEMENT_OVERSIGHT_DUE", "normal", YP),
+        ("2026-11-30", "TM-0007", "MANAGEMENT_OVERSIGHT_DUE", "normal", YP),
+        ("2026-12-07", "HOS-0001", "OVERDUE_ESCALATION", "high", YP),
+    ]

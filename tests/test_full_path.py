@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,17 @@ def test_a_session_starts_the_next_cycle_counted_from_when_it_was_held(
     answers = {a["question_user_code"]: a["value"] for f in mosaic.forms.values() for a in f["answers"]}
     assert "5521" in answers["CS_PREVIOUS_ACTIONS"] and "2026-12-05" in answers["CS_PREVIOUS_ACTIONS"]
     assert "core group" not in str(mosaic.forms)  # action text is never stored or sent
+
+
+def test_the_stub_marks_a_carried_forward_action_now_overdue(tmp_path: Path, mosaic: FakeMosaic) -> None:
+    # LINC-CARRY (5.4): the previous actions for review, with owner, due date and whether now overdue.
+    running = start_connector(make_config(tmp_path, mosaic.base_url), today=date(2026, 12, 6))
+    try:
+        deliver(running, [ALLOCATED, CP_PLAN, SUPERVISED], drain_each=True)
+        answers = {a["question_user_code"]: a["value"] for f in mosaic.forms.values() for a in f["answers"]}
+        assert "owner 5521, due 2026-12-05 (overdue)" in answers["CS_PREVIOUS_ACTIONS"]
+    finally:
+        running.close()
 
 
 def expected_after_transfer(mosaic: FakeMosaic) -> None:

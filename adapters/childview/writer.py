@@ -112,7 +112,13 @@ class ChildviewWriter:
     def send_reminder(self, write: ReminderWrite) -> str:
         body = {
             "staff_id": write.worker_id,
-            "prompt_type": "OVERDUE_ESCALATION" if write.escalation else "SUPERVISION_DUE",
+            "prompt_type": (
+                "OVERDUE_ESCALATION"
+                if write.escalation
+                else self.settings.prompt_type(write.kind)
+                if write.kind
+                else "SUPERVISION_DUE"
+            ),
             "due_date": write.due_date.isoformat(),
             "show_from": write.show_on.isoformat(),
             "text": write.message,

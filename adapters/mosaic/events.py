@@ -34,6 +34,7 @@ from rules.events import (
     ShiftWorked,
     SupervisionBooked,
     SupervisionRecorded,
+    WorkerLeave,
     WorkerUpdated,
 )
 
@@ -145,6 +146,20 @@ class ShiftWorkedSchema(Data):
     shift_date = sane_date(required=True)
 
 
+class WorkerLeaveSchema(Data):
+    worker_id = _id(required=True)
+    leave_id = _BookingId(required=True)
+    reason = one_of(("annual", "sickness", "other"), required=True)
+    start_date = sane_date(required=True)
+    end_date = sane_date(required=True)
+    status = one_of(("recorded", "cancelled"), load_default="recorded")
+
+    @validates_schema(skip_on_field_errors=False)
+    def _dates(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("end_date") and data.get("start_date") and data["end_date"] < data["start_date"]:
+            raise ValidationError("Must not be before start_date.", "end_date")
+
+
 class SupervisionBookedSchema(Data):
     booking_id = _BookingId(required=True)
     kind = one_of(OBLIGATION_KINDS, required=True)
@@ -254,6 +269,19 @@ def _shift(eid: str, at: datetime, d: dict[str, Any]) -> Event:
     return ShiftWorked(eid, at, str(d["worker_id"]), d["shift_date"])
 
 
+def _leave(eid: str, at: datetime, d: dict[str, Any]) -> Event:
+    return WorkerLeave(
+        eid,
+        at,
+        worker_id=str(d["worker_id"]),
+        leave_id=str(d["leave_id"]),
+        reason=d["reason"],
+        start_date=d["start_date"],
+        end_date=d["end_date"],
+        cancelled=d["status"] == "cancelled",
+    )
+
+
 def _booked(eid: str, at: datetime, d: dict[str, Any]) -> Event:
     return SupervisionBooked(
         eid,
@@ -297,6 +325,7 @@ EVENT_SCHEMAS: dict[str, tuple[Schema, Builder]] = {
     "case.closed": (CaseClosedSchema(), _closed),
     "worker.updated": (WorkerUpdatedSchema(), _worker),
     "worker.shift_worked": (ShiftWorkedSchema(), _shift),
+    "worker.leave": (WorkerLeaveSchema(), _leave),
     "supervision.booked": (SupervisionBookedSchema(), _booked),
     "supervision.recorded": (SupervisionRecordedSchema(), _recorded),
 }

@@ -17,6 +17,9 @@ from connector.cli.main import config_option, fail, load_config, main
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, as the read API answers.")
 def explain(config_path: str, tenant: str, person: str | None, worker: str | None, as_json: bool) -> None:
     """Print each open obligation of a child or a worker, with the rules and the fact its date counts from."""
+    from datetime import date
+
+    from connector.pipeline.scheduler import Chain, ladder_plan
     from connector.service import Service
     from connector.store.queries import ObligationFilter, list_obligations
 
@@ -33,6 +36,17 @@ def explain(config_path: str, tenant: str, person: str | None, worker: str | Non
         items = list_obligations(
             service.db, ObligationFilter(tenant, worker=worker, person=person), service.today()
         )
+        chain = Chain(service.inbox)
+        for item in items:
+            item["reminders"] = ladder_plan(
+                config,
+                chain,
+                tenant,
+                item["platform"],
+                item["kind"],
+                item["assignee_id"],
+                date.fromisoformat(item["due_date"]),
+            )
     finally:
         service.close()
     if as_json:
@@ -55,5 +69,9 @@ def explain(config_path: str, tenant: str, person: str | None, worker: str | Non
         origin = f" (from {source})" if source else ""
         click.echo(f"    counted from: {item['counted_from']['fact']} on {item['counted_from']['date']}{origin}")
         click.echo(f"    {item['explanation']}")
+        for rung in item["reminders"]:
+            who = rung["skipped"] or f"worker {rung['worker_id']}"
+            what = "escalation" if rung["escalation"] == "yes" else "reminder"
+            click.echo(f"    {what} {rung['date']} to the {rung['to'].replace('_', ' ')}: {who}")
         state = f"written as {item['platform_record_id']}" if item["written"] else "waiting to be written"
         click.echo(f"    {item['platform']}: {state} ({item['reference']})")

@@ -9,6 +9,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from adapters.base import SettingsError
 from adapters.registry import ADAPTERS
 from adapters.settings_fields import secrets_key
 from adapters.validation import flatten_errors
+from connector.config.ladder import TenantLadders, as_ladder, default_ladder
 from connector.config.model import (
     Config,
     ConfigError,
@@ -147,6 +149,7 @@ def parse_config(
             background=service["background"],
             poll_interval_seconds=service["poll_interval_seconds"],
             tick_interval_seconds=service["tick_interval_seconds"],
+            tick_at=time.fromisoformat(service["tick_at"]),
             admin_token=admin_token,
             threads=service["threads"],
             burst_rate=service["burst_rate"],
@@ -155,7 +158,11 @@ def parse_config(
             future_tolerance_seconds=service["future_tolerance_seconds"],
         ),
         delivery=DeliveryConfig(**delivery),
-        reminders=RemindersConfig(**reminders),
+        reminders=RemindersConfig(
+            as_ladder(reminders)
+            if "ladder" in reminders
+            else default_ladder(reminders.get("days_before", 7), reminders.get("escalate", True))
+        ),
         logging=LoggingConfig(**log_settings),
     )
 
@@ -238,6 +245,14 @@ def _tenant(
         closure_days=tuple(tenant["closure_days"]),
         team_tags={team: frozenset(tags) for team, tags in tenant["team_tags"].items()},
         platforms=platforms,
+        ladders=_ladders(tenant.get("reminders", {})),
+    )
+
+
+def _ladders(loaded: Mapping[str, Any]) -> TenantLadders:
+    return TenantLadders(
+        default=as_ladder(loaded) if "ladder" in loaded else None,
+        kinds={kind: as_ladder(table) for kind, table in loaded.get("kinds", {}).items()},
     )
 
 

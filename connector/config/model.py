@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
+from connector.config.ladder import Ladder, TenantLadders, default_ladder
 from rules.pack import RulePack
 
 
@@ -35,6 +36,7 @@ class TenantConfig:
     closure_days: tuple[date, ...]
     team_tags: Mapping[str, frozenset[str]]
     platforms: Mapping[str, Any]  # platform name -> that adapter's parsed settings
+    ladders: TenantLadders = field(default_factory=TenantLadders)
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class ServiceConfig:
     background: bool = True
     poll_interval_seconds: float = 1.0
     tick_interval_seconds: float = 3600.0
+    # When the daily time-driven work runs, Europe/London time (it also runs at start).
+    tick_at: time = time(6, 0)
     admin_token: str | None = None
     threads: int = 8
     burst_rate: float = 200.0
@@ -59,8 +63,9 @@ class DeliveryConfig:
 
 @dataclass(frozen=True)
 class RemindersConfig:
-    days_before: int = 7
-    escalate: bool = True
+    """The default ladder of every tenant and kind that sets none of its own."""
+
+    ladder: Ladder = field(default_factory=default_ladder)
 
 
 @dataclass(frozen=True)
@@ -77,5 +82,13 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+    def ladder(self, tenant: str, kind: str) -> Ladder:
+        """The rungs an obligation of this tenant and kind earns: the kind's, the tenant's, or the global."""
+        found = self.tenants.get(tenant)
+        if found is None:
+            return self.reminders.ladder
+        return found.ladders.for_kind(kind, self.reminders.ladder)
+
     # Not errors, but worth an operator's attention: `check-config` prints them, `serve` logs them.
     warnings: tuple[str, ...] = ()

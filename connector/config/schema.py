@@ -7,6 +7,9 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from connector.config.ladder import LadderSchema, RungSchema
+from rules.codes import OBLIGATION_KINDS
+
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # `postgresql://...`, `sqlite:///x`: a URL, where a SQLite file path belongs.
 DATABASE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -40,6 +43,12 @@ class ServiceSchema(StrictSchema):
     background = fields.Boolean(load_default=True)
     poll_interval_seconds = fields.Float(load_default=1.0, validate=validate.Range(min=0.01, max=3600))
     tick_interval_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=1, max=86400))
+    tick_at = fields.String(
+        load_default="06:00",
+        validate=validate.Regexp(
+            r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Give a time of day as HH:MM (00:00 to 23:59)."
+        ),
+    )
     admin_token = fields.String(validate=validate.Length(min=MIN_ADMIN_TOKEN_LENGTH))
     admin_token_env = fields.String(validate=validate.Length(min=1))
     threads = fields.Integer(load_default=8, validate=validate.Range(min=1, max=64))
@@ -58,8 +67,33 @@ class DeliverySchema(StrictSchema):
 
 
 class RemindersSchema(StrictSchema):
-    days_before = fields.Integer(load_default=7, validate=validate.Range(min=0, max=90))
-    escalate = fields.Boolean(load_default=True)
+    # Before ladders these two were the whole of reminders; they still shape the default ladder.
+    days_before = fields.Integer(validate=validate.Range(min=0, max=90))
+    escalate = fields.Boolean()
+    ladder = fields.List(fields.Nested(RungSchema))
+
+    @validates_schema
+    def _one_way(self, data: dict[str, Any], **_: Any) -> None:
+        if "ladder" in data and ("days_before" in data or "escalate" in data):
+            raise ValidationError("Give either ladder or days_before/escalate, not both.", "ladder")
+        if "ladder" in data:
+            LadderSchema().load({"ladder": data["ladder"]})
+
+
+# One optional ladder per obligation kind, so an unknown kind is "Unknown key." at its own path.
+KindLaddersSchema = StrictSchema.from_dict(
+    {kind: fields.Nested(LadderSchema) for kind in OBLIGATION_KINDS}, name="KindLaddersSchema"
+)
+
+
+class TenantRemindersSchema(StrictSchema):
+    ladder = fields.List(fields.Nested(RungSchema))
+    kinds = fields.Nested(KindLaddersSchema)
+
+    @validates_schema
+    def _no_repeats(self, data: dict[str, Any], **_: Any) -> None:
+        if "ladder" in data:
+            LadderSchema().load({"ladder": data["ladder"]})
 
 
 class LoggingSchema(StrictSchema):
@@ -83,6 +117,7 @@ class TenantSchema(StrictSchema):
         values=fields.List(fields.String(validate=validate.Length(min=1))),
         load_default=dict,
     )
+    reminders = fields.Nested(TenantRemindersSchema)
     mosaic = fields.Dict(keys=fields.String())
     childview = fields.Dict(keys=fields.String())
 

@@ -23,7 +23,7 @@ from connector.config import Config
 from connector.pipeline.inbox import Inbox
 from connector.pipeline.ledger import Ledger
 from connector.pipeline.outbox import Outbox, OutboxRow
-from connector.pipeline.scheduler import manager_of
+from connector.pipeline.scheduler import Chain
 from connector.store.database import Database, utc_now_text
 
 log = logging.getLogger(__name__)
@@ -141,19 +141,21 @@ class Dispatcher:
         on the platform, unsent ones are not sent; the right person gets theirs at the next tick."""
         still_due = row.payload["due_date"] if row.payload.get("open") else None
         reminders = conn.execute(
-            "SELECT reference, platform_id, worker_id, escalation, due_date FROM reminders WHERE tenant = ?"
-            " AND platform = ? AND obligation_reference = ? AND withdrawn_at IS NULL",
+            "SELECT reference, platform_id, worker_id, escalation, due_date, recipient FROM reminders WHERE"
+            " tenant = ? AND platform = ? AND obligation_reference = ? AND withdrawn_at IS NULL",
             (row.tenant, row.platform, row.reference),
         ).fetchall()
-        manager: str | None = None
-        if still_due is not None and any(r["escalation"] for r in reminders):
-            manager = self._escalation_recipient(conn, row)
+        chain = Chain(self.inbox)
+
+        def addressee(reminder: sqlite3.Row) -> str | None:
+            # Written before ladders: a reminder went to the assignee, an escalation to the supervisor.
+            role = reminder["recipient"] or ("supervisor" if reminder["escalation"] else "assignee")
+            return chain.recipient(row.tenant, row.platform, role, str(row.payload["assignee_id"]))
+
         stale = [
             r
             for r in reminders
-            if still_due is None
-            or r["due_date"] != still_due
-            or r["worker_id"] != (manager if r["escalation"] else row.payload["assignee_id"])
+            if still_due is None or r["due_date"] != still_due or r["worker_id"] != addressee(r)
         ]
         for reminder in stale:
             conn.execute(
@@ -175,14 +177,6 @@ class Dispatcher:
                     {"platform_id": reminder["platform_id"]},
                 )
 
-    def _escalation_recipient(self, conn: sqlite3.Connection, row: OutboxRow) -> str:
-        holder = conn.execute(
-            "SELECT holder FROM obligations WHERE tenant = ? AND platform = ? AND reference = ?",
-            (row.tenant, row.platform, row.reference),
-        ).fetchone()
-        manager = None if holder is None else manager_of(self.inbox, row.tenant, row.platform, holder[0])
-        return manager or str(row.payload["assignee_id"])
-
     def _send_reminder(self, writer: PlatformWriter, row: OutboxRow) -> str:
         p = row.payload
         notification_id = writer.send_reminder(
@@ -191,6 +185,7 @@ class Dispatcher:
                 worker_id=p["worker_id"],
                 platform_id=p["platform_id"],
                 case_id=p.get("case_id"),
+                kind=p.get("kind"),
                 show_on=date.fromisoformat(p["show_on"]),
                 due_date=date.fromisoformat(p["due_date"]),
                 message=p["message"],

@@ -21,6 +21,7 @@ from rules.events import (
     ShiftWorked,
     SupervisionBooked,
     SupervisionRecorded,
+    WorkerLeave,
     WorkerUpdated,
 )
 from rules.model import (
@@ -28,6 +29,7 @@ from rules.model import (
     Booking,
     CaseAllocation,
     CaseFacts,
+    Leave,
     Session,
     StatusSpell,
     TeamFacts,
@@ -157,6 +159,7 @@ def fold_worker(worker_id: str, events: Iterable[Event]) -> WorkerFacts | None:
     shifts: set[date] = set()
     bookings: dict[str, Booking] = {}
     cases: dict[str, None] = {}
+    leave: dict[str, Leave | None] = {}
     for event in ordered:
         if isinstance(event, WorkerUpdated) and event.worker_id == worker_id:
             if latest is None:
@@ -169,6 +172,13 @@ def fold_worker(worker_id: str, events: Iterable[Event]) -> WorkerFacts | None:
             latest = event
         elif isinstance(event, ShiftWorked) and event.worker_id == worker_id:
             shifts.add(event.shift_date)
+        elif isinstance(event, WorkerLeave) and event.worker_id == worker_id:
+            # The latest word on each leave wins: a cancellation takes it back.
+            leave[event.leave_id] = (
+                None
+                if event.cancelled
+                else Leave(event.leave_id, event.reason, event.start_date, event.end_date)
+            )
         elif isinstance(event, SupervisionRecorded) and event.worker_id == worker_id:
             sessions.append(session_of(event))
         elif isinstance(event, SupervisionBooked) and event.worker_id == worker_id:
@@ -202,6 +212,7 @@ def fold_worker(worker_id: str, events: Iterable[Event]) -> WorkerFacts | None:
         shifts=tuple(sorted(shifts)),
         bookings=tuple(sorted(bookings.values(), key=lambda b: b.booking_id)),
         allocated_case_ids=tuple(sorted(cases)),
+        leave=tuple(sorted((v for v in leave.values() if v is not None), key=lambda v: v.start_date)),
     )
 
 

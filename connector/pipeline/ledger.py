@@ -28,6 +28,7 @@ TITLES = {
     "supervision_record": "Supervision record due",
     "dip_sample": "Dip sample due",
     "agenda": "Supervision agenda due",
+    "supervision_booking": "Book supervision sessions to cover the next three months",
 }
 
 

@@ -11,7 +11,10 @@ The ledger calls a cycle met when either
   fact the cycle counted from (on or after it, unless that fact was itself a session, which started this cycle
   rather than meeting it). This covers obligations that end with no next cycle: an agreement made, a year's
   observations done, a booked session's record written. A booking-scoped obligation (record, agenda) is met by
-  any session its holder held on or after the booked day.
+  any session its holder held on or after the booked day;
+- or, for the prompt to book sessions ahead (`supervision_booking`), its holder booked a session later than the
+  furthest one booked when the cycle was counted (or any, if none was): the prompt went because bookings now
+  reach far enough, which is what it asked for.
 This predicate answers the second question from the same events the subject's facts were folded from.
 """
 
@@ -22,8 +25,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from rules.events import Event, SupervisionRecorded
+from rules.events import Event, SupervisionBooked, SupervisionRecorded
 from rules.explain import HELD
+from rules.pack import RulePack
+from rules.schedules.base import LONDON
 
 SESSION_FACTS = frozenset(HELD.values())
 MetCheck = Callable[[sqlite3.Row], bool]
@@ -40,16 +45,30 @@ def never_met(row: sqlite3.Row) -> bool:
     return False
 
 
-def met_by_sessions(events: Iterable[Event], counting_kinds: Callable[[str], frozenset[str]]) -> MetCheck:
-    """A check for the ledger's rows of one subject, given every event folded about that subject."""
+def met_by_sessions(
+    events: Iterable[Event],
+    counting_kinds: Callable[[str], frozenset[str]],
+    booking_kinds: frozenset[str] = frozenset(),
+) -> MetCheck:
+    """A check for the ledger's rows of one subject, given every event folded about that subject.
+    `booking_kinds`: the kinds of booked session that count for booking ahead."""
+    events = list(events)
     held = [_Held(e.kind, e.worker_id, e.held_on) for e in events if isinstance(e, SupervisionRecorded)]
-    if not held:
+    booked = _booked(events, booking_kinds)
+    if not held and not booked:
         return never_met
 
     def met(row: sqlite3.Row) -> bool:
+        if row["kind"] == "supervision_booking":
+            since = date.fromisoformat(row["counted_from_date"])
+            counted_from_booking = row["counted_from_fact"] == "furthest session booked"
+            return any(
+                worker == row["holder"] and (day > since or not counted_from_booking)
+                for worker, day in booked
+            )
         since = date.fromisoformat(row["counted_from_date"])
         from_session = row["counted_from_fact"] in SESSION_FACTS or row["counted_from_fact"].endswith(" held")
-        any_kind = str(row["scope"]).startswith("booking-")
+        any_kind = str(row["scope"]).startswith("booking-") and row["scope"] != "booking-ahead"
         kinds = counting_kinds(row["kind"])
         for session in held:
             if row["holder"] != "-" and session.worker_id != row["holder"]:
@@ -61,3 +80,29 @@ def met_by_sessions(events: Iterable[Event], counting_kinds: Callable[[str], fro
         return False
 
     return met
+
+
+def _booked(events: list[Event], kinds: frozenset[str]) -> list[tuple[str, date]]:
+    """(worker, day) of each booking of these kinds whose latest word is that it stands (not cancelled)."""
+    latest: dict[str, SupervisionBooked] = {}
+    for e in events:
+        if (
+            isinstance(e, SupervisionBooked)
+            and e.kind in kinds
+            and (e.booking_id not in latest or e.occurred_at >= latest[e.booking_id].occurred_at)
+        ):
+            latest[e.booking_id] = e
+    return [
+        (b.worker_id, b.starts_at.astimezone(LONDON).date())
+        for b in latest.values()
+        if b.status != "cancelled"
+    ]
+
+
+def booked_ahead_kinds(pack: RulePack) -> frozenset[str]:
+    """The booked session kinds the pack's booking-ahead rules count."""
+    return frozenset(
+        kind
+        for r in pack.rules_of("supervision_booking")
+        for kind in getattr(r.schedule, "booking_kinds", ())
+    )

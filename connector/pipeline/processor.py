@@ -17,7 +17,7 @@ from connector.pipeline.facts import TEAM_FACT_EVENTS, fold_case, fold_team, fol
 from connector.pipeline.failures import record_failures
 from connector.pipeline.inbox import Inbox, InboxItem
 from connector.pipeline.ledger import DiffCounts, Ledger
-from connector.pipeline.met import met_by_sessions
+from connector.pipeline.met import booked_ahead_kinds, met_by_sessions
 from connector.pipeline.outbox import Outbox
 from connector.store.database import Database
 from rules.calendar import WorkingCalendar
@@ -237,7 +237,8 @@ class Processor:
                 # The platform completed this step: never cancel it, whatever the diff says next.
                 self.ledger.mark_closed_by_step(conn, tenant.id, plan.platform, step_ref)
             for owner, desired in plan.desired:
-                met_by = met_by_sessions(plan.facts.about(owner), plan.evaluator.engine.pack.sessions_for)
+                pack = plan.evaluator.engine.pack
+                met_by = met_by_sessions(plan.facts.about(owner), pack.sessions_for, booked_ahead_kinds(pack))
                 counts = self.ledger.apply(
                     conn, tenant.id, plan.platform, tenant.reference_prefix, owner, desired, today, met_by
                 )

@@ -1,8 +1,11 @@
-"""Time-driven work, run as of a given date: reminders before a due date, overdue marks and escalations.
+"""Time-driven work, run as of a given date: the reminder ladder, overdue marks, and rule-dated reminders.
 
-Reminders go out once per obligation and due date (a moved due date earns a fresh one); escalations go to the
-supervisor of the worker whose clock it is, once per due date. References are deterministic, so a repeated tick
-or a retried write never makes a second notification.
+Each open obligation climbs its tenant's ladder for its kind (connector/config/ladder.py): every rung is an
+offset from the due date and a recipient. A tick sends the rungs of the latest offset already reached and not
+yet sent, so a tick after missed days catches up with the rung that is current, never with stale ones (a
+"due in a week" the day after the due date). A rung whose recipient nobody holds (no supervisor known) is
+skipped. References are deterministic and name the rung, the due date and the recipient, so a repeated tick or
+a retried write never makes a second notification, and a moved due date or a new recipient earns a fresh one.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from connector.config import Config
+from connector.config.ladder import Rung
 from connector.pipeline.facts import fold_worker
 from connector.pipeline.failures import record_failures
 from connector.pipeline.inbox import Inbox
@@ -34,6 +38,7 @@ LABELS = {
     "supervision_record": "The supervision record",
     "dip_sample": "A dip sample",
     "agenda": "The supervision agenda",
+    "supervision_booking": "Booking supervision sessions to cover the next three months",
 }
 
 
@@ -46,7 +51,52 @@ class TickCounts:
 
 def describe(kind: str, case_id: str | None) -> str:
     label = LABELS.get(kind, kind.replace("_", " ").capitalize())
-    return f"{label} for person {case_id}" if case_id else label
+    return f"{label} for child {case_id}" if case_id else label
+
+
+def why(rules_json: str | None) -> str:
+    """The rule ids and policy paragraphs behind a due date, from the ledger's `rules` column."""
+    rules = json.loads(rules_json or "[]")
+    return "; ".join(f"{rule_id}, policy {source}" for rule_id, source, *_ in rules) or "no rule recorded"
+
+
+def rung_message(rung: Rung, kind: str, case_id: str | None, due: date, assignee: str, because: str) -> str:
+    """What a rung says: the kind, the child's id (never a name), the due date, whose it is and why."""
+    what = describe(kind, case_id)
+    if rung.escalation:
+        return (
+            f"Overdue: {what[0].lower() + what[1:]} was due on {due.isoformat()} and is not met"
+            f" {rung.offset_days} day(s) later (assigned to worker {assignee}; {because})."
+        )
+    if rung.to == "assignee":
+        return f"{what} is due on {due.isoformat()} ({because})."
+    return (
+        f"{what} is due on {due.isoformat()} (assigned to worker {assignee}, whom you supervise; {because})."
+    )
+
+
+class Chain:
+    """Who supervises whom, folded from the events once per worker and tick (a tick asks for the same few
+    supervisors over and over)."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+        self._supervisors: dict[tuple[str, str, str], str | None] = {}
+
+    def supervisor_of(self, tenant: str, platform: str, worker_id: str) -> str | None:
+        key = (tenant, platform, worker_id)
+        if key not in self._supervisors:
+            self._supervisors[key] = manager_of(self.inbox, tenant, platform, worker_id)
+        return self._supervisors[key]
+
+    def recipient(self, tenant: str, platform: str, to: str, assignee: str) -> str | None:
+        """The worker who holds the rung's recipient role for this assignee, or None when nobody does."""
+        if to == "assignee":
+            return assignee
+        supervisor = self.supervisor_of(tenant, platform, assignee)
+        if to == "supervisor" or supervisor is None:
+            return supervisor
+        return self.supervisor_of(tenant, platform, supervisor)
 
 
 class Scheduler:
@@ -57,17 +107,27 @@ class Scheduler:
         self.inbox = Inbox(db)
 
     def tick(self, as_of: date) -> TickCounts:
-        """Queue the day's reminders, overdue marks and escalations. Each obligation row is its own savepoint:
-        one row's error is logged (references only) and recorded in `failures`, and the others go on."""
+        """Queue the day's rungs, overdue marks and rule-dated reminders. Each obligation row is its own
+        savepoint: one row's error is logged (references only) and recorded in `failures`, and the others go on."""
         totals = [0, 0, 0]
-        days_before = self.config.reminders.days_before
+        ahead = max(
+            [0]
+            + [-rung.offset_days for rung in self.config.reminders.ladder]
+            + [
+                -rung.offset_days
+                for tenant in self.config.tenants.values()
+                for ladder in (tenant.ladders.default or (), *tenant.ladders.kinds.values())
+                for rung in ladder
+            ]
+        )
         rows = self.db.query(
             "SELECT * FROM obligations WHERE status = 'open' AND platform_id IS NOT NULL AND due_date <= ?",
-            ((as_of + timedelta(days=days_before)).isoformat(),),
+            ((as_of + timedelta(days=ahead)).isoformat(),),
         )
+        chain = Chain(self.inbox)
         with self.db.transaction() as conn:
             for row in rows:
-                counts = self._isolated(conn, row, lambda r: self._tick_row(conn, r, as_of, days_before))
+                counts = self._isolated(conn, row, lambda r: self._tick_row(conn, r, as_of, chain))
                 totals = [a + b for a, b in zip(totals, counts, strict=True)]
             dated = conn.execute(
                 "SELECT * FROM obligations WHERE status = 'open' AND platform_id IS NOT NULL AND form LIKE ?",
@@ -106,39 +166,35 @@ class Scheduler:
         return counts
 
     def _tick_row(
-        self, conn: sqlite3.Connection, row: sqlite3.Row, as_of: date, days_before: int
+        self, conn: sqlite3.Connection, row: sqlite3.Row, as_of: date, chain: Chain
     ) -> tuple[int, int, int]:
         reminders = overdue = escalations = 0
         tenant = self.config.tenants.get(row["tenant"])
         if tenant is None:
             return 0, 0, 0
         due = date.fromisoformat(row["due_date"])
-        what = describe(row["kind"], row["case_id"])
-        reference = f"{tenant.reference_prefix}:reminder:{row['platform_id']}:due-{days_before}:{due:%Y%m%d}:{row['assignee_id']}"
-        show_on = due - timedelta(days=days_before)
-        message = f"{what} is due on {due.isoformat()}."
-        if self._queue(conn, row, reference, row["assignee_id"], show_on, as_of, message, escalation=False):
-            reminders += 1
-        if due >= as_of:
-            return reminders, overdue, escalations
-        if row["overdue_since"] is None:
+        if due < as_of and row["overdue_since"] is None:
             conn.execute(
                 "UPDATE obligations SET overdue_since = ? WHERE tenant = ? AND platform = ? AND reference = ?",
-                (
-                    (due + timedelta(days=1)).isoformat(),
-                    row["tenant"],
-                    row["platform"],
-                    row["reference"],
-                ),
+                ((due + timedelta(days=1)).isoformat(), row["tenant"], row["platform"], row["reference"]),
             )
             overdue += 1
-        if not self.config.reminders.escalate:
-            return reminders, overdue, escalations
-        manager = manager_of(self.inbox, row["tenant"], row["platform"], row["holder"]) or row["assignee_id"]
-        reference = f"{tenant.reference_prefix}:overdue:{row['platform_id']}:{due:%Y%m%d}:{manager}"
-        message = f"Overdue: {what[0].lower() + what[1:]} was due on {due.isoformat()} (assigned to worker {row['assignee_id']})."
-        if self._queue(conn, row, reference, manager, as_of, as_of, message, escalation=True):
-            escalations += 1
+        for rung in current_rungs(self.config.ladder(row["tenant"], row["kind"]), due, as_of):
+            worker = chain.recipient(row["tenant"], row["platform"], rung.to, row["assignee_id"])
+            if worker is None:
+                continue  # nobody holds that rung (no supervisor known): `explain` says so
+            reference = (
+                f"{tenant.reference_prefix}:reminder:{row['platform_id']}:{rung.tag}:{due:%Y%m%d}:{worker}"
+            )
+            message = rung_message(
+                rung, row["kind"], row["case_id"], due, row["assignee_id"], why(row["rules"])
+            )
+            show_on = due + timedelta(days=rung.offset_days)
+            if self._queue(conn, row, reference, worker, show_on, as_of, message, rung.escalation, rung.to):
+                if rung.escalation:
+                    escalations += 1
+                else:
+                    reminders += 1
         return reminders, overdue, escalations
 
     def _dated_reminder(self, conn: sqlite3.Connection, row: sqlite3.Row, as_of: date) -> int:
@@ -160,6 +216,7 @@ class Scheduler:
                 as_of,
                 message,
                 escalation=False,
+                recipient="assignee",
             )
         )
 
@@ -173,12 +230,13 @@ class Scheduler:
         as_of: date,
         message: str,
         escalation: bool,
+        recipient: str,
     ) -> bool:
         # Never dated before the day it is queued: a date already past is shown from today instead.
         show_on = max(show_on, as_of)
         cursor = conn.execute(
             "INSERT OR IGNORE INTO reminders (tenant, platform, reference, obligation_reference, worker_id, show_on,"
-            " escalation, created_at, due_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " escalation, created_at, due_date, recipient) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row["tenant"],
                 row["platform"],
@@ -189,6 +247,7 @@ class Scheduler:
                 int(escalation),
                 utc_now_text(),
                 row["due_date"],
+                recipient,
             ),
         )
         if cursor.rowcount == 0:
@@ -204,6 +263,7 @@ class Scheduler:
                 "worker_id": worker_id,
                 "platform_id": row["platform_id"],
                 "case_id": row["case_id"],
+                "kind": row["kind"],
                 "show_on": show_on.isoformat(),
                 "due_date": row["due_date"],
                 "message": message,
@@ -213,8 +273,40 @@ class Scheduler:
         return True
 
 
+def ladder_plan(
+    config: Config, chain: Chain, tenant: str, platform: str, kind: str, assignee: str, due: date
+) -> list[dict[str, str | None]]:
+    """Each rung an obligation climbs, with its date and who gets it, or why it is skipped (for `explain`)."""
+    plan: list[dict[str, str | None]] = []
+    for rung in config.ladder(tenant, kind):
+        worker = chain.recipient(tenant, platform, rung.to, assignee)
+        skipped = None
+        if worker is None:
+            whose = assignee if rung.to == "supervisor" else chain.supervisor_of(tenant, platform, assignee)
+            skipped = f"skipped: no supervisor is known for worker {whose}"
+        plan.append(
+            {
+                "date": (due + timedelta(days=rung.offset_days)).isoformat(),
+                "to": rung.to,
+                "worker_id": worker,
+                "escalation": "yes" if rung.escalation else "no",
+                "skipped": skipped,
+            }
+        )
+    return plan
+
+
+def current_rungs(ladder: tuple[Rung, ...], due: date, as_of: date) -> list[Rung]:
+    """The rungs of the latest offset reached by `as_of`: earlier rungs are past and would be stale."""
+    reached = [rung for rung in ladder if due + timedelta(days=rung.offset_days) <= as_of]
+    if not reached:
+        return []
+    latest = max(rung.offset_days for rung in reached)
+    return [rung for rung in reached if rung.offset_days == latest]
+
+
 def manager_of(inbox: Inbox, tenant: str, platform: str, holder: str) -> str | None:
-    """Who gets the escalation for a holder's obligation: the holder's current supervisor, if known."""
+    """A worker's current supervisor, if known."""
     if holder == "-":
         return None
     worker = fold_worker(holder, inbox.events_about(tenant, platform, f"worker:{holder}"))

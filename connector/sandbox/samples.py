@@ -66,6 +66,7 @@ STEP_TYPES = {
     "supervision_record": 9108,
     "dip_sample": 9109,
     "agenda": 9110,
+    "supervision_booking": 9111,
 }
 
 

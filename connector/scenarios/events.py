@@ -22,6 +22,7 @@ from rules.events import (
     ShiftWorked,
     SupervisionBooked,
     SupervisionRecorded,
+    WorkerLeave,
     WorkerUpdated,
 )
 
@@ -46,6 +47,7 @@ EVENT_KEYS: dict[str, tuple[set[str], set[str]]] = {
         },
     ),
     "worker.shift_worked": ({"worker", "shift_date"}, set()),
+    "worker.leave": ({"worker", "leave", "reason", "start_date", "end_date"}, {"status"}),
     "supervision.booked": (
         {"booking", "kind", "worker", "starts_at", "at"},
         {"supervisor", "team", "cases", "duration_minutes", "status"},
@@ -64,6 +66,7 @@ DEFAULT_AT = {
     "case.closed": "end_date",
     "worker.updated": "start_date",
     "worker.shift_worked": "shift_date",
+    "worker.leave": "start_date",
     "supervision.recorded": "recorded_on",
 }
 
@@ -149,6 +152,17 @@ def _build(kind: str, event_id: str, at: datetime, raw: Mapping[str, Any]) -> Ev
         )
     if kind == "worker.shift_worked":
         return ShiftWorked(event_id, at, str(raw["worker"]), scenario_date(raw["shift_date"]))
+    if kind == "worker.leave":
+        return WorkerLeave(
+            event_id,
+            at,
+            worker_id=str(raw["worker"]),
+            leave_id=str(raw["leave"]),
+            reason=str(raw["reason"]),
+            start_date=scenario_date(raw["start_date"]),
+            end_date=scenario_date(raw["end_date"]),
+            cancelled=raw.get("status") == "cancelled",
+        )
     if kind == "supervision.booked":
         return SupervisionBooked(
             event_id,

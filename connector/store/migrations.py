@@ -162,7 +162,13 @@ def _007_service_state(db: sqlite_utils.Database) -> None:
     db.table("service_state").create({"key": str, "value": str, "updated_at": str}, pk="key")
 
 
-def _008_event_source(db: sqlite_utils.Database) -> None:
+def _008_reminder_recipients(db: sqlite_utils.Database) -> None:
+    # Which rung of the ladder a reminder was (who it was for: assignee, supervisor, supervisor_of_supervisor),
+    # so one addressed to someone who no longer holds that role is withdrawn. NULL: written before ladders.
+    db.table("reminders").add_column("recipient", str)
+
+
+def _009_event_source(db: sqlite_utils.Database) -> None:
     # Where an event came from: NULL for a webhook, 'import' for a caseload extract, 'reconcile' for a
     # corrective event the nightly reconcile stored, so `connector explain` can say a date rests on one.
     db.table("inbox").add_column("source", str)
@@ -176,5 +182,6 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _005_reminder_due_dates,
     _006_failures,
     _007_service_state,
-    _008_event_source,
+    _008_reminder_recipients,
+    _009_event_source,
 ]

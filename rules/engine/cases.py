@@ -134,7 +134,7 @@ def _case_supervision(
     if settled is None:
         return None
     form = [
-        ("previous_actions", _previous_actions(qualifying))
+        ("previous_actions", _previous_actions(qualifying, as_of))
         for _, name in form_fields(pack.content_of("case_supervision"))
         if name == "previous_actions"
     ]
@@ -263,14 +263,15 @@ def _records(
     return found
 
 
-def _previous_actions(qualifying: Sequence[Session]) -> str:
-    """LINC-CARRY: the actions agreed at the case's previous case supervision, as owner and due date only (their
-    text is never kept)."""
+def _previous_actions(qualifying: Sequence[Session], as_of: date) -> str:
+    """LINC-CARRY: the actions agreed at the case's previous case supervision, carried forward for review as
+    owner, due date and whether now overdue (their text is never kept)."""
     previous = qualifying[-1] if qualifying else None
     if previous is None or not previous.actions:
         return "No actions were recorded at the previous case supervision."
     listed = "; ".join(
         f"{n}. owner {a.owner_worker_id or 'not set'}, due {a.due_date.isoformat() if a.due_date else 'not set'}"
+        + (" (overdue)" if a.due_date is not None and a.due_date < as_of else "")
         for n, a in enumerate(previous.actions, start=1)
     )
     return f"Agreed at the case supervision held {previous.held_on.isoformat()}: {listed}"

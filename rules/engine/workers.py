@@ -27,7 +27,7 @@ from rules.schedules.form_content import form_fields
 if TYPE_CHECKING:
     from rules.engine import Engine
 
-BOOKING_AHEAD = "booking-ahead"  # the scope of the prompt to book personal supervision ahead
+BOOKING_AHEAD = "booking-ahead"  # the scope of the prompt to book supervision sessions ahead
 
 
 def for_worker(engine: Engine, worker: WorkerFacts, as_of: date) -> list[Obligation]:
@@ -95,15 +95,17 @@ def _personal_supervision(engine: Engine, worker: WorkerFacts, as_of: date) -> O
     form: list[tuple[str, str]] = []
     for rule, name in form_fields(pack.content_of("personal_supervision")):
         if name == "leave_gap":
-            last = (
-                f"The last personal supervision was held on {sessions[-1].held_on.isoformat()}."
-                if sessions
-                else "No personal supervision has been recorded yet."
-            )
+            since = sessions[-1].held_on if sessions else worker_start(worker).on
+            form.append(("leave_gap", _leave_gap(worker, sessions, since, settled.due, cited(rule))))
+        elif name == "children_to_cover":
+            children = ", ".join(worker.allocated_case_ids)
             form.append(
                 (
-                    "leave_gap",
-                    f"{last} If leave (sickness or annual leave) left a gap in supervision, say so here ({cited(rule)}).",
+                    "children_to_cover",
+                    f"A case management supervision record for each child the worker holds: {children}"
+                    f" ({cited(rule)})."
+                    if children
+                    else f"The worker holds no child's case ({cited(rule)}).",
                 )
             )
         else:
@@ -124,11 +126,30 @@ def _personal_supervision(engine: Engine, worker: WorkerFacts, as_of: date) -> O
     )
 
 
+def _leave_gap(worker: WorkerFacts, sessions: list[Session], since: date, due: date, why: str) -> str:
+    """Standard n: a gap in supervision that leave caused, from the leave the worker recorded since the last
+    session up to the due date (ids, dates and reason codes only)."""
+    last = (
+        f"The last personal supervision was held on {sessions[-1].held_on.isoformat()}."
+        if sessions
+        else "No personal supervision has been recorded yet."
+    )
+    away = [v for v in worker.leave if v.end_date >= since and v.start_date <= due]
+    if not away:
+        return f"{last} No leave is recorded since; if leave left a gap in supervision, say so here ({why})."
+    spells = "; ".join(
+        f"{v.reason} leave {v.start_date.isoformat()} to {v.end_date.isoformat()}"
+        f" ({(v.end_date - v.start_date).days + 1} days)"
+        for v in away
+    )
+    return f"{last} Supervision gap caused by leave: {spells}. Record the gap on this supervision record ({why})."
+
+
 def _booked_ahead(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
     rules = [
         r
-        for r in engine.pack.rules_of("personal_supervision")
-        if r.schedule.scope == BOOKING_AHEAD and r.applies_to.worker_matches(worker)
+        for r in engine.pack.rules_of("supervision_booking")
+        if r.applies_to.worker_matches(worker)
     ]
     if not rules:
         return None
@@ -140,7 +161,7 @@ def _booked_ahead(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligatio
     ever = {mark for r in contenders(rules, clock) for mark in r.schedule.marks(clock)}
     return obligation(
         engine.pack,
-        "personal_supervision",
+        "supervision_booking",
         scope=BOOKING_AHEAD,
         holder=worker.worker_id,
         cycle=1 + len(ever),
@@ -148,7 +169,7 @@ def _booked_ahead(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligatio
         team_id=worker.team_id,
         settled=settled,
         supervisor_id=worker.supervisor_id,
-        what=f"Booking personal supervision ahead for worker {worker.worker_id}",
+        what=f"Booking supervision sessions to cover the next three months for worker {worker.worker_id}",
     )
 
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class BookedAhead(Schedule):
     type: ClassVar[str] = "booked_ahead"
-    times: ClassVar[frozenset[str]] = frozenset({"personal_supervision"})
+    times: ClassVar[frozenset[str]] = frozenset({"supervision_booking"})
     required: ClassVar[frozenset[str]] = frozenset({"booking_kinds", "months"})
     scope: ClassVar[str | None] = "booking-ahead"
     booking_kinds: frozenset[str] = frozenset()

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import make_config, write_config_file
 
 from connector.cli import main
-from connector.service import Service
+from connector.pipeline.scheduler import TickCounts
+from connector.service import LONDON, Service, next_daily_run
 
 
 def test_the_last_tick_is_seen_by_another_service_and_by_connector_status(
@@ -48,3 +51,85 @@ def test_a_restart_on_the_same_day_does_not_redo_the_days_reevaluation(
     assert restarted.daily(date(2026, 12, 1))[0] is False
     assert restarted.daily(date(2026, 12, 2))[0] is True  # a new day re-evaluates again
     restarted.close()
+
+
+def test_the_daily_run_is_at_tick_at_london_time_whatever_the_season() -> None:
+    six = time(6, 0)
+    # Winter: London is UTC.
+    assert next_daily_run(datetime(2026, 11, 30, 10, 0, tzinfo=UTC), six) == datetime(
+        2026, 12, 1, 6, 0, tzinfo=UTC
+    )
+    assert next_daily_run(datetime(2026, 11, 30, 5, 59, tzinfo=UTC), six) == datetime(
+        2026, 11, 30, 6, 0, tzinfo=UTC
+    )
+    # Summer: 06:00 BST is 05:00 UTC; and across the clocks going back on 25 Oct 2026.
+    assert next_daily_run(datetime(2026, 7, 1, 12, 0, tzinfo=UTC), six) == datetime(
+        2026, 7, 2, 5, 0, tzinfo=UTC
+    )
+    assert next_daily_run(datetime(2026, 10, 24, 12, 0, tzinfo=UTC), six) == datetime(
+        2026, 10, 25, 6, 0, tzinfo=UTC
+    )
+    # 01:30 does not exist on 28 Mar 2027 (clocks go 01:00 -> 02:00): it runs at 02:30 BST, 01:30 UTC.
+    assert next_daily_run(datetime(2027, 3, 27, 12, 0, tzinfo=UTC), time(1, 30)) == datetime(
+        2027, 3, 28, 1, 30, tzinfo=UTC
+    )
+
+
+class _Stopper:
+    """Stands in for the service's stop event: waiting moves the fake clock on instead of sleeping."""
+
+    def __init__(self, now: list[datetime], runs: list[tuple[datetime, date]], stop_after: int) -> None:
+        self.now, self.runs, self.stop_after = now, runs, stop_after
+        self.waits: list[float] = []
+
+    def is_set(self) -> bool:
+        return len(self.runs) >= self.stop_after
+
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
+        self.now[0] += timedelta(seconds=seconds)
+        return False
+
+    def set(self) -> None:
+        pass
+
+
+def test_serve_runs_the_days_work_at_start_then_daily_at_tick_at(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mosaic = FakeMosaic(httpserver).install()
+    config = make_config(tmp_path, mosaic.base_url)
+    config = replace(config, service=replace(config.service, tick_at=time(6, 30), tick_interval_seconds=3600))
+    now = [datetime(2026, 11, 30, 14, 0, tzinfo=UTC)]
+    runs: list[tuple[datetime, date]] = []
+    service = Service(config, today=lambda: now[0].astimezone(LONDON).date(), clock=lambda: now[0])
+    stopper = _Stopper(now, runs, stop_after=3)
+    monkeypatch.setattr(service, "stopping", stopper)
+    monkeypatch.setattr(service, "daily", lambda today: runs.append((now[0], today)) or (True, TickCounts()))
+    try:
+        service._tick_loop()
+    finally:
+        service.close()
+    assert runs == [
+        (datetime(2026, 11, 30, 14, 0, tzinfo=UTC), date(2026, 11, 30)),  # at start
+        (datetime(2026, 12, 1, 6, 30, tzinfo=UTC), date(2026, 12, 1)),
+        (datetime(2026, 12, 2, 6, 30, tzinfo=UTC), date(2026, 12, 2)),
+    ]
+    assert max(stopper.waits) <= 3600  # woken within the interval, so a jumped clock is noticed
+
+
+def test_tick_twice_for_one_day_from_the_command_line_writes_nothing_new(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    mosaic = FakeMosaic(httpserver).install()
+    config_path = str(write_config_file(tmp_path, mosaic.base_url))
+    service = Service(make_config(tmp_path, mosaic.base_url))
+    service.close()
+    args = ["--log-level", "ERROR", "tick", "--config", config_path, "--now", "2026-11-30"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    calls = sum(mosaic.calls.values())
+    second = CliRunner().invoke(main, args)
+    assert second.exit_code == 0, second.output
+    assert second.output.startswith("tick 2026-11-30: 0 reminder(s), 0 newly overdue, 0 escalation(s)")
+    assert sum(mosaic.calls.values()) == calls

@@ -57,6 +57,7 @@ POLICY_RULE_IDS = {
         "BFC-DIP",
         "BFC-BRIEF",
         "BFC-LEAVE",
+        "BFC-CHILDREN",
         "BFC-WELLBEING",
         "BFC-GCS-ADMIN",
     },

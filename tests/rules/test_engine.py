@@ -144,19 +144,27 @@ def test_the_engine_is_pure_and_the_day_does_not_move_a_due_date() -> None:
     facts = case(sessions=(HELD,))
     first = LINC.for_case(facts, {}, date(2026, 11, 25))
     assert LINC.for_case(facts, {}, date(2026, 11, 25)) == first
-    assert LINC.for_case(facts, {}, date(2027, 6, 1)) == first
+    # Only the form's "overdue" marks on the previous actions follow the day.
+    [later] = LINC.for_case(facts, {}, date(2027, 6, 1))
+    assert (later.due_date, later.reasons, later.counted_from) == (
+        first[0].due_date,
+        first[0].reasons,
+        first[0].counted_from,
+    )
 
 
-def test_personal_supervision_never_names_a_child() -> None:
-    w = worker(sessions=(session(date(2026, 11, 10), kind="personal"),))
+def test_lincolnshire_personal_supervision_never_names_a_child_and_bracknells_lists_them() -> None:
+    w = worker(sessions=(session(date(2026, 11, 10), kind="personal"),), allocated_case_ids=("100234",))
     for engine in (LINC, BFC):
         [o] = [
             o
             for o in engine.for_worker(w, date(2026, 11, 15))
             if o.kind == "personal_supervision" and o.scope == "-"
         ]
-        assert o.case_id is None
-        assert "100234" not in o.explanation and all("100234" not in v for _, v in o.form)
+        assert o.case_id is None and "100234" not in o.explanation
+        named = [name for name, v in o.form if "100234" in v]
+        # Lincolnshire 4.5: no child in personal supervision; Bracknell 5 Std (t): each child's record.
+        assert named == ([] if engine is LINC else ["children_to_cover"])
 
 
 def test_bracknell_personal_supervision_form_has_wellbeing_and_leave() -> None:

@@ -73,6 +73,7 @@ def test_the_shipped_packs() -> None:
     assert bfc.kinds == {
         "case_supervision",
         "personal_supervision",
+        "supervision_booking",
         "supervision_agreement",
         "supervision_record",
         "fsm_group_supervision",

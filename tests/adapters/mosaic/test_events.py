@@ -23,6 +23,7 @@ from rules.events import (
     ShiftWorked,
     SupervisionBooked,
     SupervisionRecorded,
+    WorkerLeave,
     WorkerUpdated,
 )
 
@@ -157,6 +158,17 @@ CASES: list[tuple[str, dict[str, Any], Event]] = [
         "worker.shift_worked",
         {"worker_id": 5521, "shift_date": "2026-11-07"},
         ShiftWorked("evt_1", AT_DT, "5521", date(2026, 11, 7)),
+    ),
+    (
+        "worker.leave",
+        {
+            "worker_id": 5521,
+            "leave_id": 71,
+            "reason": "sickness",
+            "start_date": "2026-11-02",
+            "end_date": "2026-11-13",
+        },
+        WorkerLeave("evt_1", AT_DT, "5521", "71", "sickness", date(2026, 11, 2), date(2026, 11, 13)),
     ),
     (
         "supervision.booked",
@@ -508,3 +520,15 @@ def test_the_largest_lists_and_ids_allowed_are_accepted() -> None:
     )
     assert isinstance(recorded, SupervisionRecorded)
     assert len(recorded.actions) == 100
+
+
+def test_worker_leave_may_be_cancelled_and_its_fields_are_checked() -> None:
+    data = {"worker_id": 5521, "leave_id": "L-7", "reason": "annual", "start_date": "2026-11-02"}
+    cancelled = parse_mosaic_event(
+        envelope("worker.leave", {**data, "end_date": "2026-11-06", "status": "cancelled"})
+    )
+    assert isinstance(cancelled, WorkerLeave) and cancelled.cancelled
+    errors = errors_of(
+        envelope("worker.leave", {**data, "reason": "Bereavement of J Smith", "end_date": "2026-11-01"})
+    )
+    assert sorted(errors) == ["data.end_date", "data.reason"]

@@ -30,7 +30,12 @@ def test_a_good_config_loads_with_defaults(tmp_path: Path) -> None:
     assert tenant.reference_prefix == "linc"
     assert set(tenant.platforms) == {"mosaic"}
     assert config.service.background is True
-    assert config.reminders.days_before == 7
+    assert [(r.offset_days, r.to) for r in config.ladder("lincolnshire", "case_supervision")] == [
+        (-7, "assignee"),
+        (0, "assignee"),
+        (0, "supervisor"),
+        (7, "supervisor_of_supervisor"),
+    ]
 
 
 def test_relative_database_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
@@ -272,3 +277,51 @@ def test_a_bad_secret_from_the_environment_is_named_by_its_index(tmp_path: Path)
     mosaic["webhook_secrets_env"] = "HOOKS"
     errors = errors_of(document, tmp_path, environ={"HOOKS": f"{SECRET} whsec_!!"})
     assert list(errors) == ["tenants[0].mosaic.webhook_secrets_env[1]"]
+
+
+def test_a_tenant_sets_its_ladder_and_one_per_kind(tmp_path: Path) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    document["reminders"] = {"days_before": 3, "escalate": False}
+    document["tenants"][0]["reminders"] = {
+        "ladder": [{"offset_days": -14, "to": "assignee"}, {"offset_days": 1, "to": "supervisor"}],
+        "kinds": {"agenda": {"ladder": [{"offset_days": 0, "to": "assignee"}]}},
+    }
+    config = parse_config(document, base_dir=tmp_path, environ={})
+    assert [(r.offset_days, r.to) for r in config.ladder("lincolnshire", "case_supervision")] == [
+        (-14, "assignee"),
+        (1, "supervisor"),
+    ]
+    assert [(r.offset_days, r.to) for r in config.ladder("lincolnshire", "agenda")] == [(0, "assignee")]
+    # The global [reminders] keys still shape the default ladder of a tenant that sets none.
+    assert [(r.offset_days, r.to) for r in config.reminders.ladder] == [
+        (-3, "assignee"),
+        (0, "assignee"),
+        (0, "supervisor"),
+    ]
+
+
+def test_every_ladder_key_is_checked_by_its_path(tmp_path: Path) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    document["reminders"] = {"days_before": 7, "ladder": [{"offset_days": -7, "to": "assignee"}]}
+    document["tenants"][0]["reminders"] = {
+        "ladder": [{"offset_days": -7, "to": "manager"}, {"offset_days": "soon", "to": "assignee"}],
+        "kinds": {
+            "case_supervisions": {"ladder": []},
+            "agenda": {"ladder": [{"offset_days": 0, "to": "assignee"}, {"offset_days": 0, "to": "assignee"}]},
+            "dip_sample": {"ladder": [{"offset_days": 400, "to": "assignee", "when": "x"}]},
+        },
+        "colour": "red",
+    }
+    errors = errors_of(document, tmp_path)
+    assert errors["reminders.ladder"] == ["Give either ladder or days_before/escalate, not both."]
+    assert errors["tenants[0].reminders.ladder[0].to"] == [
+        "Must be one of: assignee, supervisor, supervisor_of_supervisor."
+    ]
+    assert errors["tenants[0].reminders.ladder[1].offset_days"] == ["Not a valid integer."]
+    assert errors["tenants[0].reminders.kinds.case_supervisions"] == ["Unknown key."]
+    assert errors["tenants[0].reminders.kinds.agenda.ladder[1]"] == ["The same offset and recipient twice."]
+    assert errors["tenants[0].reminders.kinds.dip_sample.ladder[0].offset_days"] == [
+        "Must be greater than or equal to -90 and less than or equal to 90."
+    ]
+    assert errors["tenants[0].reminders.kinds.dip_sample.ladder[0].when"] == ["Unknown key."]
+    assert errors["tenants[0].reminders.colour"] == ["Unknown key."]

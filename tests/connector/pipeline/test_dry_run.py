@@ -84,17 +84,18 @@ def test_a_dry_run_prints_the_writes_and_changes_nothing(
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == (
-        "dry run as of 2026-12-05: 1 reminder(s), 1 newly overdue, 1 escalation(s); nothing was written"
+        "dry run as of 2026-12-05: 2 reminder(s), 1 newly overdue, 0 escalation(s); nothing was written"
     )
     [step] = [s for s in mosaic.steps.values() if s["subject_person_id"] == 100234]
     step_id = step["workflow_step_id"]
     reminder = [line for line in lines if line.split()[0] == "reminder"]
+    # The due date's rung (to the worker and their supervisor) is the current one; the week-before one is stale.
     assert reminder == [
-        f"  reminder       case_supervision       linc:reminder:{step_id}:due-7:20261130:5521  worker 5521"
-        "  show 2026-12-05  due 2026-11-30"
+        f"  reminder       case_supervision       linc:reminder:{step_id}:due-0:20261130:5521  worker 5521"
+        "  show 2026-12-05  due 2026-11-30",
+        f"  reminder       case_supervision       linc:reminder:{step_id}:due-0-supervisor:20261130:5500"
+        "  worker 5500  show 2026-12-05  due 2026-11-30",
     ]
-    escalation = [line for line in lines if line.split()[0] == "escalation"]
-    assert len(escalation) == 1 and "worker 5500" in escalation[0] and "show 2026-12-05" in escalation[0]
     overdue = [line for line in lines if line.split()[0] == "overdue"]
     assert len(overdue) == 1 and "linc:case_supervision:100234:5521:1" in overdue[0]
 
@@ -109,4 +110,4 @@ def test_without_dry_run_the_tick_writes(tmp_path: Path, connector: Connector, m
         main, ["--log-level", "ERROR", "tick", "--config", config, "--now", "2026-12-05"]
     )
     assert result.exit_code == 0, result.output
-    assert len(mosaic.notifications) == 2  # the reminder and the escalation
+    assert len(mosaic.notifications) == 2  # the due date's rung: to the worker and to their supervisor

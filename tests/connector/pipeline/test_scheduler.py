@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import Connector, event, make_config, start_connector
@@ -66,25 +68,116 @@ def test_nothing_before_the_reminder_date(connector: Connector, mosaic: FakeMosa
     assert mosaic.notifications == {}
 
 
-def test_a_reminder_a_week_before_then_an_escalation_to_the_supervisor_once_overdue(
+SUPERVISOR = dict(WORKER, id="evt_s")
+SUPERVISOR["data"] = {**WORKER["data"], "worker_id": 5500, "supervisor_id": 5400}
+SUPERVISED_25_NOV = event(
+    "evt_cs25",
+    "supervision.recorded",
+    "2026-11-25T16:00:00Z",
+    kind="case",
+    worker_id=5521,
+    supervisor_id=5500,
+    team_id=310,
+    person_ids=[100234],
+    held_on="2026-11-25",
+    recorded_on="2026-11-25",
+    significant=False,
+)
+
+
+def tray_of(mosaic: FakeMosaic, step_id: int) -> list[tuple[str, int, bool]]:
+    """(date, worker, overdue) of each notification about one step, in date order."""
+    return sorted(
+        (n["notification_date"], n["worker_id"], n["message"].startswith("Overdue"))
+        for n in mosaic.notifications.values()
+        if n["workflow_step_id"] == step_id
+    )
+
+
+def test_the_ladder_a_week_before_on_the_day_and_a_week_late_up_the_line(
     connector: Connector, mosaic: FakeMosaic
 ) -> None:
+    # Allocated 2 Nov, due 30 Nov; the worker's supervisor 5500 is supervised by 5400.
+    assert connector.post(SUPERVISOR).status_code == 202
+    connector.service.drain()
     [step] = [s for s in mosaic.open_steps() if s["subject_person_id"] == 100234]
-    assert tick(connector, date(2026, 11, 23)) == (1, 0, 0)
-    [reminder] = mosaic.notifications.values()
-    assert reminder["worker_id"] == 5521
-    assert reminder["workflow_step_id"] == step["workflow_step_id"]
-    assert reminder["notification_date"] == "2026-11-23"
-    assert reminder["message"] == "Case supervision for person 100234 is due on 2026-11-30."
-
-    assert tick(connector, date(2026, 11, 24)) == (0, 0, 0)  # already reminded for this due date
-    assert tick(connector, date(2026, 12, 1)) == (0, 1, 1)
-    escalation = [n for n in mosaic.notifications.values() if n["worker_id"] == 5500]
-    assert len(escalation) == 1
-    assert "Overdue" in escalation[0]["message"] and "2026-11-30" in escalation[0]["message"]
-    assert tick(connector, date(2026, 12, 2)) == (0, 0, 0)
-    assert len(mosaic.notifications) == 2
+    assert step["due_date"] == "2026-11-30"
+    step_id = step["workflow_step_id"]
+    days = [date(2026, 11, 22) + timedelta(days=n) for n in range(20)]
+    counts = {day: tick(connector, day) for day in days}
+    assert {day: c for day, c in counts.items() if c != (0, 0, 0)} == {
+        date(2026, 11, 23): (1, 0, 0),
+        date(2026, 11, 30): (2, 0, 0),
+        date(2026, 12, 1): (0, 1, 0),
+        date(2026, 12, 7): (0, 0, 1),
+    }
+    assert tray_of(mosaic, step_id) == [
+        ("2026-11-23", 5521, False),
+        ("2026-11-30", 5500, False),
+        ("2026-11-30", 5521, False),
+        ("2026-12-07", 5400, True),
+    ]
+    texts = [n["message"] for n in mosaic.notifications.values() if n["workflow_step_id"] == step_id]
+    # Each names the kind, the child's id, the due date and why; no name anywhere.
+    assert all("100234" in t and "2026-11-30" in t and "LINC-CS-ALLOC, policy 5.1.1" in t for t in texts)
+    assert texts[0] == (
+        "Case supervision for child 100234 is due on 2026-11-30"
+        " (LINC-CS-ALLOC, policy 5.1.1, 5.1.6; LINC-CS-FLOOR, policy 5.1)."
+    )
     assert connector.service.status()["overdue_obligations"] == 1
+
+
+def test_a_case_supervised_on_25_november_gets_none_of_the_later_rungs(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
+    assert connector.post(SUPERVISOR).status_code == 202
+    connector.service.drain()
+    [step] = [s for s in mosaic.open_steps() if s["subject_person_id"] == 100234]
+    tick(connector, date(2026, 11, 23))
+    assert connector.post(SUPERVISED_25_NOV).status_code == 202
+    connector.service.drain()
+    for n in range(15):
+        tick(connector, date(2026, 11, 25) + timedelta(days=n))
+    # The week-before reminder was unread, so it left the tray with its met step; nothing later came.
+    assert tray_of(mosaic, step["workflow_step_id"]) == []
+    assert mosaic.steps[step["workflow_step_id"]]["step_status"] == "COMPLETED"
+
+
+def test_a_tick_after_missed_days_sends_only_the_current_rung(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
+    # Down from 20 Nov to 2 Dec: the week-before reminder would be stale; the due date's rung is sent once.
+    assert connector.post(SUPERVISOR).status_code == 202
+    connector.service.drain()
+    [step] = [s for s in mosaic.open_steps() if s["subject_person_id"] == 100234]
+    assert tick(connector, date(2026, 12, 2)) == (2, 1, 0)
+    assert tray_of(mosaic, step["workflow_step_id"]) == [
+        ("2026-12-02", 5500, False),
+        ("2026-12-02", 5521, False),
+    ]
+    assert tick(connector, date(2026, 12, 3)) == (0, 0, 0)
+    assert tick(connector, date(2026, 12, 9)) == (0, 0, 1)
+    assert tick(connector, date(2026, 12, 9)) == (0, 0, 0)
+    assert len(tray_of(mosaic, step["workflow_step_id"])) == 3
+
+
+def test_a_rung_nobody_holds_is_skipped(connector: Connector, mosaic: FakeMosaic) -> None:
+    # 5500's own supervisor is unknown: no escalation goes anywhere (and no one else gets it instead).
+    [step] = [s for s in mosaic.open_steps() if s["subject_person_id"] == 100234]
+    assert tick(connector, date(2026, 12, 7)) == (0, 1, 0)
+    assert tray_of(mosaic, step["workflow_step_id"]) == []
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(offset=st.integers(min_value=-10, max_value=12))
+def test_a_second_tick_for_the_same_day_writes_nothing_new(
+    connector: Connector, mosaic: FakeMosaic, offset: int
+) -> None:
+    day = date(2026, 11, 30) + timedelta(days=offset)
+    tick(connector, day)
+    before = (dict(mosaic.notifications), sum(mosaic.calls.values()))
+    assert tick(connector, day) == (0, 0, 0)
+    assert (dict(mosaic.notifications), sum(mosaic.calls.values())) == before
 
 
 def test_a_repeated_tick_after_a_lost_answer_makes_no_second_notification(
@@ -139,7 +232,7 @@ def test_a_cancelled_steps_unread_reminder_leaves_the_tray_and_a_moved_one_is_re
 ) -> None:
     tick(connector, date(2026, 11, 23))
     [reminder] = mosaic.notifications.values()
-    assert reminder["message"].endswith("due on 2026-11-30.")
+    assert "due on 2026-11-30 (" in reminder["message"]
     # A case supervision held on 20 Nov starts the next cycle: the old step is completed, its reminder withdrawn.
     supervised = event(
         "evt_cs",
@@ -161,7 +254,7 @@ def test_a_cancelled_steps_unread_reminder_leaves_the_tray_and_a_moved_one_is_re
     # The new cycle is due 18 Dec; its own reminder comes a week before.
     assert tick(connector, date(2026, 12, 11)) == (1, 0, 0)
     [fresh] = mosaic.notifications.values()
-    assert fresh["message"].endswith("due on 2026-12-18.")
+    assert "due on 2026-12-18 (" in fresh["message"]
 
 
 def test_a_read_reminder_stays_when_its_step_is_cancelled(connector: Connector, mosaic: FakeMosaic) -> None:

@@ -124,6 +124,12 @@ def test_explain_prints_why_for_a_person_and_a_worker(connector: Connector, tmp_
     assert "rule LINC-CS-ALLOC (policy 5.1.1, 5.1.6)" in result.output
     assert "counted from: allocation on 2026-11-02" in result.output
     assert "due 2026-12-01" in result.output  # the involved worker's own four weeks from 3 Nov
+    # The ladder of each: its dates and recipients, and a rung nobody holds said to be skipped.
+    assert "reminder 2026-11-23 to the assignee: worker 5521" in result.output
+    assert "reminder 2026-11-30 to the supervisor: skipped: no supervisor is known for worker 5521" in (
+        result.output
+    )
+    assert "escalation 2026-12-07 to the supervisor of supervisor: skipped" in result.output
     result = CliRunner().invoke(
         main, ["explain", "--config", str(config_path), "--tenant", "lincolnshire", "--worker", "5523"]
     )

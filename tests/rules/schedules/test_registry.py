@@ -32,7 +32,7 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
         {"after": "booking", "booking_kinds": ["case_supervision"], "working_days": 5},
     ),
     "before_booking": ("agenda", {"booking_kinds": ["personal_supervision"], "hours": 24}),
-    "booked_ahead": ("personal_supervision", {"booking_kinds": ["personal_supervision"], "months": 3}),
+    "booked_ahead": ("supervision_booking", {"booking_kinds": ["personal_supervision"], "months": 3}),
     "yearly_count": ("practice_observation", {"count": 2, "year_starts": "04-01"}),
     "with_personal_supervision": ("case_supervision", {}),
     "form_content": ("case_supervision", {"field": "previous_actions"}),
