@@ -53,9 +53,17 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def export_state(db: Database, folder: Path) -> list[Path]:
-    """The final state the connector holds, as extract files: what a data mart would report at month end."""
+def export_state(db: Database, folder: Path, with_times: bool = False) -> list[Path]:
+    """The final state the connector holds, as extract files: what a data mart would report at month end.
+
+    `with_times`: each row also carries `occurred_at`, when the platform first recorded that worker or case (a
+    data mart's created timestamp) or, for a supervision, when it was recorded; an extract with them tells the
+    connector as much as the webhooks did, so rule 13's go-live clamp counts from the same days."""
     inbox = Inbox(db)
+
+    def first_recorded(subject: str) -> str:
+        return min(e.occurred_at for e in inbox.events_about(TENANT, "mosaic", subject)).isoformat()
+
     workers, allocations, statuses, supervisions = [], [], [], []
     for worker_id in sorted(inbox.subjects(TENANT, "mosaic", "worker"), key=int):
         w = fold_worker(worker_id, inbox.events_about(TENANT, "mosaic", f"worker:{worker_id}"))
@@ -74,6 +82,7 @@ def export_state(db: Database, folder: Path) -> list[Path]:
                 "employment": w.employment,
                 "start_date": w.start_date,
                 "end_date": w.end_date,
+                **({"occurred_at": first_recorded(f"worker:{worker_id}")} if with_times else {}),
             }
         )
     recorded: dict[str, SupervisionRecorded] = {}
@@ -90,6 +99,7 @@ def export_state(db: Database, folder: Path) -> list[Path]:
                     "team_id": a.team_id,
                     "relationship": a.relationship,
                     "start_date": a.start_date,
+                    **({"occurred_at": first_recorded(f"case:{case_id}")} if with_times else {}),
                 }
             )
         if case.status is not None:
@@ -100,6 +110,7 @@ def export_state(db: Database, folder: Path) -> list[Path]:
                     "start_date": case.status.start_date,
                     "permanency_plan_agreed": case.status.permanency_plan_agreed,
                     "fsm": case.status.fsm,
+                    **({"occurred_at": first_recorded(f"case:{case_id}")} if with_times else {}),
                 }
             )
     for worker_id in inbox.subjects(TENANT, "mosaic", "worker"):
@@ -118,6 +129,7 @@ def export_state(db: Database, folder: Path) -> list[Path]:
                 "recorded_on": e.recorded_on,
                 "significant": e.significant,
                 "workflow_step_id": e.step_ref,
+                **({"occurred_at": e.occurred_at.isoformat()} if with_times else {}),
             }
         )
     return [

@@ -31,7 +31,34 @@ def open_obligations(db: Database) -> dict[tuple[Any, ...], dict[str, Any]]:
     }
 
 
-def test_an_imported_extract_holds_the_obligations_the_webhooks_built(tmp_path: Path) -> None:
+def test_an_extract_with_the_platforms_timestamps_holds_exactly_the_obligations_the_webhooks_built(
+    tmp_path: Path,
+) -> None:
+    """The issue's done-when, to the letter: an extract that says when each record was first made on the
+    platform (as a data mart's created timestamps do) gives the same open obligations, due dates and reasons."""
+    (tmp_path / "heard").mkdir()
+    (tmp_path / "imported").mkdir()
+    heard_config = make_config(tmp_path / "heard", "http://127.0.0.1:9/api")
+    heard = Database(heard_config.database)
+    heard.migrate()
+    as_of = hear_month(heard, heard_config)
+    files = export_state(heard, tmp_path, with_times=True)
+
+    imported_config = make_config(tmp_path / "imported", "http://127.0.0.1:9/api")
+    imported = Database(imported_config.database)
+    imported.migrate()
+    taken = datetime.combine(as_of, time(23, 0), ZoneInfo("Europe/London"))
+    result = import_extract(imported, TENANT, "mosaic", plan_files(files, "mosaic", None), taken)
+    assert not result.refused and result.bad_rows == 0
+    Processor(imported, imported_config, lambda: as_of).run_until_idle()
+    webhooks, extract = open_obligations(heard), open_obligations(imported)
+    heard.close()
+    imported.close()
+    assert len(webhooks) >= 10
+    assert extract == webhooks
+
+
+def test_an_extract_without_timestamps_counts_first_due_dates_from_go_live(tmp_path: Path) -> None:
     (tmp_path / "heard").mkdir()
     (tmp_path / "imported").mkdir()
     heard_config = make_config(tmp_path / "heard", "http://127.0.0.1:9/api")
