@@ -30,23 +30,42 @@ MetCheck = Callable[[sqlite3.Row], bool]
 
 
 @dataclass(frozen=True)
-class _Held:
+class Held:
+    """A recorded session as the compliance history keeps it: when it was held and recorded, and by whom."""
+
     kind: str
     worker_id: str
     held_on: date
+    recorded_on: date | None = None
+    supervisor_id: str | None = None
+
+
+# The session that met a ledger row's cycle (the first that counts for it), or None.
+SessionFinder = Callable[[sqlite3.Row], Held | None]
 
 
 def never_met(row: sqlite3.Row) -> bool:
     return False
 
 
-def met_by_sessions(events: Iterable[Event], counting_kinds: Callable[[str], frozenset[str]]) -> MetCheck:
-    """A check for the ledger's rows of one subject, given every event folded about that subject."""
-    held = [_Held(e.kind, e.worker_id, e.held_on) for e in events if isinstance(e, SupervisionRecorded)]
-    if not held:
-        return never_met
+def no_session(row: sqlite3.Row) -> Held | None:
+    return None
 
-    def met(row: sqlite3.Row) -> bool:
+
+def held_of(event: SupervisionRecorded) -> Held:
+    return Held(event.kind, event.worker_id, event.held_on, event.recorded_on, event.supervisor_id)
+
+
+def meeting_session(
+    events: Iterable[Event], counting_kinds: Callable[[str], frozenset[str]]
+) -> SessionFinder:
+    """For the ledger's rows of one subject, given every event folded about it: the earliest session that met
+    the row's cycle, by the rules below (the module's docstring)."""
+    held = sorted((held_of(e) for e in events if isinstance(e, SupervisionRecorded)), key=lambda h: h.held_on)
+    if not held:
+        return no_session
+
+    def first(row: sqlite3.Row) -> Held | None:
         since = date.fromisoformat(row["counted_from_date"])
         from_session = row["counted_from_fact"] in SESSION_FACTS or row["counted_from_fact"].endswith(" held")
         any_kind = str(row["scope"]).startswith("booking-")
@@ -57,7 +76,15 @@ def met_by_sessions(events: Iterable[Event], counting_kinds: Callable[[str], fro
             if not any_kind and session.kind not in kinds:
                 continue
             if session.held_on > since or (session.held_on == since and not from_session):
-                return True
-        return False
+                return session
+        return None
 
-    return met
+    return first
+
+
+def met_by_sessions(events: Iterable[Event], counting_kinds: Callable[[str], frozenset[str]]) -> MetCheck:
+    """A check for the ledger's rows of one subject, given every event folded about that subject."""
+    finder = meeting_session(events, counting_kinds)
+    if finder is no_session:
+        return never_met
+    return lambda row: finder(row) is not None
