@@ -11,6 +11,8 @@ from werkzeug.exceptions import HTTPException
 from connector.service import Service
 from connector.web.api import create_api_blueprint
 from connector.web.intake import Intake
+from connector.web.openapi import openapi_document
+from connector.web.people import register_read_side
 from webhooks.edge import create_webhook_blueprint
 from webhooks.errors import error_response
 
@@ -24,6 +26,12 @@ def create_app(service: Service, clock: Any = time.time) -> Flask:
         create_webhook_blueprint(intake, clock, service.config.service.future_tolerance_seconds)
     )
     app.register_blueprint(create_api_blueprint(service))
+
+    register_read_side(app, service)
+
+    @app.get("/openapi.json")
+    def openapi() -> Response:
+        return jsonify(openapi_document())
 
     @app.get("/healthz")
     def healthz() -> Response:
