@@ -67,4 +67,5 @@ def test_a_wrong_token_or_unknown_team_is_404(app: tuple[Service, FlaskClient]) 
     assert client.get("/calendar/lincolnshire/310/0123456789abcdef0123456789abcdef.ics").status_code == 404
     token = feed_token(CALENDAR, "lincolnshire", "310")
     assert client.get(f"/calendar/lincolnshire/320/{token}.ics").status_code == 404
-    assert client.get(f"/calendar/bracknell/310/{token}.ics").status_code == 404  # the token is for one tenant and team
+    # The token is for one tenant and team.
+    assert client.get(f"/calendar/bracknell/310/{token}.ics").status_code == 404
