@@ -194,31 +194,30 @@ def open_actions(
     scope, params = _scope(tenant, team)
     qualifying = sorted(tenant.rule_pack.qualifying_case_sessions)
     kinds = ", ".join(f":k{n}" for n in range(len(qualifying)))
-    params.update({f"k{n}": k for n, k in enumerate(qualifying)}, today=today.isoformat())
-    agreed = db.conn.execute(
-        "SELECT i.platform, i.event FROM"
-        + scope.removeprefix("FROM")
-        + f" AND json_extract(i.event, '$.kind') IN ({kinds})"
-        " AND json_array_length(i.event, '$.actions') > 0",
-        params,
-    ).fetchall()
-    if not agreed:
-        return []
-    # The latest case supervision of every child discussed, over the whole tenant (a later one by another team
-    # after a transfer still reviews the actions).
-    latest: dict[tuple[str, str], str] = {}
+    params.update({f"k{n}": k for n, k in enumerate(qualifying)})
+    # One pass over the scope's case supervisions: the latest of each child, and those that agreed actions.
     rows = db.conn.execute(
-        "SELECT i.platform, c.value, MAX(json_extract(i.event, '$.held_on')) FROM inbox i,"
-        " json_each(i.event, '$.case_ids_discussed') c WHERE i.tenant = :tenant"
-        f" AND i.event_type = 'supervision.recorded' AND i.state IN {FOLDED_STATES}"
-        f" AND json_extract(i.event, '$.kind') IN ({kinds}) GROUP BY 1, 2",
+        "SELECT i.platform, json_extract(i.event, '$.case_ids_discussed'), json_extract(i.event, '$.held_on'),"
+        " CASE WHEN json_array_length(i.event, '$.actions') > 0 THEN i.event END "
+        f"{scope} AND json_extract(i.event, '$.kind') IN ({kinds})",
         params,
     )
-    for platform, case_id, held in rows:
-        latest[(platform, case_id)] = held
+    latest: dict[tuple[str, str], str] = {}
+    agreed: list[tuple[str, dict[str, Any]]] = []
+    for platform, case_ids, held, event in rows:
+        for case_id in json.loads(case_ids):
+            if held > latest.get((platform, case_id), ""):
+                latest[(platform, case_id)] = held
+        if event is not None:
+            agreed.append((platform, json.loads(event)))
+    if team is not None:
+        # A later case supervision by another team (after a transfer, say) still reviews the actions.
+        cases = {(p, c) for p, e in agreed for c in e["case_ids_discussed"]}
+        for (platform, case_id), held in _latest_sessions(db, tenant.id, cases, qualifying).items():
+            if held > latest.get((platform, case_id), ""):
+                latest[(platform, case_id)] = held
     found = []
-    for platform, text in agreed:
-        event = json.loads(text)
+    for platform, event in agreed:
         for case_id in event["case_ids_discussed"]:
             if latest.get((platform, case_id), "") > event["held_on"]:
                 continue
@@ -240,3 +239,21 @@ def open_actions(
                     )
                 )
     return sorted(found, key=lambda a: (a.due_date, a.case_id))
+
+
+def _latest_sessions(
+    db: Database, tenant: str, cases: set[tuple[str, str]], qualifying: list[str]
+) -> dict[tuple[str, str], str]:
+    """The latest case supervision of each of these children, through the subjects index."""
+    kinds = ", ".join("?" for _ in qualifying)
+    latest: dict[tuple[str, str], str] = {}
+    for platform, case_id in sorted(cases):
+        held = db.scalar(
+            "SELECT MAX(json_extract(i.event, '$.held_on')) FROM event_subjects s JOIN inbox i ON i.seq = s.seq"
+            " WHERE s.tenant = ? AND s.platform = ? AND s.subject = ? AND i.event_type = 'supervision.recorded'"
+            f" AND i.state IN {FOLDED_STATES} AND json_extract(i.event, '$.kind') IN ({kinds})",
+            (tenant, platform, f"case:{case_id}", *qualifying),
+        )
+        if held is not None:
+            latest[(platform, case_id)] = str(held)
+    return latest
