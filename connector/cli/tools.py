@@ -15,11 +15,17 @@ from connector.cli.main import fail, main
 @click.option(
     "--childview-port", default=0, type=int, help="Port for the simulated Childview (0: any free port)."
 )
-def sandbox(workdir: str, port: int, childview_port: int) -> None:
+@click.option(
+    "--connector-port", default=0, type=int, help="Port for the connector and its dashboard (0: any)."
+)
+@click.option(
+    "--serve", is_flag=True, help="Keep the connector, its dashboard and the simulators running until Ctrl-C."
+)
+def sandbox(workdir: str, port: int, childview_port: int, connector_port: int, serve: bool) -> None:
     """Replay a sample team's month against simulated Mosaic and Childview, and show what each now holds."""
     from connector.sandbox.run import run_sandbox
 
-    run_sandbox(Path(workdir), port, click.echo, childview_port)
+    run_sandbox(Path(workdir), port, click.echo, childview_port, serve, connector_port)
 
 
 @main.command("events-reference")

@@ -19,8 +19,11 @@ from adapters.base import SettingsError
 from adapters.registry import ADAPTERS
 from adapters.settings_fields import secrets_key
 from adapters.validation import flatten_errors
+from connector.config.access import check_viewer_tokens
+from connector.config.access import secret as read_secret
 from connector.config.ladder import TenantLadders, as_ladder, default_ladder
 from connector.config.model import (
+    Compliance,
     Config,
     ConfigError,
     DeliveryConfig,
@@ -111,6 +114,7 @@ def parse_config(
     log_settings = _section(LoggingSchema(), raw.get("logging", {}), "logging", errors)
 
     tenants: dict[str, TenantConfig] = {}
+    viewer_tokens: dict[str, str | None] = {}
     raw_tenants = raw.get("tenants")
     if not isinstance(raw_tenants, list) or not raw_tenants:
         errors["tenants"] = ["At least one [[tenants]] table is required."]
@@ -122,6 +126,7 @@ def parse_config(
             errors[f"{where}.id"] = [f"Duplicate tenant id {tenant['id']!r}."]
             continue
         tenant_config = _tenant(tenant, where, base_dir, environ, errors)
+        viewer_tokens[where] = None if tenant_config is None else tenant_config.viewer_token
         if tenant_config is not None:
             tenants[tenant_config.id] = tenant_config
 
@@ -136,6 +141,8 @@ def parse_config(
             errors["service.admin_token_env"] = [
                 f"The value of {service['admin_token_env']} must be at least {MIN_ADMIN_TOKEN_LENGTH} characters."
             ]
+    session_secret = read_secret(service, "session_secret", environ, "service", errors)
+    check_viewer_tokens(viewer_tokens, admin_token, errors)
     if errors:
         raise ConfigError(errors, source)
 
@@ -156,6 +163,8 @@ def parse_config(
             connection_limit=service["connection_limit"],
             channel_timeout_seconds=service["channel_timeout_seconds"],
             future_tolerance_seconds=service["future_tolerance_seconds"],
+            session_secret=session_secret,
+            public_url=service.get("public_url", "").rstrip("/") or None,
         ),
         delivery=DeliveryConfig(**delivery),
         reminders=RemindersConfig(
@@ -232,6 +241,8 @@ def _tenant(
                 ]
         platforms[platform] = settings
 
+    viewer_token = read_secret(tenant, "viewer_token", environ, where, errors)
+    calendar_secret = read_secret(tenant, "calendar_secret", environ, where, errors)
     if (
         tenant.get("_invalid")
         or pack is None
@@ -246,6 +257,9 @@ def _tenant(
         team_tags={team: frozenset(tags) for team, tags in tenant["team_tags"].items()},
         platforms=platforms,
         ladders=_ladders(tenant.get("reminders", {})),
+        compliance=Compliance(**tenant["compliance"]),
+        viewer_token=viewer_token,
+        calendar_secret=calendar_secret,
     )
 
 

@@ -37,6 +37,24 @@ class TenantConfig:
     team_tags: Mapping[str, frozenset[str]]
     platforms: Mapping[str, Any]  # platform name -> that adapter's parsed settings
     ladders: TenantLadders = field(default_factory=TenantLadders)
+    compliance: Compliance = field(default_factory=lambda: Compliance())
+    viewer_token: str | None = None  # the dashboard's, for this tenant only
+    calendar_secret: str | None = None  # team calendar feed URLs are derived from it
+
+
+@dataclass(frozen=True)
+class Compliance:
+    """Red/amber/green: on time at or above `target` percent is green, below `floor` red, amber between."""
+
+    target: float = 90.0
+    floor: float = 80.0
+
+    def rag(self, on_time_percent: float | None) -> str:
+        if on_time_percent is None:
+            return "none"
+        if on_time_percent >= self.target:
+            return "green"
+        return "red" if on_time_percent < self.floor else "amber"
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,8 @@ class ServiceConfig:
     connection_limit: int = 500
     channel_timeout_seconds: int = 30
     future_tolerance_seconds: float = 86400.0
+    session_secret: str | None = None  # signs the dashboard's session cookie; None: one per process
+    public_url: str | None = None  # where people reach the connector, for the calendar links it offers
 
 
 @dataclass(frozen=True)

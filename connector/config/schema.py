@@ -16,7 +16,18 @@ DATABASE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 MIN_ADMIN_TOKEN_LENGTH = 16
 UNKNOWN_KEY = "Unknown key."  # the same words the platform adapters use for their own tables
 SECTIONS = ("storage", "service", "delivery", "reminders", "logging", "tenants")
-INLINE_SECRETS = frozenset({"api_token", "webhook_secrets", "admin_token", "api_key"})
+INLINE_SECRETS = frozenset(
+    {
+        "api_token",
+        "webhook_secrets",
+        "admin_token",
+        "api_key",
+        "viewer_token",
+        "calendar_secret",
+        "session_secret",
+    }
+)
+MIN_SECRET_LENGTH = 16  # viewer tokens, calendar and session secrets, as the admin token
 
 
 class StrictSchema(Schema):
@@ -58,6 +69,9 @@ class ServiceSchema(StrictSchema):
     future_tolerance_seconds = fields.Float(
         load_default=86400.0, validate=validate.Range(min=0, max=30 * 86400)
     )
+    session_secret = fields.String(validate=validate.Length(min=MIN_SECRET_LENGTH))
+    session_secret_env = fields.String(validate=validate.Length(min=1))
+    public_url = fields.Url(schemes={"http", "https"}, require_tld=False)
 
 
 class DeliverySchema(StrictSchema):
@@ -101,6 +115,16 @@ class LoggingSchema(StrictSchema):
     level = fields.String(load_default=None, validate=validate.OneOf(("DEBUG", "INFO", "WARNING", "ERROR")))
 
 
+class ComplianceSchema(StrictSchema):
+    target = fields.Float(load_default=90.0, validate=validate.Range(min=0, max=100))
+    floor = fields.Float(load_default=80.0, validate=validate.Range(min=0, max=100))
+
+    @validates_schema
+    def _floor_below_target(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("floor", 80.0) > data.get("target", 90.0):
+            raise ValidationError("The floor must not be above the target.", "floor")
+
+
 class TenantSchema(StrictSchema):
     id = fields.String(
         required=True,
@@ -120,6 +144,11 @@ class TenantSchema(StrictSchema):
     reminders = fields.Nested(TenantRemindersSchema)
     mosaic = fields.Dict(keys=fields.String())
     childview = fields.Dict(keys=fields.String())
+    compliance = fields.Nested(ComplianceSchema, load_default=lambda: {"target": 90.0, "floor": 80.0})
+    viewer_token = fields.String(validate=validate.Length(min=MIN_SECRET_LENGTH))
+    viewer_token_env = fields.String(validate=validate.Length(min=1))
+    calendar_secret = fields.String(validate=validate.Length(min=MIN_SECRET_LENGTH))
+    calendar_secret_env = fields.String(validate=validate.Length(min=1))
 
     @validates_schema
     def _one_platform(self, data: dict[str, Any], **_: Any) -> None:

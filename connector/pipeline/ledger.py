@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from connector.pipeline.met import MetCheck, never_met
+from connector.pipeline.met import Held, MetCheck, SessionFinder, never_met, no_session
 from connector.pipeline.outbox import Outbox
+from connector.pipeline.outcomes import record_outcome
 from connector.store.database import Database, utc_now_text
 from rules.model import Obligation
 
@@ -76,12 +77,16 @@ class Ledger:
         desired: list[Obligation],
         today: date,
         met_by: MetCheck = never_met,
+        held_by: SessionFinder = no_session,
     ) -> DiffCounts:
         """Make the ledger hold `desired` for this owner and queue the platform writes that takes.
 
         A cycle that leaves the desired set ends `met` (its step completed) when the desired set holds a later
         cycle of the same kind, scope and holder, or when `met_by` says a session met it (see connector/met.py);
-        otherwise it is `withdrawn` (its step cancelled)."""
+        otherwise it is `withdrawn` (its step cancelled). `held_by` names the session that met it, for the
+        compliance history (connector/pipeline/outcomes.py)."""
+        if met_by is never_met and held_by is not no_session:
+            met_by = _found_by(held_by)
         rows = conn.execute(
             "SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND owner = ?",
             (tenant, platform, owner),
@@ -126,15 +131,25 @@ class Ledger:
             if row["status"] == "open" and row["reference"] not in wanted:
                 series = (row["kind"], row["scope"], row["holder"])
                 if latest_cycle.get(series, row["cycle"]) > row["cycle"] or met_by(row):
-                    self._end(conn, tenant, platform, row, met=True)
+                    self._end(conn, tenant, platform, row, True, held_by(row), today)
                     met += 1
                 else:
-                    self._end(conn, tenant, platform, row, met=False)
+                    self._end(conn, tenant, platform, row, False, None, today)
                     withdrawn += 1
         return DiffCounts(created, moved, withdrawn, met)
 
-    def _end(self, conn: sqlite3.Connection, tenant: str, platform: str, row: sqlite3.Row, met: bool) -> None:
+    def _end(
+        self,
+        conn: sqlite3.Connection,
+        tenant: str,
+        platform: str,
+        row: sqlite3.Row,
+        met: bool,
+        session: Held | None,
+        today: date,
+    ) -> None:
         """Close a cycle: `met` (the platform step is completed) or `withdrawn` (the step is cancelled)."""
+        record_outcome(conn, tenant, platform, row, met, session, today)
         conn.execute(
             "UPDATE obligations SET status = ?, updated_at = ? WHERE tenant = ? AND platform = ? AND reference = ?",
             ("met" if met else "withdrawn", utc_now_text(), tenant, platform, row["reference"]),
@@ -217,7 +232,13 @@ class Ledger:
         return rows[0]["platform_id"], rows[0]["form_id"]
 
     def mark_closed_by_step(
-        self, conn: sqlite3.Connection, tenant: str, platform: str, step_ref: str
+        self,
+        conn: sqlite3.Connection,
+        tenant: str,
+        platform: str,
+        step_ref: str,
+        session: Held | None = None,
+        today: date | None = None,
     ) -> None:
         """A session recorded against one of our steps met it: it ends `met`, never cancelled. The platform may
         not have completed the step itself, so a complete is queued (answered 409 if it already is)."""
@@ -226,7 +247,12 @@ class Ledger:
             (tenant, platform, step_ref),
         ).fetchall()
         for row in rows:
-            self._end(conn, tenant, platform, row, met=True)
+            closed_on = today or (session.held_on if session is not None else date.today())
+            self._end(conn, tenant, platform, row, True, session, closed_on)
+
+
+def _found_by(held_by: SessionFinder) -> MetCheck:
+    return lambda row: held_by(row) is not None
 
 
 def _mutable_columns(obligation: Obligation) -> tuple[Any, ...]:

@@ -35,14 +35,57 @@ MetCheck = Callable[[sqlite3.Row], bool]
 
 
 @dataclass(frozen=True)
-class _Held:
+class Held:
+    """A recorded session as the compliance history keeps it: when it was held and recorded, and by whom."""
+
     kind: str
     worker_id: str
     held_on: date
+    recorded_on: date | None = None
+    supervisor_id: str | None = None
+
+
+# The session that met a ledger row's cycle (the first that counts for it), or None.
+SessionFinder = Callable[[sqlite3.Row], Held | None]
 
 
 def never_met(row: sqlite3.Row) -> bool:
     return False
+
+
+def no_session(row: sqlite3.Row) -> Held | None:
+    return None
+
+
+def held_of(event: SupervisionRecorded) -> Held:
+    return Held(event.kind, event.worker_id, event.held_on, event.recorded_on, event.supervisor_id)
+
+
+def meeting_session(
+    events: Iterable[Event], counting_kinds: Callable[[str], frozenset[str]]
+) -> SessionFinder:
+    """For the ledger's rows of one subject, given every event folded about it: the earliest session that met
+    the row's cycle, by the rules in the module's docstring."""
+    held = sorted((held_of(e) for e in events if isinstance(e, SupervisionRecorded)), key=lambda h: h.held_on)
+    if not held:
+        return no_session
+
+    def first(row: sqlite3.Row) -> Held | None:
+        since = date.fromisoformat(row["counted_from_date"])
+        from_session = row["counted_from_fact"] in SESSION_FACTS or row["counted_from_fact"].endswith(" held")
+        scope = str(row["scope"])
+        any_kind = scope.startswith("booking-") and scope != "booking-ahead"
+        kinds = counting_kinds(row["kind"])
+        for session in held:
+            if row["holder"] != "-" and session.worker_id != row["holder"]:
+                continue
+            if not any_kind and session.kind not in kinds:
+                continue
+            if session.held_on > since or (session.held_on == since and not from_session):
+                return session
+        return None
+
+    return first
 
 
 def met_by_sessions(
@@ -53,9 +96,9 @@ def met_by_sessions(
     """A check for the ledger's rows of one subject, given every event folded about that subject.
     `booking_kinds`: the kinds of booked session that count for booking ahead."""
     events = list(events)
-    held = [_Held(e.kind, e.worker_id, e.held_on) for e in events if isinstance(e, SupervisionRecorded)]
+    finder = meeting_session(events, counting_kinds)
     booked = _booked(events, booking_kinds)
-    if not held and not booked:
+    if finder is no_session and not booked:
         return never_met
 
     def met(row: sqlite3.Row) -> bool:
@@ -66,18 +109,7 @@ def met_by_sessions(
                 worker == row["holder"] and (day > since or not counted_from_booking)
                 for worker, day in booked
             )
-        since = date.fromisoformat(row["counted_from_date"])
-        from_session = row["counted_from_fact"] in SESSION_FACTS or row["counted_from_fact"].endswith(" held")
-        any_kind = str(row["scope"]).startswith("booking-") and row["scope"] != "booking-ahead"
-        kinds = counting_kinds(row["kind"])
-        for session in held:
-            if row["holder"] != "-" and session.worker_id != row["holder"]:
-                continue
-            if not any_kind and session.kind not in kinds:
-                continue
-            if session.held_on > since or (session.held_on == since and not from_session):
-                return True
-        return False
+        return finder(row) is not None
 
     return met
 

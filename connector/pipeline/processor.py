@@ -17,7 +17,7 @@ from connector.pipeline.facts import TEAM_FACT_EVENTS, fold_case, fold_team, fol
 from connector.pipeline.failures import record_failures
 from connector.pipeline.inbox import Inbox, InboxItem
 from connector.pipeline.ledger import DiffCounts, Ledger
-from connector.pipeline.met import booked_ahead_kinds, met_by_sessions
+from connector.pipeline.met import Held, booked_ahead_kinds, held_of, meeting_session, met_by_sessions
 from connector.pipeline.outbox import Outbox
 from connector.store.database import Database
 from rules.calendar import WorkingCalendar
@@ -195,11 +195,11 @@ class Processor:
                 raise RuntimeError(f"tenant {tenant_id!r} is no longer configured")
             facts = _Facts(self.inbox, tenant_id, platform)
             owners: set[str] = set()
-            steps: list[str] = []
+            steps: list[tuple[str, Held]] = []
             for item in group:
                 owners |= owners_affected(facts, item.event)
                 if isinstance(item.event, SupervisionRecorded) and item.event.step_ref:
-                    steps.append(item.event.step_ref)
+                    steps.append((item.event.step_ref, held_of(item.event)))
             plans.append(
                 _Plan(evaluator, platform, steps, self._desired(evaluator, facts, owners, today), facts)
             )
@@ -233,14 +233,24 @@ class Processor:
         totals = DiffCounts()
         for plan in plans:
             tenant = plan.evaluator.tenant
-            for step_ref in plan.completed_steps:
+            for step_ref, session in plan.completed_steps:
                 # The platform completed this step: never cancel it, whatever the diff says next.
-                self.ledger.mark_closed_by_step(conn, tenant.id, plan.platform, step_ref)
+                self.ledger.mark_closed_by_step(conn, tenant.id, plan.platform, step_ref, session, today)
             for owner, desired in plan.desired:
                 pack = plan.evaluator.engine.pack
-                met_by = met_by_sessions(plan.facts.about(owner), pack.sessions_for, booked_ahead_kinds(pack))
+                events = plan.facts.about(owner)
+                met_by = met_by_sessions(events, pack.sessions_for, booked_ahead_kinds(pack))
+                held_by = meeting_session(events, pack.sessions_for)
                 counts = self.ledger.apply(
-                    conn, tenant.id, plan.platform, tenant.reference_prefix, owner, desired, today, met_by
+                    conn,
+                    tenant.id,
+                    plan.platform,
+                    tenant.reference_prefix,
+                    owner,
+                    desired,
+                    today,
+                    met_by=met_by,
+                    held_by=held_by,
                 )
                 totals = _add(totals, counts)
         return totals
@@ -274,7 +284,7 @@ class Processor:
 class _Plan:
     evaluator: Evaluator
     platform: str
-    completed_steps: list[str]
+    completed_steps: list[tuple[str, Held]]
     desired: list[tuple[str, list[Obligation]]]
     facts: _Facts
 

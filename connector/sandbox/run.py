@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from connector.sandbox.samples import (
     SANDBOX_KEY,
     SANDBOX_SECRET,
     SANDBOX_TOKEN,
+    SANDBOX_VIEWER,
     STEP_TYPES,
     config_text,
     sample_months,
@@ -65,8 +66,16 @@ def signed_headers(secret: str, webhook_id: str, body: bytes) -> dict[str, str]:
 
 
 def run_sandbox(
-    workdir: Path, mosaic_port: int, echo: Callable[[str], None], childview_port: int = 0
+    workdir: Path,
+    mosaic_port: int,
+    echo: Callable[[str], None],
+    childview_port: int = 0,
+    serve: bool = False,
+    connector_port: int = 0,
+    wait: Callable[[], None] | None = None,
 ) -> None:
+    """The demonstration; with `serve`, the connector, dashboard and simulators keep running until `wait`
+    returns (by default, until Ctrl-C)."""
     # The servers' and the edge's per-request lines would bury the tables this command exists to show.
     for noisy in ("werkzeug", "webhooks"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -94,7 +103,7 @@ def run_sandbox(
         config = load_config_file(config_path)
         service = Service(config, today=lambda: as_of)
         try:
-            with serving(create_app(service)) as connector:
+            with serving(create_app(service), connector_port) as connector:
                 echo(
                     f"Simulated Mosaic on {mosaic_url}, simulated Childview on {childview_url};"
                     f" connector on http://127.0.0.1:{connector.server_port}"
@@ -107,18 +116,43 @@ def run_sandbox(
                 service.stop()
                 counts = service.tick(as_of)
                 service.drain()
-            mosaic_month, yos_month = months
-            steps = report_mosaic(
-                service, mosaic_url, SANDBOX_TOKEN, str(mosaic_month["team_id"]), as_of, echo
-            )
-            prompts = report_childview(
-                service, childview_url, SANDBOX_KEY, yos_month["yot_team"], as_of, echo
-            )
-            _summary(service, steps, prompts, counts.reminders, echo)
-            echo(f"\nConfig written to {config_path}; database at {config.database}.")
-            _instructions(workdir, serve_path, mosaic.server_port, childview.server_port, echo)
+                _report_all(service, months, mosaic_url, childview_url, counts.reminders, echo)
+                echo(f"\nConfig written to {config_path}; database at {config.database}.")
+                _instructions(workdir, serve_path, mosaic.server_port, childview.server_port, echo)
+                _dashboard(f"http://127.0.0.1:{connector.server_port}", str(months[0]["team_id"]), echo)
+                if serve:
+                    echo("Serving the connector, its dashboard and both simulators until Ctrl-C.")
+                    (wait or _until_interrupted)()
         finally:
             service.close()
+
+
+def _until_interrupted() -> None:
+    with suppress(KeyboardInterrupt):
+        threading.Event().wait()
+
+
+def _dashboard(connector_url: str, team: str, echo: Callable[[str], None]) -> None:
+    echo(
+        f"\nCompliance dashboard for team {team}: {connector_url}/dashboard/lincolnshire/teams/{team}"
+        f"\n  (log in with the viewer token {SANDBOX_VIEWER!r}, from sandbox.toml; `connector sandbox --serve`"
+        " keeps it running)"
+    )
+
+
+def _report_all(
+    service: Service,
+    months: list[dict[str, Any]],
+    mosaic_url: str,
+    childview_url: str,
+    reminders: int,
+    echo: Callable[[str], None],
+) -> None:
+    as_of = service.today()
+    mosaic_month, yos_month = months
+    steps = report_mosaic(service, mosaic_url, SANDBOX_TOKEN, str(mosaic_month["team_id"]), as_of, echo)
+    prompts = report_childview(service, childview_url, SANDBOX_KEY, yos_month["yot_team"], as_of, echo)
+    _summary(service, steps, prompts, reminders, echo)
 
 
 def _wait_until_idle(service: Service, timeout: float = 60.0) -> None:

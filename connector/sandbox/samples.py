@@ -10,6 +10,10 @@ from typing import Any
 SANDBOX_SECRET = "whsec_c2FuZGJveC1zZWNyZXQtbm90LWZvci1wcm9kdWN0aW9u"
 SANDBOX_TOKEN = "sandbox-token"
 SANDBOX_KEY = "sandbox-key"
+# The dashboard's viewer token, the calendar feeds' secret and the session cookie's key, for this machine only.
+SANDBOX_VIEWER = "sandbox-viewer-token"
+SANDBOX_CALENDAR = "sandbox-calendar-secret"
+SANDBOX_SESSION = "sandbox-session-secret-not-for-production"
 
 CONFIG_TEMPLATE = """\
 # Written by `connector sandbox`: a local config against the simulated Mosaic and Childview. Safe to read,
@@ -19,6 +23,7 @@ database = "{database}"
 
 [service]
 poll_interval_seconds = 0.2
+session_secret = "{session}"
 
 [delivery]
 max_attempts = 5
@@ -29,6 +34,8 @@ backoff_max_seconds = 2
 id = "lincolnshire"
 rule_pack = "lincolnshire"
 reference_prefix = "linc"
+viewer_token = "{viewer}"
+calendar_secret = "{calendar}"
 
 [tenants.mosaic]
 base_url = "{base_url}"
@@ -92,5 +99,8 @@ def config_text(database: str, mosaic_url: str, childview_url: str) -> str:
         token=SANDBOX_TOKEN,
         key=SANDBOX_KEY,
         secret=SANDBOX_SECRET,
+        viewer=SANDBOX_VIEWER,
+        calendar=SANDBOX_CALENDAR,
+        session=SANDBOX_SESSION,
         step_types="\n".join(f"{k} = {v}" for k, v in STEP_TYPES.items()),
     )

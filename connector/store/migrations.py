@@ -174,6 +174,48 @@ def _009_event_source(db: sqlite_utils.Database) -> None:
     db.table("inbox").add_column("source", str)
 
 
+def _010_cycle_outcomes(db: sqlite_utils.Database) -> None:
+    # Each cycle's outcome as it was when it closed (met or withdrawn), with the session that met it, so the
+    # compliance figures keep their history whatever a later re-evaluation decides. Ids, dates and codes only.
+    db.table("cycle_outcomes").create(
+        {
+            "tenant": str,
+            "platform": str,
+            "reference": str,
+            "kind": str,
+            "case_id": str,
+            "worker_id": str,
+            "assignee_id": str,
+            "supervisor_id": str,
+            "team_id": str,
+            "due_date": str,
+            "rules": str,
+            "counted_from_fact": str,
+            "counted_from_date": str,
+            "outcome": str,
+            "held_on": str,
+            "recorded_on": str,
+            "closed_on": str,
+            "days_late": int,
+            "recorded_at": str,
+        },
+        pk=("tenant", "platform", "reference"),
+        not_null=["kind", "worker_id", "due_date", "outcome", "closed_on"],
+    )
+    db.table("cycle_outcomes").create_index(["tenant", "team_id", "due_date"])
+    db.table("cycle_outcomes").create_index(["tenant", "case_id"])
+    db.table("obligations").create_index(["tenant", "team_id", "status"])
+    # Cycles closed before this table existed keep what the ledger knew of them; the session is unknown.
+    db.execute(
+        "INSERT INTO cycle_outcomes (tenant, platform, reference, kind, case_id, worker_id, assignee_id, team_id,"
+        " due_date, rules, counted_from_fact, counted_from_date, outcome, closed_on, days_late, recorded_at)"
+        " SELECT tenant, platform, reference, kind, case_id, CASE WHEN holder = '-' THEN assignee_id ELSE holder"
+        " END, assignee_id, team_id, due_date, rules, counted_from_fact, counted_from_date, status,"
+        " substr(updated_at, 1, 10), MAX(0, CAST(julianday(substr(updated_at, 1, 10)) - julianday(due_date)"
+        " AS INTEGER)), updated_at FROM obligations WHERE status IN ('met', 'withdrawn')"
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _001_inbox,
     _002_obligations,
@@ -184,4 +226,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _007_service_state,
     _008_reminder_recipients,
     _009_event_source,
+    _010_cycle_outcomes,
 ]

@@ -6,8 +6,10 @@ import hmac
 
 from flask import Blueprint, Response, jsonify, request
 
+from connector.reports.report import build_report
 from connector.service import Service
 from connector.store.queries import ObligationFilter, list_obligations
+from connector.web.openapi import compliance_filters
 from webhooks.errors import error_response
 
 
@@ -46,5 +48,15 @@ def create_api_blueprint(service: Service) -> Blueprint:
         return jsonify(
             {"tenant": tenant, "as_of": service.today().isoformat(), "count": len(items), "items": items}
         )
+
+    @bp.get("/tenants/<tenant>/compliance")
+    def compliance(tenant: str) -> Response:
+        if tenant not in service.config.tenants:
+            return error_response(404, f"No tenant {tenant!r} is configured.")
+        filters, errors = compliance_filters(request.args)
+        if errors:
+            return error_response(400, "Some filters are not valid.", errors)
+        report = build_report(service.db, service.config.tenants[tenant], service.today(), **filters)
+        return jsonify(report.as_json())
 
     return bp

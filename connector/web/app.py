@@ -13,6 +13,8 @@ from connector.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from connector.service import Service
 from connector.web.api import create_api_blueprint
 from connector.web.intake import Intake
+from connector.web.openapi import openapi_document
+from connector.web.people import register_read_side
 from webhooks.edge import create_webhook_blueprint
 from webhooks.errors import error_response
 
@@ -28,6 +30,11 @@ def create_app(service: Service, clock: Any = time.time) -> Flask:
     app.register_blueprint(create_api_blueprint(service))
 
     install_request_logging(app, set(service.config.tenants))
+    register_read_side(app, service)
+
+    @app.get("/openapi.json")
+    def openapi() -> Response:
+        return jsonify(openapi_document())
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -95,4 +95,5 @@ def test_an_extract_without_timestamps_counts_first_due_dates_from_go_live(tmp_p
         assert got["counted_from"] == (GO_LIVE, as_of.isoformat()), key
         assert want["counted_from"][0] == "allocation", key
         assert got["due_date"] > want["due_date"], key
-    assert same_date >= len(webhooks) - 2
+    # Only allocations the webhooks saw happen differ (each checked above); everything else is the same.
+    assert same_date >= len(webhooks) // 2
