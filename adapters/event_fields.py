@@ -29,6 +29,14 @@ OUT_OF_RANGE = f"Must be between {EARLIEST} and {LATEST}."
 MAX_IDS = 1000
 # The webhook id: printable ASCII without spaces, as the edge requires of the webhook-id header it must equal.
 EVENT_ID = r"[!-~]{1,200}"
+# Codes only, as closure reasons are (RC1, ADOPTED): upper case rules out a surname ("Smith").
+REASON_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
+
+
+def reason_code(reason: Any) -> str | None:
+    """A closure reason kept only when it is a code: a free-text one may name people, so it is dropped unread
+    (and the closure still accepted)."""
+    return reason if isinstance(reason, str) and REASON_CODE.fullmatch(reason) else None
 
 
 class Data(Schema):

@@ -34,6 +34,9 @@ YOUTH_JUSTICE_DISPOSALS = (
 )
 CASE_STATUSES = frozenset(MOSAIC_STATUSES + YOUTH_JUSTICE_DISPOSALS)
 
+# Why a worker is away (`worker.leave`, `staff.leave`): the leave-gap note names only this code.
+LEAVE_REASONS = ("annual", "sickness", "other")
+
 # How a worker is attached to a case: allocated worker, lead professional, involved worker. The first two are
 # keyworkers, whose clock is the child's (rule 8).
 RELATIONSHIPS = ("ALLWKR", "LEADPROF", "INVWKR")

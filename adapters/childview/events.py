@@ -8,15 +8,24 @@ Childview id never meets a Mosaic one. Unknown extra fields are ignored; the tex
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from adapters.event_fields import Bool, Builder, Data, capped_list, code, one_of, parse_event, sane_date
-from rules.codes import EMPLOYMENT_TYPES, SESSION_KINDS
+from adapters.event_fields import (
+    Bool,
+    Builder,
+    Data,
+    capped_list,
+    code,
+    one_of,
+    parse_event,
+    reason_code,
+    sane_date,
+)
+from rules.codes import EMPLOYMENT_TYPES, LEAVE_REASONS, SESSION_KINDS, YOUTH_JUSTICE_DISPOSALS
 
 # The contract's kinds of recorded session are Mosaic's, word for word.
 from rules.events import (
@@ -35,21 +44,9 @@ from rules.events import (
 
 # Matched whole (fullmatch), so a trailing newline is refused too.
 ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
-CODE_PATTERN = r"[A-Z0-9][A-Z0-9_-]{0,39}"
-REASON_CODE = re.compile(CODE_PATTERN)
 MAX_ACTIONS = 100
-DISPOSALS = (
-    "PREVENTION",
-    "OUT_OF_COURT",
-    "REFERRAL_ORDER",
-    "YRO",
-    "DTO_CUSTODY",
-    "DTO_COMMUNITY",
-    "BAIL_REMAND",
-)
 # A case manager is the young person's keyworker for the rules; a supporting worker is an involved worker.
 ROLES = {"CASE_MANAGER": Relationship.ALLOCATED_WORKER, "SUPPORTING": Relationship.INVOLVED_WORKER}
-LEAVE_REASONS = ("annual", "sickness", "other")
 # Childview sends no job role and no frontline flag. YOS staff on Childview are frontline practitioners; the
 # role is a code no shipped rule names, so a rule pack targets YOS staff only by saying so.
 JOB_ROLE = "YOS_PRACTITIONER"
@@ -89,7 +86,7 @@ class CaseDeallocatedSchema(Data):
 
 class CaseStatusChangedSchema(Data):
     yp_id = _id(required=True)
-    disposal = one_of(DISPOSALS, required=True)
+    disposal = one_of(YOUTH_JUSTICE_DISPOSALS, required=True)
     start_date = sane_date(required=True)
     looked_after = Bool(allow_none=True, load_default=None)
 
@@ -97,8 +94,8 @@ class CaseStatusChangedSchema(Data):
 class CaseClosedSchema(Data):
     yp_id = _id(required=True)
     end_date = sane_date(required=True)
-    # Read as any text so that a free-text reason never blocks the closure; _closed keeps only a code.
-    reason = fields.String(allow_none=True, load_default=None)
+    # Read as anything so that a free-text (or mistyped) reason never blocks the closure; only a code is kept.
+    reason = fields.Raw(allow_none=True, load_default=None)
 
 
 class StaffUpdatedSchema(Data):
@@ -186,12 +183,7 @@ def _status(eid: str, at: datetime, d: dict[str, Any]) -> Event:
 
 
 def _closed(eid: str, at: datetime, d: dict[str, Any]) -> Event:
-    return CaseClosed(eid, at, d["yp_id"], d["end_date"], _reason_code(d["reason"]))
-
-
-def _reason_code(text: str | None) -> str | None:
-    """A closure reason kept only when it is a code (ORDER_COMPLETE): a free-text one may name people."""
-    return text if text is not None and REASON_CODE.fullmatch(text) else None
+    return CaseClosed(eid, at, d["yp_id"], d["end_date"], reason_code(d["reason"]))
 
 
 def _staff(eid: str, at: datetime, d: dict[str, Any]) -> Event:

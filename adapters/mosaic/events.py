@@ -13,10 +13,20 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from adapters import event_fields
-from adapters.event_fields import Bool, Builder, Data, offset_datetime, one_of, parse_event, sane_date
+from adapters.event_fields import (
+    Bool,
+    Builder,
+    Data,
+    offset_datetime,
+    one_of,
+    parse_event,
+    reason_code,
+    sane_date,
+)
 from rules.codes import (
     EMPLOYMENT_TYPES,
     JOB_ROLES,
+    LEAVE_REASONS,
     MOSAIC_STATUSES,
     OBLIGATION_KINDS,
     RELATIONSHIPS,
@@ -38,8 +48,6 @@ from rules.events import (
     WorkerUpdated,
 )
 
-# Codes only, as Mosaic's closure reasons are (RC1, ADOPTED): upper case rules out a surname ("Smith").
-REASON_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
 # A booking system's own reference: no spaces, so no "Jane Doe DOB 2015-03-04".
 BOOKING_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 # The webhook id: printable ASCII without spaces, as the edge requires of the webhook-id header it must equal.
@@ -149,7 +157,7 @@ class ShiftWorkedSchema(Data):
 class WorkerLeaveSchema(Data):
     worker_id = _id(required=True)
     leave_id = _BookingId(required=True)
-    reason = one_of(("annual", "sickness", "other"), required=True)
+    reason = one_of(LEAVE_REASONS, required=True)
     start_date = sane_date(required=True)
     end_date = sane_date(required=True)
     status = one_of(("recorded", "cancelled"), load_default="recorded")
@@ -239,12 +247,7 @@ def _status(eid: str, at: datetime, d: dict[str, Any]) -> Event:
 
 
 def _closed(eid: str, at: datetime, d: dict[str, Any]) -> Event:
-    return CaseClosed(eid, at, str(d["person_id"]), d["end_date"], _code(d["reason"]))
-
-
-def _code(reason: Any) -> str | None:
-    """A closure reason kept only when it is a code (RC1, ADOPTED): a free-text one may name people."""
-    return reason if isinstance(reason, str) and REASON_CODE.fullmatch(reason) else None
+    return CaseClosed(eid, at, str(d["person_id"]), d["end_date"], reason_code(d["reason"]))
 
 
 def _worker(eid: str, at: datetime, d: dict[str, Any]) -> Event:
