@@ -234,4 +234,5 @@ class Service:
 
     def close(self) -> None:
         self.stop()
+        self.dispatcher.close()
         self.db.close()
