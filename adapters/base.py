@@ -44,6 +44,9 @@ class ObligationWrite:
     # The assignee's supervisor, for platforms whose form stub names the manager (Childview's manager_id).
     supervisor_id: str | None = None
     met: bool = False
+    # An earlier try of this write failed without a clear answer (a timeout, a dropped connection, a 5xx), so a
+    # create may have reached the platform: a platform without idempotency keys looks the reference up first.
+    unsure: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,13 @@ class PlatformAdapter(Protocol):
         """The `whsec_...` secrets webhooks from this platform are signed with."""
         ...
 
-    def writer(self, settings: Any, reference_prefix: str, session: requests.Session) -> PlatformWriter:
-        """A writer for one tenant, using the given HTTP session."""
+    def writer(
+        self,
+        settings: Any,
+        reference_prefix: str,
+        session: requests.Session,
+        max_attempts: int | None = None,
+    ) -> PlatformWriter:
+        """A writer for one tenant, using the given HTTP session; `max_attempts` overrides the settings' tries
+        per call (the dispatcher asks for 1: its retries wait in the outbox, not inside a call)."""
         ...

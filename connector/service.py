@@ -240,4 +240,5 @@ class Service:
 
     def close(self) -> None:
         self.stop()
+        self.dispatcher.close()
         self.db.close()

@@ -36,14 +36,20 @@ class ChildviewAdapter:
     def webhook_secrets(self, settings: Any) -> list[str]:
         return list(_childview(settings).webhook_secrets)
 
-    def writer(self, settings: Any, reference_prefix: str, session: requests.Session) -> ChildviewWriter:
+    def writer(
+        self,
+        settings: Any,
+        reference_prefix: str,
+        session: requests.Session,
+        max_attempts: int | None = None,
+    ) -> ChildviewWriter:
         settings = _childview(settings)
         client = ChildviewClient(
             settings.base_url,
             settings.api_key,
             session,
             timeout=settings.timeout_seconds,
-            max_attempts=settings.max_attempts,
+            max_attempts=settings.max_attempts if max_attempts is None else max_attempts,
             max_wait=settings.max_retry_wait_seconds,
         )
         return ChildviewWriter(client, settings, reference_prefix)

@@ -35,14 +35,20 @@ class MosaicAdapter:
     def webhook_secrets(self, settings: Any) -> list[str]:
         return list(_mosaic(settings).webhook_secrets)
 
-    def writer(self, settings: Any, reference_prefix: str, session: requests.Session) -> MosaicWriter:
+    def writer(
+        self,
+        settings: Any,
+        reference_prefix: str,
+        session: requests.Session,
+        max_attempts: int | None = None,
+    ) -> MosaicWriter:
         settings = _mosaic(settings)
         client = MosaicClient(
             settings.base_url,
             settings.api_token,
             session,
             timeout=settings.timeout_seconds,
-            max_attempts=settings.max_attempts,
+            max_attempts=settings.max_attempts if max_attempts is None else max_attempts,
             max_wait=settings.max_retry_wait_seconds,
         )
         return MosaicWriter(client, settings, reference_prefix)

@@ -78,7 +78,9 @@ class MosaicWriter:
             "external_reference": write.reference,
             **changes,
         }
-        return self._create_or_adopt("/workflow-steps", body, write.reference, "workflow_step_id")
+        return self._create_or_adopt(
+            "/workflow-steps", body, write.reference, "workflow_step_id", write.unsure
+        )
 
     def _patch_step(self, step_id: str, changes: dict[str, Any]) -> bool:
         """PATCH a step; True when Mosaic answers 409: it is already completed or cancelled."""
@@ -137,7 +139,7 @@ class MosaicWriter:
             "external_reference": reference,
             **answers,
         }
-        form_id, created = self._create_or_adopt("/forms", body, reference, "form_id")
+        form_id, created = self._create_or_adopt("/forms", body, reference, "form_id", write.unsure)
         if not created:
             self.client.call("PATCH", f"/forms/{form_id}", json=answers)
         return form_id
@@ -172,11 +174,10 @@ class MosaicWriter:
     # --- create or adopt ------------------------------------------------------------------------------------
 
     def _create_or_adopt(
-        self, path: str, body: dict[str, Any], reference: str, id_name: str
+        self, path: str, body: dict[str, Any], reference: str, id_name: str, unsure: bool = False
     ) -> tuple[str, bool]:
         """(id, True if this call created it). Bounded by the client's attempts; a create that may have been
-        applied is looked up before it is sent again."""
-        unsure = False
+        applied, in this call or (`unsure`) in an earlier one, is looked up before it is sent again."""
         for attempt in self.client.retrying():
             with attempt:
                 if unsure:

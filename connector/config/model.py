@@ -79,6 +79,9 @@ class DeliveryConfig:
     max_attempts: int = 10
     backoff_seconds: float = 30.0
     backoff_max_seconds: float = 3600.0
+    # Writes in flight at once (threads, each with its own kept-alive connections); also the most one
+    # tenant's platform gets, fewer after it answers 429.
+    workers: int = 8
 
 
 @dataclass(frozen=True)

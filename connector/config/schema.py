@@ -78,6 +78,7 @@ class DeliverySchema(StrictSchema):
     max_attempts = fields.Integer(load_default=10, validate=validate.Range(min=1, max=1000))
     backoff_seconds = fields.Float(load_default=30.0, validate=validate.Range(min=0))
     backoff_max_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=0))
+    workers = fields.Integer(load_default=8, validate=validate.Range(min=1, max=64))
 
 
 class RemindersSchema(StrictSchema):

@@ -1,17 +1,25 @@
 """Delivery: outbox rows -> the platform's writer, until the platform confirms each one.
 
-The writer already retries a call a few times (tenacity, bounded); what still fails retryably is tried again
-later with a growing delay, and parked as a dead letter after `delivery.max_attempts`. A fatal answer is parked
-at once. Each outcome is kept in the audit table (references and outcomes only, never personal data).
+Several writes are in flight at once (`delivery.workers` threads, each with its own kept-alive sessions), but
+never two writes about the same platform record: a round takes at most one row per record (an obligation's
+step, with its reminders and their withdrawals), so they reach the platform in the order they were queued.
+Every writer makes one try per call; a retryable failure waits in the outbox (`next_attempt_at`), never in a
+sleep that would hold a worker: first the platform's quick tries (`max_attempts`, short waits up to
+`max_retry_wait_seconds`), then a growing delay, and a dead letter after `delivery.max_attempts` more. A 429
+also paces that tenant's platform (connector/pipeline/pacing.py). A fatal answer is parked at once. The
+confirmations of a round are committed together, in one transaction. Each outcome is kept in the audit table
+(references and outcomes only, never personal data).
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -23,10 +31,17 @@ from connector.config import Config
 from connector.pipeline.inbox import Inbox
 from connector.pipeline.ledger import Ledger
 from connector.pipeline.outbox import Outbox, OutboxRow
+from connector.pipeline.pacing import Pacing
 from connector.pipeline.scheduler import Chain
 from connector.store.database import Database, utc_now_text
 
 log = logging.getLogger(__name__)
+
+# The platform's quick tries wait as its HTTP client used to between tries in one call: 0.5 s, doubling.
+QUICK_FIRST_WAIT = 0.5
+WITHDRAW_SUFFIX = ":withdraw"
+
+Confirm = Callable[[sqlite3.Connection], None]
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,15 @@ class Delivery:
     outcome: str
     detail: str
     next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One row's try: its delivery (None: not tried, its platform is paused) and, when delivered, what the
+    confirmation records (applied with the round's other confirmations, in one transaction)."""
+
+    delivery: Delivery | None
+    confirm: Confirm | None = None
 
 
 def _now() -> datetime:
@@ -58,26 +82,60 @@ class Dispatcher:
         self.inbox = Inbox(db)
         self.session_factory = session_factory
         self.clock = clock
+        self.workers = config.delivery.workers
+        self.pacing = Pacing(self.workers)
+        # Writers set here (by tests) serve every thread; otherwise each thread builds its own, because a
+        # requests.Session must not be shared across threads.
         self._writers: dict[tuple[str, str], PlatformWriter] = {}
         self.observe: Callable[[str, str, float], None] | None = None  # (platform, outcome, seconds): metrics
-        self._started = 0.0
+        # When each row's attempt began, by outbox id: attempts run on several threads, and their outcome may be
+        # audited on another (a round's confirmations commit together).
+        self._started: dict[int, float] = {}
+        self._local = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def writer(self, tenant_id: str, platform: str) -> PlatformWriter:
         key = (tenant_id, platform)
-        if key not in self._writers:
+        if key in self._writers:
+            return self._writers[key]
+        own: dict[tuple[str, str], PlatformWriter] = self._local.__dict__.setdefault("writers", {})
+        if key not in own:
             tenant = self.config.tenants[tenant_id]
             adapter = get_adapter(platform)
-            self._writers[key] = adapter.writer(
-                tenant.platforms[platform], tenant.reference_prefix, self.session_factory()
+            own[key] = adapter.writer(
+                tenant.platforms[platform], tenant.reference_prefix, self.session_factory(), max_attempts=1
             )
-        return self._writers[key]
+        return own[key]
 
     def run_once(self, limit: int = 100) -> int:
-        """Attempt every write that is due; returns how many were attempted."""
-        rows = self.outbox.due(self.clock(), limit)
-        for row in rows:
-            self.deliver(row)
-        return len(rows)
+        """One round: try every write that is due (at most one per platform record, several at once), then
+        commit their confirmations together; returns how many were tried."""
+        now = self.clock()
+        rows = self._one_per_record(self.outbox.due(now, limit, skip=self.pacing.paused(now)))
+        attempts: list[_Attempt] = []
+        failure: BaseException | None = None
+        if self.workers <= 1 or len(rows) <= 1:
+            for row in rows:
+                try:
+                    attempts.append(self._attempt(row, now))
+                except Exception as exc:  # kept until the others' confirmations are committed
+                    failure = failure or exc
+        else:
+            futures = [self._executor().submit(self._attempt, row, now) for row in rows]
+            for future in futures:
+                try:
+                    attempts.append(future.result())
+                except Exception as exc:
+                    failure = failure or exc
+        confirms = [a.confirm for a in attempts if a.confirm is not None]
+        if confirms:
+            with self.db.transaction() as conn:
+                for confirm in confirms:
+                    confirm(conn)
+        if failure is not None:
+            raise failure
+        return sum(1 for a in attempts if a.delivery is not None)
 
     def run_until_idle(self, limit: int = 100) -> int:
         total = 0
@@ -87,39 +145,125 @@ class Dispatcher:
             if count == 0:
                 return total
 
+    def close(self) -> None:
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="connector-delivery")
+            return self._pool
+
+    def _one_per_record(self, rows: list[OutboxRow]) -> list[OutboxRow]:
+        """The oldest due row of each platform record; the others wait for a later round, so a reminder never
+        overtakes its step's move, nor a withdrawal its reminder."""
+        records = self._records(rows)
+        seen: set[tuple[str, str, str]] = set()
+        first: list[OutboxRow] = []
+        for row in rows:
+            key = (
+                row.tenant,
+                row.platform,
+                records.get((row.tenant, row.platform, row.reference), row.reference),
+            )
+            if key not in seen:
+                seen.add(key)
+                first.append(row)
+        return first
+
+    def _records(self, rows: list[OutboxRow]) -> dict[tuple[str, str, str], str]:
+        """(tenant, platform, reference) of each reminder row (and each withdrawal of one) -> the reference of
+        the obligation it is about; obligation rows are their own record."""
+        wanted: dict[tuple[str, str], dict[str, str]] = {}
+        for row in rows:
+            if row.item == "obligation":
+                continue
+            reminder = (
+                row.reference.removesuffix(WITHDRAW_SUFFIX)
+                if row.item == "reminder_withdrawal"
+                else row.reference
+            )
+            wanted.setdefault((row.tenant, row.platform), {})[reminder] = row.reference
+        records: dict[tuple[str, str, str], str] = {}
+        for (tenant, platform), by_reminder in wanted.items():
+            refs = list(by_reminder)
+            marks = ", ".join("?" * len(refs))
+            for found in self.db.query(
+                "SELECT reference, obligation_reference FROM reminders WHERE tenant = ? AND platform = ?"
+                f" AND reference IN ({marks})",
+                (tenant, platform, *refs),
+            ):
+                records[(tenant, platform, by_reminder[found["reference"]])] = found["obligation_reference"]
+        return records
+
     def deliver(self, row: OutboxRow) -> Delivery:
-        self._started = time.monotonic()
+        """Try one row now and commit what came of it (the operator's `connector retry`)."""
+        attempt = self._attempt(row, self.clock(), paced=False)
+        if attempt.confirm is not None:
+            with self.db.transaction() as conn:
+                attempt.confirm(conn)
+        assert attempt.delivery is not None
+        return attempt.delivery
+
+    def _attempt(self, row: OutboxRow, now: datetime, paced: bool = True) -> _Attempt:
+        self._started[row.id] = time.monotonic()
         if (
             row.tenant not in self.config.tenants
             or row.platform not in self.config.tenants[row.tenant].platforms
         ):
             reason = f"tenant {row.tenant!r} has no {row.platform} platform configured any more"
             self.outbox.park(row, reason)
-            return Delivery("parked", reason)
+            return _Attempt(Delivery("parked", reason))
+        pace = self.pacing.of(row.tenant, row.platform)
+        if paced and not pace.acquire(now):
+            return _Attempt(None)  # paused by a 429 meanwhile: it stays due, untried
+        confirmed = False
         try:
             writer = self.writer(row.tenant, row.platform)
             if row.item == "reminder":
-                return Delivery("delivered", self._send_reminder(writer, row))
+                notification_id = self._send_reminder(writer, row)
+                confirmed = True
+                return _Attempt(
+                    Delivery("delivered", notification_id),
+                    lambda conn: self._confirm_reminder(conn, row, notification_id),
+                )
             if row.item == "reminder_withdrawal":
                 writer.withdraw_reminder(row.payload["platform_id"])
-                with self.db.transaction() as conn:
-                    self.outbox.confirm(conn, row)
-                    self._audit(row, "confirmed", row.payload["platform_id"], conn=conn)
-                return Delivery("delivered", row.payload["platform_id"])
-            return Delivery("delivered", self._sync_obligation(writer, row))
+                confirmed = True
+                return _Attempt(
+                    Delivery("delivered", row.payload["platform_id"]),
+                    lambda conn: self._confirm_withdrawal(conn, row),
+                )
+            platform_id, confirm = self._sync_obligation(writer, row)
+            confirmed = True
+            return _Attempt(Delivery("delivered", platform_id), confirm)
         except RetryableError as exc:
-            return self._retry_or_park(row, exc)
+            if exc.status == 429:
+                pace.slow_down(self.clock(), exc.retry_after)
+            return _Attempt(self._retry_or_park(row, exc))
         except PlatformError as exc:
             log.warning("write %s parked: %s", row.reference, exc.reason)
             self.outbox.park(row, exc.reason)
             self._audit(row, "dead_letter", exc.reason)
-            return Delivery("parked", exc.reason)
+            return _Attempt(Delivery("parked", exc.reason))
+        finally:
+            if paced:
+                pace.release(confirmed)
 
-    def _sync_obligation(self, writer: PlatformWriter, row: OutboxRow) -> str:
+    def _confirm_withdrawal(self, conn: sqlite3.Connection, row: OutboxRow) -> None:
+        self.outbox.confirm(conn, row)
+        self._audit(row, "confirmed", row.payload["platform_id"], conn=conn)
+
+    def _sync_obligation(self, writer: PlatformWriter, row: OutboxRow) -> tuple[str, Confirm]:
         platform_id, form_id = self.ledger.platform_ids(row.tenant, row.platform, row.reference)
         write = obligation_write(row.reference, row.payload, platform_id, form_id)
-        result = writer.sync_obligation(write)
-        with self.db.transaction() as conn:
+        # A row tried before may have reached the platform without its answer reaching us.
+        result = writer.sync_obligation(replace(write, unsure=row.attempts > 0))
+
+        def confirm(conn: sqlite3.Connection) -> None:
             self.ledger.record_confirmation(
                 conn,
                 row.tenant,
@@ -132,7 +276,8 @@ class Dispatcher:
             self.outbox.confirm(conn, row)
             self._audit(row, "confirmed", result.platform_id or "", conn=conn)
             self._withdraw_stale_reminders(conn, row)
-        return result.platform_id or ""
+
+        return result.platform_id or "", confirm
 
     def _withdraw_stale_reminders(self, conn: sqlite3.Connection, row: OutboxRow) -> None:
         """A step's reminders that no longer fit it leave the tray: those of an ended step, those that named a
@@ -171,7 +316,7 @@ class Dispatcher:
                     conn,
                     row.tenant,
                     row.platform,
-                    f"{reminder['reference']}:withdraw",
+                    f"{reminder['reference']}{WITHDRAW_SUFFIX}",
                     "reminder_withdrawal",
                     "withdraw",
                     {"platform_id": reminder["platform_id"]},
@@ -192,23 +337,34 @@ class Dispatcher:
                 escalation=bool(p.get("escalation")),
             )
         )
-        with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE reminders SET platform_id = ? WHERE tenant = ? AND platform = ? AND reference = ?",
-                (notification_id, row.tenant, row.platform, row.reference),
-            )
-            self.outbox.confirm(conn, row)
-            self._audit(row, "confirmed", notification_id, conn=conn)
         return notification_id
 
+    def _confirm_reminder(self, conn: sqlite3.Connection, row: OutboxRow, notification_id: str) -> None:
+        conn.execute(
+            "UPDATE reminders SET platform_id = ? WHERE tenant = ? AND platform = ? AND reference = ?",
+            (notification_id, row.tenant, row.platform, row.reference),
+        )
+        self.outbox.confirm(conn, row)
+        self._audit(row, "confirmed", notification_id, conn=conn)
+
     def _retry_or_park(self, row: OutboxRow, exc: RetryableError) -> Delivery:
+        """Schedule the next try in the outbox: first the platform's quick tries (what its client once did
+        inside one call), then `delivery`'s growing delay; a Retry-After longer than either is honoured."""
         delivery = self.config.delivery
-        if row.attempts + 1 >= delivery.max_attempts:
-            reason = f"gave up after {row.attempts + 1} attempts: {exc.reason}"
+        settings = self.config.tenants[row.tenant].platforms[row.platform]
+        quick = max(0, int(getattr(settings, "max_attempts", 1)) - 1)
+        tries = row.attempts + 1
+        if tries >= quick + delivery.max_attempts:
+            reason = f"gave up after {tries} attempts: {exc.reason}"
             self.outbox.park(row, reason)
             self._audit(row, "dead_letter", reason)
             return Delivery("parked", reason)
-        delay = min(delivery.backoff_seconds * (2**row.attempts), delivery.backoff_max_seconds)
+        if row.attempts < quick:
+            most = float(getattr(settings, "max_retry_wait_seconds", 30.0))
+            delay = min(QUICK_FIRST_WAIT * (2**row.attempts), most)
+        else:
+            slow = row.attempts - quick
+            delay = min(delivery.backoff_seconds * (2**slow), delivery.backoff_max_seconds)
         if exc.retry_after is not None:
             delay = max(delay, exc.retry_after)
         now = self.clock()
@@ -218,7 +374,8 @@ class Dispatcher:
 
     def _audit(self, row: OutboxRow, outcome: str, detail: str, conn: Any = None) -> None:
         if self.observe is not None:  # every delivery ends in exactly one audited outcome
-            self.observe(row.platform, outcome, time.monotonic() - self._started)
+            started = self._started.pop(row.id, None)
+            self.observe(row.platform, outcome, 0.0 if started is None else time.monotonic() - started)
         sql = "INSERT INTO audit (at, tenant, platform, reference, action, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)"
         params = (utc_now_text(), row.tenant, row.platform, row.reference, row.action, outcome, detail[:500])
         if conn is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -79,11 +80,15 @@ class Outbox:
             (tenant, platform, reference, item, action, body, now, now, now),
         )
 
-    def due(self, now: datetime, limit: int = 100) -> list[OutboxRow]:
-        rows = self.db.query(
-            "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-            (now.astimezone(UTC).isoformat(timespec="milliseconds"), limit),
-        )
+    def due(self, now: datetime, limit: int = 100, skip: Iterable[tuple[str, str]] = ()) -> list[OutboxRow]:
+        """Pending rows due by `now`, oldest first, leaving out the (tenant, platform) pairs in `skip` (those
+        paused after a 429), so their rows never fill the batch and hold up everyone else's."""
+        sql = "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
+        params: list[Any] = [now.astimezone(UTC).isoformat(timespec="milliseconds")]
+        for tenant, platform in skip:
+            sql += " AND NOT (tenant = ? AND platform = ?)"
+            params += [tenant, platform]
+        rows = self.db.query(sql + " ORDER BY id LIMIT ?", (*params, limit))
         return [_row(r) for r in rows]
 
     def next_due_at(self) -> str | None:

@@ -11,6 +11,7 @@ import requests
 from tests.adapters.mosaic.support import MAX_ATTEMPTS, Harness, LosesAnswers
 
 from adapters.base import FatalError, ObligationWrite, RetryableError, WriteResult
+from adapters.mosaic.writer import MosaicWriter
 
 STEPS = "/api/workflow-steps"
 STEP = "/api/workflow-steps/880012"
@@ -269,3 +270,30 @@ def test_a_lookup_answer_without_items_is_fatal(mosaic: Harness) -> None:
 
     with pytest.raises(FatalError, match="no items list"):
         mosaic.writer().sync_obligation(dataclasses.replace(WRITE, open=False))
+
+
+def test_an_unsure_create_looks_the_reference_up_first_and_adopts_the_step(mosaic: Harness) -> None:
+    # The dispatcher's writer makes one try per call; a create whose answer an earlier try lost is marked
+    # unsure, so this try finds the step the lost create made instead of sending a second create.
+    found(mosaic, [{**CREATE_BODY, "workflow_step_id": 880012}])
+    patched(mosaic, CHANGES)
+    writer = MosaicWriter(mosaic.client(max_attempts=1), mosaic.settings(form_types={}), "linc")
+
+    result = writer.sync_obligation(dataclasses.replace(WRITE, unsure=True))
+
+    assert result == WriteResult("880012", None)
+    assert mosaic.calls("POST") == [] and mosaic.sleeps == []
+
+
+def test_an_unsure_create_that_never_arrived_is_sent_after_the_lookup(mosaic: Harness) -> None:
+    found(mosaic, [])
+    created(mosaic)
+    writer = MosaicWriter(mosaic.client(max_attempts=1), mosaic.settings(form_types={}), "linc")
+
+    result = writer.sync_obligation(dataclasses.replace(WRITE, unsure=True))
+
+    assert result.platform_id == "880012"
+    assert [c.split("?")[0] for c in mosaic.calls()] == [
+        "GET /api/workflow-steps",
+        "POST /api/workflow-steps",
+    ]

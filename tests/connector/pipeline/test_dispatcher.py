@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
+import requests
+from pytest_httpserver import HTTPServer
+from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import make_config
 
 from adapters.base import (
@@ -68,7 +73,8 @@ class Clock:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    base = make_config(tmp_path, "http://127.0.0.1:9/api")
+    # One try per round and no quick tries, so each round below is one delivery attempt.
+    base = make_config(tmp_path, "http://127.0.0.1:9/api", max_attempts=1)
     return Config(
         database=base.database,
         tenants=base.tenants,
@@ -161,3 +167,242 @@ def test_a_write_closed_on_the_platform_stops_being_tracked(dispatcher: tuple[Di
     use(d, ScriptedWriter([WriteResult("880012", closed_on_platform=True)]))
     d.run_once()
     assert d.db.scalar("SELECT status FROM obligations") == "closed"
+
+
+# --- several writes at once, in order per record, paced per tenant ---------------------------------------------
+
+
+def obligation(person: int) -> Obligation:
+    return replace(OBLIGATION, scope=str(person), case_id=str(person))
+
+
+def queue(d: Dispatcher, people: range, tenant: str = "lincolnshire") -> None:
+    with d.db.transaction() as conn:
+        for person in people:
+            Ledger(d.db, d.outbox).apply(
+                conn, tenant, "mosaic", "linc", f"case:{person}", [obligation(person)], date(2026, 11, 2)
+            )
+
+
+@dataclass
+class Recording:
+    """A thread-safe writer that remembers the order of its calls; optionally waits until `together` calls
+    are in flight at once (proving they overlap), and answers some references once with an error."""
+
+    together: int = 1
+    errors: dict[str, PlatformError] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.lock = threading.Lock()
+        self.barrier = threading.Barrier(self.together, timeout=5) if self.together > 1 else None
+
+    def sync_obligation(self, write: ObligationWrite) -> WriteResult:
+        with self.lock:
+            self.calls.append(write.reference)
+            error = self.errors.pop(write.reference, None)  # once: the next try succeeds
+        if self.barrier is not None:
+            self.barrier.wait()
+        if error is not None:
+            raise error
+        return WriteResult(str(880000 + int(write.case_id or 0)))
+
+    def send_reminder(self, write: ReminderWrite) -> str:
+        with self.lock:
+            self.calls.append(write.reference)
+        return "n1"
+
+    def withdraw_reminder(self, platform_id: str) -> None:
+        raise AssertionError("not used here")
+
+
+def ref(person: int) -> str:
+    return f"linc:case_supervision:{person}:5521:1"
+
+
+def test_several_writes_are_in_flight_at_once_and_confirmed_in_one_transaction(
+    dispatcher: tuple[Dispatcher, Clock],
+) -> None:
+    d, _ = dispatcher
+    queue(d, range(200001, 200008))  # 7 more, 8 in all: as many as the workers
+    writer = Recording(together=8)  # each call waits for the other seven: they must overlap
+    use(d, writer)
+    transactions = 0
+    opened = d.db.transaction
+
+    def counted() -> Any:
+        nonlocal transactions
+        transactions += 1
+        return opened()
+
+    d.db.transaction = counted  # type: ignore[method-assign]
+    try:
+        assert d.run_once() == 8
+    finally:
+        d.db.transaction = opened  # type: ignore[method-assign]
+        d.close()
+    assert transactions == 1  # eight confirmations, one commit
+    assert d.outbox.count("pending") == 0 and len(writer.calls) == 8
+    assert d.ledger.platform_ids("lincolnshire", "mosaic", ref(200001)) == ("1080001", None)
+
+
+def test_a_reminder_waits_for_its_steps_pending_write_in_the_same_round(
+    dispatcher: tuple[Dispatcher, Clock],
+) -> None:
+    d, _ = dispatcher
+    use(d, Recording())
+    d.run_once()  # the step exists on the platform
+    with d.db.transaction() as conn:
+        # The step moves, and a reminder for it is queued after the move: it must not go first.
+        Ledger(d.db, d.outbox).apply(
+            conn,
+            "lincolnshire",
+            "mosaic",
+            "linc",
+            "case:100234",
+            [replace(OBLIGATION, due_date=date(2026, 12, 7))],
+            date(2026, 11, 2),
+        )
+        conn.execute(
+            "INSERT INTO reminders (tenant, platform, reference, obligation_reference, worker_id, show_on,"
+            " escalation, created_at, due_date) VALUES ('lincolnshire', 'mosaic', 'linc:reminder:r1',"
+            " ?, '5521', '2026-11-30', 0, '', '2026-12-07')",
+            (ref(100234),),
+        )
+        d.outbox.put(
+            conn,
+            "lincolnshire",
+            "mosaic",
+            "linc:reminder:r1",
+            "reminder",
+            "send",
+            {
+                "worker_id": "5521",
+                "platform_id": "980234",
+                "case_id": "100234",
+                "kind": "case_supervision",
+                "show_on": "2026-11-30",
+                "due_date": "2026-12-07",
+                "message": "Case supervision due on 7 Dec 2026",
+            },
+        )
+    queue(d, range(200001, 200003))  # other records go in the same round as the move
+    writer = Recording()
+    use(d, writer)
+
+    assert d.run_once() == 3
+    assert sorted(writer.calls) == sorted([ref(100234), ref(200001), ref(200002)])
+    assert d.run_once() == 1 and writer.calls[-1] == "linc:reminder:r1"
+    d.close()
+
+
+def test_a_429_pauses_only_that_tenants_platform_and_halves_its_writes_in_flight(
+    tmp_path: Path, config: Config
+) -> None:
+    from connector.store.database import Database
+
+    other = replace(config.tenants["lincolnshire"], id="bracknell-forest")
+    two = replace(
+        config,
+        tenants={**config.tenants, "bracknell-forest": other},
+        delivery=replace(config.delivery, workers=1),
+    )
+    db = Database(two.database)
+    db.migrate()
+    clock = Clock()
+    d = Dispatcher(db, two, clock=clock)
+    queue(d, range(200001, 200006))
+    queue(d, range(300001, 300006), tenant="bracknell-forest")
+    limited = Recording(errors={ref(200001): RetryableError("429 from Mosaic", 429, retry_after=60)})
+    fine = Recording()
+    d._writers[("lincolnshire", "mosaic")] = limited
+    d._writers[("bracknell-forest", "mosaic")] = fine
+
+    assert d.run_once() == 6  # Lincolnshire's first write, then every one of Bracknell Forest's
+    assert limited.calls == [ref(200001)]
+    assert sorted(fine.calls) == [ref(p) for p in range(300001, 300006)]
+    assert d.pacing.of("lincolnshire", "mosaic").limit == 1  # halved (from 1 worker: stays 1)
+    assert d.run_once() == 0  # Lincolnshire's platform asked for 60 s
+    clock.now += timedelta(seconds=60)
+    assert d.run_once() == 5 and d.outbox.count("pending") == 0
+    db.close()
+
+
+def test_a_retryable_failure_waits_in_the_outbox_never_in_a_sleep(tmp_path: Path) -> None:
+    from connector.store.database import Database
+
+    base = make_config(tmp_path, "http://127.0.0.1:9/api", max_attempts=4, max_retry_wait_seconds=30)
+    config = replace(base, delivery=DeliveryConfig(max_attempts=3, backoff_seconds=10))
+    db = Database(config.database)
+    db.migrate()
+    clock = Clock()
+    d = Dispatcher(db, config, clock=clock)
+    queue(d, range(200001, 200002))
+    sleeps: list[float] = []
+    writer = d.writer("lincolnshire", "mosaic")
+    writer.client.sleep = sleeps.append  # type: ignore[attr-defined]
+    assert writer.client.max_attempts == 1  # type: ignore[attr-defined]
+
+    # Nothing listens on port 9: each round is one try, and the next waits in the outbox.
+    waits = []
+    for _ in range(4):
+        [row] = d.outbox.due(clock.now + timedelta(days=1))
+        delivery = d.deliver(row)
+        assert delivery.outcome == "retrying" and delivery.next_attempt_at is not None
+        waits.append((delivery.next_attempt_at - clock.now).total_seconds())
+    assert sleeps == []
+    # Three quick tries (0.5 s doubling, as the client waited inside a call), then delivery's 10 s backoff.
+    assert waits == [0.5, 1.0, 2.0, 10.0]
+    db.close()
+
+
+class LosesOneAnswer(requests.Session):
+    """A session (one per delivery thread) that loses the answer to the first successful create of
+    `reference`, after the platform made it; every session shares one record of it."""
+
+    lost: ClassVar[set[str]] = set()
+    lock: ClassVar[threading.Lock] = threading.Lock()
+    reference = ref(200003)
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        response = super().request(method, url, *args, **kwargs)
+        body = kwargs.get("json") or {}
+        if (
+            method == "POST"
+            and response.status_code == 201
+            and body.get("external_reference") == self.reference
+        ):
+            with self.lock:
+                first = self.reference not in self.lost
+                self.lost.add(self.reference)
+            if first:
+                raise requests.Timeout("simulated: the answer was lost")
+        return response
+
+
+def test_nothing_is_lost_or_doubled_when_writes_fail_midway(tmp_path: Path, httpserver: HTTPServer) -> None:
+    from connector.store.database import Database
+
+    mosaic = FakeMosaic(httpserver).install()
+    config = make_config(tmp_path, mosaic.base_url, max_attempts=1)  # backoff 0: every retry is due at once
+    db = Database(config.database)
+    db.migrate()
+    d = Dispatcher(db, config, session_factory=LosesOneAnswer)
+    queue(d, range(200001, 200007))
+    mosaic.fail_next(503)  # and one create of the round is refused outright
+
+    rounds = 0
+    while d.outbox.count("pending") and rounds < 10:
+        d.run_once()
+        rounds += 1
+    d.close()
+
+    references = sorted(s["external_reference"] for s in mosaic.steps.values())
+    assert references == [ref(p) for p in range(200001, 200007)]  # one step each: none lost, none doubled
+    # Six creates, the refused one sent again; the lost one was looked up, found and adopted, not re-sent.
+    assert mosaic.calls["POST /workflow-steps"] == 7 and mosaic.calls["GET /workflow-steps"] >= 1
+    assert d.outbox.count("pending") == 0 and d.outbox.count("dead") == 0
+    held = {s["external_reference"]: str(s["workflow_step_id"]) for s in mosaic.steps.values()}
+    for person in range(200001, 200007):
+        assert d.ledger.platform_ids("lincolnshire", "mosaic", ref(person))[0] == held[ref(person)]
+    db.close()
