@@ -11,8 +11,9 @@ from werkzeug.exceptions import HTTPException
 from connector.service import Service
 from connector.web.api import create_api_blueprint
 from connector.web.intake import Intake
-from webhooks.edge import create_webhook_blueprint
-from webhooks.errors import error_response
+from webhooks.edge import Edge, create_webhook_blueprint
+from webhooks.errors import UNEXPECTED, error_response
+from webhooks.wsgi import WebhookMiddleware
 
 
 def create_app(service: Service, clock: Any = time.time) -> Flask:
@@ -20,9 +21,11 @@ def create_app(service: Service, clock: Any = time.time) -> Flask:
     app = Flask("connector")
     app.extensions["connector"] = service
     intake = Intake(service.config, service.inbox, service.wake, service.meter)
-    app.register_blueprint(
-        create_webhook_blueprint(intake, clock, service.config.service.future_tolerance_seconds)
-    )
+    edge = Edge(intake, clock, service.config.service.future_tolerance_seconds)
+    app.register_blueprint(create_webhook_blueprint(edge))
+    # Webhooks are answered in front of Flask, without its request context, routing or response objects (the
+    # Flask route stays for the other methods' 405 and as the same checks for an app without the middleware).
+    app.wsgi_app = WebhookMiddleware(app.wsgi_app, edge)  # type: ignore[method-assign]
     app.register_blueprint(create_api_blueprint(service))
 
     @app.get("/healthz")
@@ -51,6 +54,6 @@ def create_app(service: Service, clock: Any = time.time) -> Flask:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
         app.logger.exception("unexpected error")
-        return error_response(500, "Something went wrong in the connector; it has been logged.")
+        return error_response(500, UNEXPECTED)
 
     return app
