@@ -40,6 +40,9 @@ from webhooks.signature import secret_key, sign  # noqa: E402
 
 SECRET = "whsec_YmVuY2gtc2VjcmV0LWJlbmNoLXNlY3JldA=="
 KEY = secret_key(SECRET)
+# Issue 14's first row: the share of the bare server's rate the connector keeps, and its own rate.
+GOAL_RATIO = 0.5
+GOAL_RATE = 1500
 
 
 def free_port() -> int:
@@ -65,6 +68,12 @@ def get_json(port: int, path: str) -> Any:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request("GET", path)
     return json.loads(conn.getresponse().read())
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far (from /proc, as `perf stat` would count it)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -243,7 +252,8 @@ webhook_secrets = ["{SECRET}"]
     procs: list[subprocess.Popen[bytes]] = []
     try:
         procs.append(spawn([str(HERE / "servers.py"), "mosaic", str(mosaic_port)]))
-        procs.append(spawn([str(HERE / "servers.py"), "bare", str(bare_port), str(args.threads)]))
+        bare = spawn([str(HERE / "servers.py"), "bare", str(bare_port), str(args.threads)])
+        procs.append(bare)
         connector = spawn(
             [
                 "-m",
@@ -276,14 +286,24 @@ webhook_secrets = ["{SECRET}"]
         closed_loop(connector_port, args.senders, 2, events)  # warm-up
         wait_drained(connector_port, 120)
 
+        cpu_before = cpu_seconds(connector.pid)
         ok, bad = closed_loop(connector_port, args.senders, args.seconds, events)
+        connector_cpu = (cpu_seconds(connector.pid) - cpu_before) / max(ok, 1) * 1000
         connector_rate = ok / args.seconds
         drain = wait_drained(connector_port, 600)
+        cpu_before = cpu_seconds(bare.pid)
         bare_ok, _ = closed_loop(bare_port, args.senders, args.seconds, Events())
+        bare_cpu = (cpu_seconds(bare.pid) - cpu_before) / max(bare_ok, 1) * 1000
         bare_rate = bare_ok / args.seconds
-        print(f"accepted webhooks/s, {args.senders} senders: connector {connector_rate:.0f} ({bad} non-2xx)")
+        ratio = connector_rate / bare_rate
         print(
-            f"  bare Flask 202 endpoint, same server: {bare_rate:.0f}/s; ratio {connector_rate / bare_rate:.2f}"
+            f"accepted webhooks/s, {args.senders} senders: connector {connector_rate:.0f}/s ({bad} non-2xx),"
+            f" bare Flask 202 endpoint on the same server {bare_rate:.0f}/s: ratio {ratio:.2f}"
+            f" (goal: ratio >= {GOAL_RATIO}, and >= {GOAL_RATE}/s)"
+        )
+        print(
+            f"  server CPU per request (user+system, all threads): connector {connector_cpu:.2f} ms"
+            f" (background work included), bare {bare_cpu:.2f} ms"
         )
         print(
             f"  backlog of {ok} events processed and written to Mosaic {drain:.1f} s after the load stopped"

@@ -8,15 +8,16 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from connector.observability.logs import install_request_logging
+from connector.observability.logs import WebhookRequests, install_request_logging
 from connector.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from connector.service import Service
 from connector.web.api import create_api_blueprint
 from connector.web.intake import Intake
 from connector.web.openapi import openapi_document
 from connector.web.people import register_read_side
-from webhooks.edge import create_webhook_blueprint
-from webhooks.errors import error_response
+from webhooks.edge import Edge, create_webhook_blueprint
+from webhooks.errors import UNEXPECTED, error_response
+from webhooks.wsgi import WebhookMiddleware
 
 
 def create_app(service: Service, clock: Any = time.time) -> Flask:
@@ -24,9 +25,13 @@ def create_app(service: Service, clock: Any = time.time) -> Flask:
     app = Flask("connector")
     app.extensions["connector"] = service
     intake = Intake(service.config, service.inbox, service.wake, service.meter)
-    app.register_blueprint(
-        create_webhook_blueprint(intake, clock, service.config.service.future_tolerance_seconds)
-    )
+    edge = Edge(intake, clock, service.config.service.future_tolerance_seconds)
+    app.register_blueprint(create_webhook_blueprint(edge))
+    # Webhooks are answered in front of Flask, without its request context, routing or response objects (the
+    # Flask route stays for the other methods' 405 and as the same checks for an app without the middleware).
+    # The same request id, log line and count as Flask's hooks give every other request.
+    hooks = WebhookRequests(set(service.config.tenants), service.metrics.webhook)
+    app.wsgi_app = WebhookMiddleware(app.wsgi_app, edge, hooks)  # type: ignore[method-assign]
     app.register_blueprint(create_api_blueprint(service))
 
     install_request_logging(app, set(service.config.tenants))
@@ -54,7 +59,9 @@ def create_app(service: Service, clock: Any = time.time) -> Flask:
     def count_webhooks(response: Response) -> Response:
         if request.blueprint == "webhooks" and request.view_args:
             service.metrics.webhook(
-                str(request.view_args.get("tenant")), str(request.view_args.get("platform")), response.status_code
+                str(request.view_args.get("tenant")),
+                str(request.view_args.get("platform")),
+                response.status_code,
             )
         return response
 
@@ -74,6 +81,6 @@ def create_app(service: Service, clock: Any = time.time) -> Flask:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
         app.logger.exception("unexpected error")
-        return error_response(500, "Something went wrong in the connector; it has been logged.")
+        return error_response(500, UNEXPECTED)
 
     return app
