@@ -71,6 +71,8 @@ class Service:
         self.dispatcher.observe = self.metrics.write
         self.scheduler = Scheduler(self.db, config)
         self.wake = threading.Event()
+        # Set when processing queued writes, so delivery starts on them at once rather than at its next poll.
+        self.deliver_wake = threading.Event()
         self.meter = IntakeMeter()
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -186,7 +188,12 @@ class Service:
 
     def start_background(self) -> None:
         self.reevaluate_if_rules_changed()
-        for name, target in (("connector-worker", self._work_loop), ("connector-ticker", self._tick_loop)):
+        loops = (
+            ("connector-worker", self._work_loop),
+            ("connector-delivery", self._delivery_loop),
+            ("connector-ticker", self._tick_loop),
+        )
+        for name, target in loops:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -194,11 +201,14 @@ class Service:
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()
         self.wake.set()
+        self.deliver_wake.set()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
 
     def _work_loop(self) -> None:
+        """Processing: accepted events -> facts -> rules -> ledger -> outbox. Delivery has a loop of its own, so
+        the two overlap instead of taking turns (a burst's writes go out while its later events are processed)."""
         interval = self.config.service.poll_interval_seconds
         burst_rate = self.config.service.burst_rate
         while not self.stopping.is_set():
@@ -207,17 +217,38 @@ class Service:
                 if burst_rate and self.meter.rate() >= burst_rate:
                     # Senders first: while webhooks pour in, answering them quickly matters more than writing
                     # their results at once, so work off the backlog in small steps and leave the CPU to intake.
-                    self.processor.run_once(limit=25)
+                    processed = self.processor.run_once(limit=25)
+                    self.deliver_wake.set()
+                    self.stopping.wait(BURST_PAUSE_SECONDS)
+                    continue
+                # Small batches keep each write transaction short, so webhooks never wait long for the lock.
+                processed = self.processor.run_until_idle(limit=25)
+            except Exception:
+                log.exception("processing failed; trying again shortly")
+                processed = 0
+            if processed:
+                self.deliver_wake.set()
+                continue
+            self.wake.wait(interval)
+
+    def _delivery_loop(self) -> None:
+        """Delivery: what the outbox holds -> the platforms, several writes in flight (the dispatcher's)."""
+        interval = self.config.service.poll_interval_seconds
+        burst_rate = self.config.service.burst_rate
+        while not self.stopping.is_set():
+            self.deliver_wake.clear()
+            try:
+                if burst_rate and self.meter.rate() >= burst_rate:
                     self.dispatcher.run_once(limit=25)
                     self.stopping.wait(BURST_PAUSE_SECONDS)
                     continue
-                processed, delivered = self.work_once()
+                delivered = self.dispatcher.run_once()
             except Exception:
-                log.exception("processing or delivery failed; trying again shortly")
-                processed = delivered = 0
-            if processed or delivered:
+                log.exception("delivery failed; trying again shortly")
+                delivered = 0
+            if delivered:
                 continue
-            self.wake.wait(interval)
+            self.deliver_wake.wait(interval)
 
     def _tick_loop(self) -> None:
         """The day's work at start (catching up on days the service was down), then daily at
