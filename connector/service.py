@@ -264,6 +264,7 @@ class Service:
             try:
                 self.daily(self.today())
                 self.wake.set()
+                self.deliver_wake.set()
                 due_at = next_daily_run(self.clock(), self.config.service.tick_at)
             except Exception:
                 log.exception("time-driven work failed; trying again in %s seconds", interval)
