@@ -26,6 +26,7 @@ from connector.pipeline.outbox import Outbox
 from connector.pipeline.processor import Processor
 from connector.pipeline.scheduler import Scheduler, TickCounts
 from connector.store.database import Database, utc_now_text
+from connector.store.worker_lock import WorkerLock
 from connector.web.intake import IntakeMeter
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class Service:
         self.metrics = Metrics(self.db, today, {t.id: tuple(t.platforms) for t in config.tenants.values()})
         self.dispatcher.observe = self.metrics.write
         self.scheduler = Scheduler(self.db, config)
+        self.worker_lock = WorkerLock(config.database)
         self.wake = threading.Event()
         # Set when processing queued writes, so delivery starts on them at once rather than at its next poll.
         self.deliver_wake = threading.Event()
@@ -187,6 +189,9 @@ class Service:
     # --- background threads ---------------------------------------------------------------------------------
 
     def start_background(self) -> None:
+        """Start processing, delivery and the daily run; WorkerLockError when another process already runs them
+        on this database."""
+        self.worker_lock.acquire()
         self.reevaluate_if_rules_changed()
         loops = (
             ("connector-worker", self._work_loop),
@@ -273,4 +278,5 @@ class Service:
     def close(self) -> None:
         self.stop()
         self.dispatcher.close()
+        self.worker_lock.release()
         self.db.close()

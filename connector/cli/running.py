@@ -38,11 +38,14 @@ def check_config(config_path: str) -> None:
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 def serve(config_path: str, host: str, port: int) -> None:
     """Run the HTTP service (and, unless the config says otherwise, the background work)."""
+    from connector.store.worker_lock import WorkerLockError
     from connector.web.serve import run_server
 
     config = load_config(config_path)
     try:
         run_server(config, host, port)
+    except WorkerLockError as exc:
+        fail(str(exc))
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
@@ -52,9 +55,14 @@ def serve(config_path: str, host: str, port: int) -> None:
 def work(config_path: str) -> None:
     """Run only the background work (processing, delivery, reminders), for `service.background = false`."""
     from connector.service import Service
+    from connector.store.worker_lock import WorkerLockError
 
     service = Service(load_config(config_path))
-    service.start_background()
+    try:
+        service.start_background()
+    except WorkerLockError as exc:
+        service.close()
+        fail(str(exc))
 
     def stop(signum: int, frame: FrameType | None) -> None:
         service.stopping.set()

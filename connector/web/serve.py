@@ -57,7 +57,13 @@ def run_server(config: Config, host: str, port: int) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     if config.service.background:
-        service.start_background()
+        try:
+            service.start_background()
+        except Exception:
+            # Refused (another process runs this database's background work) or failed: nothing is served.
+            server.close()
+            service.close()
+            raise
     log.info("listening on http://%s:%s", host, port)
     try:
         server.run()
