@@ -27,6 +27,7 @@ from datetime import date
 
 from rules.events import Event, SupervisionBooked, SupervisionRecorded
 from rules.explain import HELD
+from rules.model import Booking, Session
 from rules.pack import RulePack
 from rules.schedules.base import LONDON
 
@@ -54,7 +55,28 @@ def met_by_sessions(
     `booking_kinds`: the kinds of booked session that count for booking ahead."""
     events = list(events)
     held = [_Held(e.kind, e.worker_id, e.held_on) for e in events if isinstance(e, SupervisionRecorded)]
-    booked = _booked(events, booking_kinds)
+    return _met(held, _booked(events, booking_kinds), counting_kinds)
+
+
+def met_by_fold(
+    sessions: Iterable[Session],
+    bookings: Iterable[Booking],
+    counting_kinds: Callable[[str], frozenset[str]],
+    booking_kinds: frozenset[str] = frozenset(),
+) -> MetCheck:
+    """The same check from a kept fold's held sessions and its bookings (each its latest word)."""
+    held = [_Held(s.kind, s.worker_id, s.held_on) for s in sessions]
+    booked = [
+        (b.worker_id, b.starts_at.astimezone(LONDON).date())
+        for b in bookings
+        if b.kind in booking_kinds and not b.cancelled
+    ]
+    return _met(held, booked, counting_kinds)
+
+
+def _met(
+    held: list[_Held], booked: list[tuple[str, date]], counting_kinds: Callable[[str], frozenset[str]]
+) -> MetCheck:
     if not held and not booked:
         return never_met
 
