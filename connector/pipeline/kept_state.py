@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 
 from connector.pipeline.facts import in_order
-from connector.pipeline.folds import Fold, Position, new_fold, position
+from connector.pipeline.folds import Fold, Position, WorkerFold, new_fold, position
 from connector.pipeline.inbox import Inbox
 from connector.store.database import utc_now_text
 from rules.events import Event
@@ -195,13 +195,16 @@ class KeptState:
                     self._revisions[subject],
                     pickle.dumps(fold, protocol=5),
                     now,
+                    fold.supervisor_id if isinstance(fold, WorkerFold) else None,
                 )
             )
         conn.executemany(
             "INSERT INTO subject_folds (tenant, platform, subject, at, event_id, version, revision, state,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, platform, subject) DO UPDATE"
+            " updated_at, supervisor_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (tenant, platform, subject) DO UPDATE"
             " SET at = excluded.at, event_id = excluded.event_id, version = excluded.version,"
-            " revision = excluded.revision, state = excluded.state, updated_at = excluded.updated_at",
+            " revision = excluded.revision, state = excluded.state, updated_at = excluded.updated_at,"
+            " supervisor_id = excluded.supervisor_id",
             rows,
         )
         key = (self.tenant, self.platform)
@@ -232,3 +235,13 @@ class KeptState:
 
     def _key(self, subject: str) -> tuple[str, str, str]:
         return self.tenant, self.platform, subject
+
+
+def kept_supervisors(db_conn: sqlite3.Connection, tenant: str, platform: str) -> dict[str, str | None]:
+    """Every kept worker's current supervisor (None: none known), in one query."""
+    rows = db_conn.execute(
+        "SELECT subject, supervisor_id FROM subject_folds WHERE tenant = ? AND platform = ? AND version = ?"
+        " AND subject LIKE 'worker:%'",
+        (tenant, platform, FOLD_VERSION),
+    ).fetchall()
+    return {row[0][len("worker:") :]: row[1] for row in rows}

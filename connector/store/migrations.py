@@ -193,6 +193,8 @@ def _009_kept_state(db: sqlite_utils.Database) -> None:
             pk=pk,
             not_null=["at", "event_id", "version", "state"],
         )
+    # A worker's current supervisor beside their fold: the daily tick looks the whole chain up in one query.
+    db.table("subject_folds").add_column("supervisor_id", str)
     # The event's position beside each subject it names, so a re-fold reads only the events after a checkpoint.
     db.table("event_subjects").add_column("at", str)
     rows = db.execute("SELECT seq, occurred_at, event FROM inbox").fetchall()
