@@ -34,12 +34,11 @@ START = datetime(2000, 1, 1, 9, tzinfo=UTC)
 def session(n: int, subject: str) -> Event:
     at = START + timedelta(hours=n)
     kind = {"child": "case", "worker": "personal", "team": "team_brief"}[subject]
-    worker = "5521" if subject != "worker" else "5521"
     return SupervisionRecorded(
         f"s{n}",
         at,
         kind,
-        worker,
+        "5521",
         "5500",
         "310",
         ("100234",) if subject == "child" else (),
