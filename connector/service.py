@@ -98,8 +98,10 @@ class Service:
     def tick(self, as_of: date) -> TickCounts:
         started = monotonic()
         self.processor.run_until_idle()
+        # The tick commits in short slices of its own (intake never waits on it); it is idempotent, so a tick
+        # cut short is finished by the next one, and `last_tick` is written once it is done.
+        counts = self.scheduler.tick(as_of)
         with self.db.transaction() as conn:
-            counts = self.scheduler.tick(as_of)
             conn.execute(
                 "INSERT INTO service_state (key, value, updated_at) VALUES ('last_tick', ?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",

@@ -17,6 +17,7 @@ from pathlib import Path
 from connector.pipeline.inbox import subject_keys
 from connector.store.database import Database, utc_now_text
 from connector.store.event_codec import event_from_json, event_to_json
+from connector.store.migrations import utc_position
 from rules.events import Event
 
 BATCH_ROWS = 5000
@@ -69,10 +70,16 @@ def store_events(
     stored = conn.total_changes - before
     if stored:
         # Subjects of an event already held are already there: OR IGNORE keeps them once.
+        # Each subject row carries the event's position, as webhook intake writes it: the kept folds read only
+        # the events after a checkpoint by it.
         conn.executemany(
-            "INSERT OR IGNORE INTO event_subjects (seq, tenant, platform, subject) SELECT seq, tenant, platform, ?"
-            " FROM inbox WHERE tenant = ? AND platform = ? AND webhook_id = ?",
-            [(key, tenant, platform, p.webhook_id) for p in events for key in json.loads(p.subjects)],
+            "INSERT OR IGNORE INTO event_subjects (seq, tenant, platform, subject, at) SELECT seq, tenant,"
+            " platform, ?, ? FROM inbox WHERE tenant = ? AND platform = ? AND webhook_id = ?",
+            [
+                (key, utc_position(p.occurred_at), tenant, platform, p.webhook_id)
+                for p in events
+                for key in json.loads(p.subjects)
+            ],
         )
     return stored
 

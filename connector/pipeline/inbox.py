@@ -7,6 +7,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 
+from connector.pipeline.folds import position
 from connector.store.database import Database, utc_now_text
 from connector.store.event_codec import event_from_json, event_to_json
 from rules.events import Event
@@ -48,6 +49,7 @@ def subject_keys(event: Event) -> set[str]:
 class _Accept:
     row: tuple[str, ...]
     subjects: list[str]
+    at: str
     stored: bool = False
     done: bool = False
     error: Exception | None = None
@@ -77,6 +79,7 @@ class Inbox:
                 json.dumps(event_to_json(event), separators=(",", ":")),
             ),
             sorted(subject_keys(event)),
+            position(event)[0],
         )
         with self._group:
             self._queue.append(request)
@@ -112,8 +115,9 @@ class Inbox:
                         seq = cursor.lastrowid
                         tenant, platform = request.row[0], request.row[1]
                         conn.executemany(
-                            "INSERT OR IGNORE INTO event_subjects (seq, tenant, platform, subject) VALUES (?, ?, ?, ?)",
-                            [(seq, tenant, platform, key) for key in request.subjects],
+                            "INSERT OR IGNORE INTO event_subjects (seq, tenant, platform, subject, at)"
+                            " VALUES (?, ?, ?, ?, ?)",
+                            [(seq, tenant, platform, key, request.at) for key in request.subjects],
                         )
         except Exception as exc:
             for request in batch:
@@ -139,6 +143,24 @@ class Inbox:
             "SELECT i.event FROM event_subjects s JOIN inbox i ON i.seq = s.seq"
             f" WHERE s.tenant = ? AND s.platform = ? AND s.subject = ? AND i.state IN {FOLDED_STATES}",
             (tenant, platform, subject),
+        )
+        return [event_from_json(json.loads(row["event"])) for row in rows]
+
+    def events_to_fold(
+        self, tenant: str, platform: str, subject: str, since: str | None, batch: frozenset[int]
+    ) -> list[Event]:
+        """The processed events about the subject (and those of the batch being processed) that occurred at or
+        after `since` (a UTC position; None: all), in no particular order: what a fold of it is built from.
+
+        Events still pending outside the batch are left for their own batch, which applies them to the kept
+        state; failed and discarded ones are left out, as in `events_about`.
+        """
+        batch_clause = f" OR i.seq IN ({','.join(str(int(seq)) for seq in batch)})" if batch else ""
+        rows = self.db.query(
+            "SELECT i.event FROM event_subjects s JOIN inbox i ON i.seq = s.seq"
+            " WHERE s.tenant = ? AND s.platform = ? AND s.subject = ? AND s.at >= ?"
+            f" AND (i.state = 'processed'{batch_clause})",
+            (tenant, platform, subject, since or ""),
         )
         return [event_from_json(json.loads(row["event"])) for row in rows]
 

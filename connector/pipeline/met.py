@@ -21,12 +21,13 @@ This predicate answers the second question from the same events the subject's fa
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from rules.events import Event, SupervisionBooked, SupervisionRecorded
 from rules.explain import HELD
+from rules.model import Booking, Session
 from rules.pack import RulePack
 from rules.schedules.base import LONDON
 
@@ -61,14 +62,29 @@ def held_of(event: SupervisionRecorded) -> Held:
     return Held(event.kind, event.worker_id, event.held_on, event.recorded_on, event.supervisor_id)
 
 
+def held_of_session(session: Session) -> Held:
+    return Held(session.kind, session.worker_id, session.held_on, session.recorded_on, session.supervisor_id)
+
+
 def meeting_session(
     events: Iterable[Event], counting_kinds: Callable[[str], frozenset[str]]
 ) -> SessionFinder:
     """For the ledger's rows of one subject, given every event folded about it: the earliest session that met
     the row's cycle, by the rules in the module's docstring."""
-    held = sorted((held_of(e) for e in events if isinstance(e, SupervisionRecorded)), key=lambda h: h.held_on)
+    return _finder([held_of(e) for e in events if isinstance(e, SupervisionRecorded)], counting_kinds)
+
+
+def meeting_session_of_fold(
+    sessions: Iterable[Session], counting_kinds: Callable[[str], frozenset[str]]
+) -> SessionFinder:
+    """The same, from a kept fold's held sessions."""
+    return _finder([held_of_session(s) for s in sessions], counting_kinds)
+
+
+def _finder(held: list[Held], counting_kinds: Callable[[str], frozenset[str]]) -> SessionFinder:
     if not held:
         return no_session
+    held.sort(key=lambda h: h.held_on)
 
     def first(row: sqlite3.Row) -> Held | None:
         since = date.fromisoformat(row["counted_from_date"])
@@ -96,8 +112,25 @@ def met_by_sessions(
     """A check for the ledger's rows of one subject, given every event folded about that subject.
     `booking_kinds`: the kinds of booked session that count for booking ahead."""
     events = list(events)
-    finder = meeting_session(events, counting_kinds)
-    booked = _booked(events, booking_kinds)
+    return _met(meeting_session(events, counting_kinds), _booked(events, booking_kinds))
+
+
+def met_by_fold(
+    sessions: Iterable[Session],
+    bookings: Iterable[Booking],
+    counting_kinds: Callable[[str], frozenset[str]],
+    booking_kinds: frozenset[str] = frozenset(),
+) -> MetCheck:
+    """The same check from a kept fold's held sessions and its bookings (each its latest word)."""
+    booked = [
+        (b.worker_id, b.starts_at.astimezone(LONDON).date())
+        for b in bookings
+        if b.kind in booking_kinds and not b.cancelled
+    ]
+    return _met(meeting_session_of_fold(sessions, counting_kinds), booked)
+
+
+def _met(finder: SessionFinder, booked: Sequence[tuple[str, date]]) -> MetCheck:
     if finder is no_session and not booked:
         return never_met
 

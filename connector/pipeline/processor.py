@@ -1,7 +1,8 @@
 """Processing: accepted events -> facts -> the tenant's rules -> ledger diff -> outbox, in one transaction.
 
-Recompute, don't patch: each affected case, worker and team is re-folded from every event stored about it and
-re-evaluated whole, so duplicates and any delivery order converge on the same obligations.
+Recompute, don't patch: each affected case, worker and team is re-evaluated whole from its facts, and its facts
+are the fold of every event about it in order (kept, see kept_state.py), so duplicates and any delivery order
+converge on the same obligations.
 """
 
 from __future__ import annotations
@@ -13,11 +14,20 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from connector.config import Config, TenantConfig
-from connector.pipeline.facts import TEAM_FACT_EVENTS, fold_case, fold_team, fold_worker
 from connector.pipeline.failures import record_failures
-from connector.pipeline.inbox import Inbox, InboxItem
+from connector.pipeline.folds import TEAM_FACT_EVENTS, CaseFold, TeamFold, WorkerFold
+from connector.pipeline.inbox import Inbox, InboxItem, subject_keys
+from connector.pipeline.kept_state import FoldCache, KeptState
 from connector.pipeline.ledger import DiffCounts, Ledger
-from connector.pipeline.met import Held, booked_ahead_kinds, held_of, meeting_session, met_by_sessions
+from connector.pipeline.met import (
+    Held,
+    MetCheck,
+    SessionFinder,
+    booked_ahead_kinds,
+    held_of,
+    meeting_session_of_fold,
+    met_by_fold,
+)
 from connector.pipeline.outbox import Outbox
 from connector.store.database import Database
 from rules.calendar import WorkingCalendar
@@ -28,42 +38,38 @@ from rules.model import CaseFacts, Obligation, WorkerFacts
 log = logging.getLogger(__name__)
 
 REEVALUATION_SLICE = 500
+FOLD_CACHE_SIZE = 50_000
 WORKER_FACT_EVENTS = (WorkerUpdated, ShiftWorked, SupervisionBooked, SupervisionRecorded)
 
 
 @dataclass
 class _Facts:
-    """Folds made during one batch, so a subject touched by many events is folded once."""
+    """The facts of one batch or slice, from the kept folds, each subject's made once."""
 
-    inbox: Inbox
-    tenant: str
-    platform: str
-    events: dict[str, list[Event]] = field(default_factory=dict)
+    kept: KeptState
     cases: dict[str, CaseFacts | None] = field(default_factory=dict)
     workers: dict[str, WorkerFacts | None] = field(default_factory=dict)
 
-    def about(self, subject: str) -> list[Event]:
-        if subject not in self.events:
-            self.events[subject] = self.inbox.events_about(self.tenant, self.platform, subject)
-        return self.events[subject]
-
     def case(self, case_id: str) -> CaseFacts | None:
         if case_id not in self.cases:
-            self.cases[case_id] = fold_case(case_id, self.about(f"case:{case_id}"))
+            fold = self.kept.fold(f"case:{case_id}")
+            self.cases[case_id] = fold.facts() if isinstance(fold, CaseFold) else None
         return self.cases[case_id]
 
     def worker(self, worker_id: str) -> WorkerFacts | None:
         if worker_id not in self.workers:
-            self.workers[worker_id] = fold_worker(worker_id, self.about(f"worker:{worker_id}"))
+            fold = self.kept.fold(f"worker:{worker_id}")
+            self.workers[worker_id] = fold.facts() if isinstance(fold, WorkerFold) else None
         return self.workers[worker_id]
 
 
 class Evaluator:
-    """Evaluates one tenant's rule pack on subjects of one platform; pure apart from reading the inbox."""
+    """Evaluates one tenant's rule pack on subjects of one platform; pure apart from reading the kept state."""
 
     def __init__(self, tenant: TenantConfig) -> None:
         self.tenant = tenant
         self.engine = Engine(tenant.rule_pack, WorkingCalendar(tenant.closure_days))
+        self.booking_kinds = booked_ahead_kinds(tenant.rule_pack)
 
     def obligations(self, facts: _Facts, owner: str, today: date) -> list[Obligation]:
         kind, subject_id = owner.split(":", 1)
@@ -81,54 +87,65 @@ class Evaluator:
             return [] if worker is None else self.engine.for_worker(worker, today)
         if not self.engine.has_team_rules:
             return []
+        fold = facts.kept.fold(owner)
+        assert isinstance(fold, TeamFold)
         members = []
         # A member is someone whose worker.updated names the team; workers seen only on its cases are not folded.
-        named = [e for e in facts.about(f"team:{subject_id}") if isinstance(e, WorkerUpdated)]
-        for other in _ids(named, "worker"):
+        for other in sorted(fold.named):
             member = facts.worker(other)
             if member is not None and member.team_id == subject_id and member.end_date is None:
                 members.append(member)
-        team = fold_team(
-            subject_id,
-            members,
-            facts.about(f"team:{subject_id}"),
-            self.tenant.team_tags.get(subject_id, frozenset()),
-        )
+        team = fold.facts(members, self.tenant.team_tags.get(subject_id, frozenset()))
         return self.engine.for_team(team, today)
 
+    def met_by(self, facts: _Facts, owner: str) -> MetCheck:
+        fold = facts.kept.fold(owner)
+        return met_by_fold(
+            fold.held(), fold.booked(), self.engine.pack.sessions_for, self.booking_kinds
+        )
 
-def _ids(events: Iterable[Event], kind: str) -> set[str]:
-    found: set[str] = set()
-    for event in events:
-        found.update(event.worker_ids() if kind == "worker" else event.case_ids())
-    return found
+    def held_by(self, facts: _Facts, owner: str) -> SessionFinder:
+        """The session that met a cycle of this owner's, for the compliance history, from its kept fold."""
+        return meeting_session_of_fold(facts.kept.fold(owner).held(), self.engine.pack.sessions_for)
 
 
 def owners_affected(facts: _Facts, event: Event) -> set[str]:
-    """Every subject whose obligations may change because of this event."""
+    """Every subject whose obligations may change because of this event (after the batch is applied)."""
     owners = {f"case:{c}" for c in event.case_ids()}
     if isinstance(event, TEAM_FACT_EVENTS):
         owners |= {f"team:{t}" for t in event.team_ids()}
     for worker_id in event.worker_ids():
         owners.add(f"worker:{worker_id}")
-        if isinstance(event, WORKER_FACT_EVENTS):
+        # Only the worker an event is about has facts it changes (a supervision's supervisor, named in it, does
+        # not): so a supervision that names a supervisor re-evaluates the supervisor, not every case they hold.
+        if isinstance(event, WORKER_FACT_EVENTS) and getattr(event, "worker_id", None) == worker_id:
+            fold = facts.kept.fold(f"worker:{worker_id}")
+            assert isinstance(fold, WorkerFold)
             # A worker's own facts feed every case they hold (e.g. case supervision at each personal
-            # supervision) and their team; an allocation changes neither for the worker's other cases.
-            history = facts.about(f"worker:{worker_id}")
-            owners |= {f"case:{c}" for c in _ids(history, "case")}
+            # supervision) and their team; an allocation changes neither for the worker's other cases. A case
+            # they no longer hold was re-evaluated when it left them, and no longer reads their facts.
+            owners |= {f"case:{c}" for c in fold.cases}
             # Every team the worker was in: a move leaves the old team's manager duties to re-evaluate too.
-            owners |= {f"team:{t}" for e in history if isinstance(e, WorkerUpdated) for t in e.team_ids()}
+            owners |= {f"team:{t}" for t in fold.teams}
     return owners
 
 
 class Processor:
-    def __init__(self, db: Database, config: Config, today: Callable[[], date]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        config: Config,
+        today: Callable[[], date],
+        fold_cache_size: int = FOLD_CACHE_SIZE,
+    ) -> None:
         self.db = db
         self.config = config
         self.today = today
         self.inbox = Inbox(db)
         self.ledger = Ledger(db, Outbox(db))
         self.evaluators = {tid: Evaluator(t) for tid, t in config.tenants.items()}
+        # Folds kept in memory between batches and re-evaluation slices (bounded; checked against the store).
+        self.folds = FoldCache(fold_cache_size)
         # The owners the last `reevaluate_all` could not evaluate, with the reason (also kept in `failures`).
         self.failed_owners: dict[str, str] = {}
 
@@ -193,7 +210,12 @@ class Processor:
             evaluator = self.evaluators.get(tenant_id)
             if evaluator is None:
                 raise RuntimeError(f"tenant {tenant_id!r} is no longer configured")
-            facts = _Facts(self.inbox, tenant_id, platform)
+            kept = KeptState(self.inbox, tenant_id, platform, self.folds, (item.seq for item in group))
+            kept.apply(
+                [item.event for item in group],
+                {item.event.event_id: sorted(subject_keys(item.event)) for item in group},
+            )
+            facts = _Facts(kept)
             owners: set[str] = set()
             steps: list[tuple[str, Held]] = []
             for item in group:
@@ -205,7 +227,11 @@ class Processor:
             )
         with self.db.transaction() as conn:
             totals = self._apply(conn, plans, today)
+            for plan in plans:
+                plan.facts.kept.save(conn)
             self.inbox.mark_processed(conn, [item.seq for item in items])
+        for plan in plans:
+            plan.facts.kept.publish()
         return totals
 
     def _desired(
@@ -237,10 +263,8 @@ class Processor:
                 # The platform completed this step: never cancel it, whatever the diff says next.
                 self.ledger.mark_closed_by_step(conn, tenant.id, plan.platform, step_ref, session, today)
             for owner, desired in plan.desired:
-                pack = plan.evaluator.engine.pack
-                events = plan.facts.about(owner)
-                met_by = met_by_sessions(events, pack.sessions_for, booked_ahead_kinds(pack))
-                held_by = meeting_session(events, pack.sessions_for)
+                met_by = plan.evaluator.met_by(plan.facts, owner)
+                held_by = plan.evaluator.held_by(plan.facts, owner)
                 counts = self.ledger.apply(
                     conn,
                     tenant.id,
@@ -267,15 +291,19 @@ class Processor:
         totals = DiffCounts()
         self.failed_owners = {}
         # In slices, each its own short transaction, so webhooks are never kept waiting for the write lock while
-        # a whole caseload is re-evaluated; folds are not kept between slices, so memory stays flat too.
+        # a whole caseload is re-evaluated; folds are kept between slices in the bounded cache, so a worker
+        # holding cases across many slices is read once while memory stays bounded.
         for start in range(0, len(owners), REEVALUATION_SLICE):
-            facts = _Facts(self.inbox, tenant_id, platform)
+            facts = _Facts(KeptState(self.inbox, tenant_id, platform, self.folds))
             chunk = owners[start : start + REEVALUATION_SLICE]
             desired, failed = self._desired_each(evaluator, facts, chunk, today)
             plan = _Plan(evaluator, platform, [], desired, facts)
             with self.db.transaction() as conn:
                 totals = _add(totals, self._apply(conn, [plan], today))
                 record_failures(conn, tenant_id, platform, "evaluate", chunk, failed)
+                # Subjects kept for the first time here (a database from before kept state) are stored.
+                facts.kept.save(conn)
+            facts.kept.publish()
             self.failed_owners.update(failed)
         return totals
 

@@ -22,10 +22,13 @@ from connector.config.ladder import Rung
 from connector.pipeline.facts import fold_worker
 from connector.pipeline.failures import record_failures
 from connector.pipeline.inbox import Inbox
+from connector.pipeline.kept_state import kept_supervisors
 from connector.pipeline.outbox import Outbox
 from connector.store.database import Database, utc_now_text
 
 log = logging.getLogger(__name__)
+# Obligations per tick transaction: short enough that a webhook waiting for the write lock waits milliseconds.
+TICK_SLICE = 2_000
 
 LABELS = {
     "case_supervision": "Case supervision",
@@ -76,18 +79,23 @@ def rung_message(rung: Rung, kind: str, case_id: str | None, due: date, assignee
 
 
 class Chain:
-    """Who supervises whom, folded from the events once per worker and tick (a tick asks for the same few
-    supervisors over and over)."""
+    """Who supervises whom: every kept worker's supervisor read in one query per tenant and platform, once per
+    tick (a tick asks for the same few supervisors over and over); a worker with no kept fold yet is folded
+    from their events."""
 
     def __init__(self, inbox: Inbox) -> None:
         self.inbox = inbox
-        self._supervisors: dict[tuple[str, str, str], str | None] = {}
+        self._supervisors: dict[tuple[str, str], dict[str, str | None]] = {}
 
     def supervisor_of(self, tenant: str, platform: str, worker_id: str) -> str | None:
-        key = (tenant, platform, worker_id)
-        if key not in self._supervisors:
-            self._supervisors[key] = manager_of(self.inbox, tenant, platform, worker_id)
-        return self._supervisors[key]
+        known = self._supervisors.get((tenant, platform))
+        if known is None:
+            known = self._supervisors[(tenant, platform)] = kept_supervisors(
+                self.inbox.db.conn, tenant, platform
+            )
+        if worker_id not in known:
+            known[worker_id] = manager_of(self.inbox, tenant, platform, worker_id)
+        return known[worker_id]
 
     def recipient(self, tenant: str, platform: str, to: str, assignee: str) -> str | None:
         """The worker who holds the rung's recipient role for this assignee, or None when nobody does."""
@@ -107,8 +115,10 @@ class Scheduler:
         self.inbox = Inbox(db)
 
     def tick(self, as_of: date) -> TickCounts:
-        """Queue the day's rungs, overdue marks and rule-dated reminders. Each obligation row is its own
-        savepoint: one row's error is logged (references only) and recorded in `failures`, and the others go on."""
+        """Queue the day's rungs, overdue marks and rule-dated reminders, in short transactions of
+        `TICK_SLICE` obligations, so webhooks never wait long for the write lock. A slice that fails is done
+        again row by row, each its own savepoint: one row's error is logged (references only) and recorded in
+        `failures`, and the others go on."""
         totals = [0, 0, 0]
         ahead = max(
             [0]
@@ -125,19 +135,74 @@ class Scheduler:
             ((as_of + timedelta(days=ahead)).isoformat(),),
         )
         chain = Chain(self.inbox)
-        with self.db.transaction() as conn:
-            for row in rows:
-                counts = self._isolated(conn, row, lambda r: self._tick_row(conn, r, as_of, chain))
-                totals = [a + b for a, b in zip(totals, counts, strict=True)]
-            dated = conn.execute(
-                "SELECT * FROM obligations WHERE status = 'open' AND platform_id IS NOT NULL AND form LIKE ?",
-                ('%"reminder_on"%',),
-            ).fetchall()
-            for row in dated:
-                totals[0] += self._isolated(
-                    conn, row, lambda r: (self._dated_reminder(conn, r, as_of), 0, 0)
-                )[0]
+        # What failed before (cleared when it now succeeds) and which reminders went out already: read once,
+        # so a row costs no query of its own unless it has something to write.
+        failed_before = {
+            (r["tenant"], r["platform"], r["subject"])
+            for r in self.db.query("SELECT tenant, platform, subject FROM failures WHERE stage = 'tick'")
+        }
+        sent = {
+            (r["tenant"], r["platform"], r["reference"])
+            for r in self.db.query("SELECT tenant, platform, reference FROM reminders")
+        }
+
+        def row_work(conn: sqlite3.Connection) -> Callable[[sqlite3.Row], tuple[int, int, int]]:
+            return lambda r: self._tick_row(conn, r, as_of, chain, sent)
+
+        for start in range(0, len(rows), TICK_SLICE):
+            counts = self._slice(rows[start : start + TICK_SLICE], row_work, failed_before)
+            totals = [a + b for a, b in zip(totals, counts, strict=True)]
+        dated = self.db.query(
+            "SELECT * FROM obligations WHERE status = 'open' AND platform_id IS NOT NULL AND form LIKE ?",
+            ('%"reminder_on"%',),
+        )
+
+        def dated_work(conn: sqlite3.Connection) -> Callable[[sqlite3.Row], tuple[int, int, int]]:
+            return lambda r: (self._dated_reminder(conn, r, as_of, sent), 0, 0)
+
+        for start in range(0, len(dated), TICK_SLICE):
+            totals[0] += self._slice(dated[start : start + TICK_SLICE], dated_work, failed_before)[0]
         return TickCounts(*totals)
+
+    def _slice(
+        self,
+        rows: list[sqlite3.Row],
+        work: Callable[[sqlite3.Connection], Callable[[sqlite3.Row], tuple[int, int, int]]],
+        failed_before: set[tuple[str, str, str]],
+    ) -> tuple[int, int, int]:
+        """One transaction for the slice; if any row fails, the slice again with a savepoint per row."""
+        try:
+            with self.db.transaction() as conn:
+                totals = [0, 0, 0]
+                do = work(conn)
+                for row in rows:
+                    totals = [a + b for a, b in zip(totals, do(row), strict=True)]
+                self._clear_failures(conn, rows, failed_before)
+            return totals[0], totals[1], totals[2]
+        except Exception:
+            if self.db.conn.in_transaction:
+                raise  # inside a caller's transaction: nothing of ours to roll back alone
+        totals = [0, 0, 0]
+        with self.db.transaction() as conn:
+            do = work(conn)
+            for row in rows:
+                counts = self._isolated(conn, row, do)
+                totals = [a + b for a, b in zip(totals, counts, strict=True)]
+        return totals[0], totals[1], totals[2]
+
+    def _clear_failures(
+        self, conn: sqlite3.Connection, rows: list[sqlite3.Row], failed_before: set[tuple[str, str, str]]
+    ) -> None:
+        cleared = [
+            key
+            for row in rows
+            if (key := (row["tenant"], row["platform"], row["reference"])) in failed_before
+        ]
+        conn.executemany(
+            "DELETE FROM failures WHERE tenant = ? AND platform = ? AND stage = 'tick' AND subject = ?",
+            cleared,
+        )
+        failed_before.difference_update(cleared)
 
     def _isolated(
         self,
@@ -166,7 +231,12 @@ class Scheduler:
         return counts
 
     def _tick_row(
-        self, conn: sqlite3.Connection, row: sqlite3.Row, as_of: date, chain: Chain
+        self,
+        conn: sqlite3.Connection,
+        row: sqlite3.Row,
+        as_of: date,
+        chain: Chain,
+        sent: set[tuple[str, str, str]],
     ) -> tuple[int, int, int]:
         reminders = overdue = escalations = 0
         tenant = self.config.tenants.get(row["tenant"])
@@ -190,6 +260,8 @@ class Scheduler:
                 rung, row["kind"], row["case_id"], due, row["assignee_id"], why(row["rules"])
             )
             show_on = due + timedelta(days=rung.offset_days)
+            if (row["tenant"], row["platform"], reference) in sent:
+                continue
             if self._queue(conn, row, reference, worker, show_on, as_of, message, rung.escalation, rung.to):
                 if rung.escalation:
                     escalations += 1
@@ -197,7 +269,9 @@ class Scheduler:
                     reminders += 1
         return reminders, overdue, escalations
 
-    def _dated_reminder(self, conn: sqlite3.Connection, row: sqlite3.Row, as_of: date) -> int:
+    def _dated_reminder(
+        self, conn: sqlite3.Connection, row: sqlite3.Row, as_of: date, sent: set[tuple[str, str, str]]
+    ) -> int:
         """A reminder a rule dates itself (LINC-PO: 30 September if no observation is done yet), once."""
         tenant = self.config.tenants.get(row["tenant"])
         on = dict((k, v) for k, v in json.loads(row["form"] or "[]")).get("reminder_on")
@@ -205,6 +279,8 @@ class Scheduler:
             return 0
         due = date.fromisoformat(row["due_date"])
         reference = f"{tenant.reference_prefix}:reminder:{row['platform_id']}:on-{on.replace('-', '')}:{row['assignee_id']}"
+        if (row["tenant"], row["platform"], reference) in sent:
+            return 0
         message = f"{describe(row['kind'], row['case_id'])} is due on {due.isoformat()}; none has been recorded yet."
         return int(
             self._queue(

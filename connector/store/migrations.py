@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import sqlite_utils
 
@@ -216,6 +217,47 @@ def _010_cycle_outcomes(db: sqlite_utils.Database) -> None:
     )
 
 
+def _011_kept_state(db: sqlite_utils.Database) -> None:
+    # Each subject's folded facts, kept with the position (UTC occurred_at, event id) they were folded to, so a
+    # new event costs the same however long the subject's history; `revision` lets a process's cache of folds
+    # notice another process's write. Checkpoints are earlier states, so a late event re-folds only from the
+    # checkpoint before it.
+    for name, pk in (
+        ("subject_folds", ("tenant", "platform", "subject")),
+        ("fold_checkpoints", ("tenant", "platform", "subject", "at", "event_id")),
+    ):
+        db.table(name).create(
+            {
+                "tenant": str,
+                "platform": str,
+                "subject": str,
+                "at": str,
+                "event_id": str,
+                "version": int,
+                "revision": int,
+                "state": bytes,
+                "updated_at": str,
+            },
+            pk=pk,
+            not_null=["at", "event_id", "version", "state"],
+        )
+    # A worker's current supervisor beside their fold: the daily tick looks the whole chain up in one query.
+    db.table("subject_folds").add_column("supervisor_id", str)
+    # The event's position beside each subject it names, so a re-fold reads only the events after a checkpoint.
+    db.table("event_subjects").add_column("at", str)
+    rows = db.execute("SELECT seq, occurred_at, event FROM inbox").fetchall()
+    db.conn.executemany(
+        "UPDATE event_subjects SET at = ? WHERE seq = ?",
+        [(utc_position(occurred_at), seq) for seq, occurred_at, _ in rows],
+    )
+    db.table("event_subjects").create_index(["tenant", "platform", "subject", "at"])
+
+
+def utc_position(occurred_at: str) -> str:
+    """An ISO 8601 moment as fixed-width UTC text, which sorts as the moments do (as folds.position)."""
+    return datetime.fromisoformat(occurred_at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _001_inbox,
     _002_obligations,
@@ -227,4 +269,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _008_reminder_recipients,
     _009_event_source,
     _010_cycle_outcomes,
+    _011_kept_state,
 ]

@@ -140,8 +140,11 @@ def test_tick_and_reevaluation_complete_despite_a_subject_that_cannot_be_evaluat
 ) -> None:
     seq = put_poison(connector)
     connector.service.drain()
-    # As a pending event in the fold again (as if retried), the poison breaks worker 5521's subjects only.
+    # As an event in the fold again (as if retried, its subjects' kept state rebuilt from their events), the
+    # poison breaks worker 5521's subjects only.
     connector.service.db.conn.execute("UPDATE inbox SET state = 'processed' WHERE seq = ?", (seq,))
+    connector.service.db.conn.execute("DELETE FROM subject_folds")
+    connector.service.processor.folds.clear()
     assert connector.post(OTHER_CASE).status_code == 202
     connector.service.drain()
     connector.service.processor.reevaluate_all("lincolnshire", "mosaic")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +13,8 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import Connector, event, make_config, start_connector
+
+from connector.pipeline import scheduler
 
 WORKER = event(
     "evt_w",
@@ -341,3 +344,50 @@ def test_a_rule_dated_reminder_that_passed_before_the_worker_was_known_is_not_se
         ] == []
     finally:
         running.close()
+
+
+def test_the_tick_reads_the_supervision_chain_from_the_kept_state(
+    connector: Connector, mosaic: FakeMosaic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert connector.post(SUPERVISOR).status_code == 202
+    connector.service.drain()
+    folded: list[str] = []
+    real = scheduler.manager_of
+    monkeypatch.setattr(
+        scheduler, "manager_of", lambda inbox, t, p, w: folded.append(w) or real(inbox, t, p, w)
+    )
+    assert tick(connector, date(2026, 12, 7)) == (0, 1, 1)
+    # 5521 and 5500 are kept: the escalation's recipient (5521's supervisor's supervisor) comes from one query,
+    # no worker's events are folded.
+    assert folded == []
+    assert 5400 in [n["worker_id"] for n in mosaic.notifications.values()]
+
+
+def test_the_tick_commits_in_short_slices_and_a_failing_row_spoils_only_itself(
+    connector: Connector, mosaic: FakeMosaic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    second = dict(ALLOCATED, id="evt_a2", data={**ALLOCATED["data"], "person_id": 100235})
+    assert connector.post(second).status_code == 202
+    connector.service.drain()
+    monkeypatch.setattr(scheduler, "TICK_SLICE", 1)
+    db = connector.service.db
+    begun: list[int] = []
+    real_transaction = db.transaction
+
+    def counting() -> Any:
+        begun.append(1)
+        return real_transaction()
+
+    monkeypatch.setattr(db, "transaction", counting)
+    real_row = scheduler.Scheduler._tick_row
+
+    def failing(self: scheduler.Scheduler, conn: Any, row: Any, *args: Any) -> tuple[int, int, int]:
+        if row["case_id"] == "100234":
+            raise RuntimeError("boom")
+        return real_row(self, conn, row, *args)
+
+    monkeypatch.setattr(scheduler.Scheduler, "_tick_row", failing)
+    counts = connector.service.scheduler.tick(date(2026, 11, 23))
+    assert counts.reminders == 1  # the other case's reminder still goes
+    assert len(begun) >= 3  # a transaction per slice (one obligation each), the failing one tried twice
+    assert db.scalar("SELECT COUNT(*) FROM failures WHERE stage = 'tick'") == 1

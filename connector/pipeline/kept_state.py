@@ -1,0 +1,247 @@
+"""Kept state: each subject's fold, stored with the position it was folded to, so an event costs the same
+whether the subject has ten earlier events or ten thousand.
+
+An event after the kept position is applied to the kept fold. One that belongs before it (a late delivery, a
+retried failure) re-folds the subject from the last checkpoint before it, reading only the events after that
+checkpoint; with no such checkpoint, from all its events. Either way the result is the fold of every event in
+order, so duplicates and any delivery order converge on the same facts.
+
+Folds are stored with `pickle`: they are the connector's own values in its own database (the same trust as the
+inbox's event codec), pickle handles the frozen dataclasses, dates and sets with no codec to keep in step, and
+it is the fastest stdlib codec for them. `FOLD_VERSION` is bumped when a fold's shape changes; a stored fold of
+another version is re-folded from the events.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from connector.pipeline.facts import in_order
+from connector.pipeline.folds import Fold, Position, WorkerFold, new_fold, position
+from connector.pipeline.inbox import Inbox
+from connector.store.database import utc_now_text
+from rules.events import Event
+
+FOLD_VERSION = 1
+# A checkpoint every this many events of a subject, and this many kept: a late event re-folds at most this many
+# events (unless it is older than the oldest checkpoint), and a subject stores a bounded number of states.
+CHECKPOINT_EVERY = 200
+CHECKPOINTS_KEPT = 8
+
+
+class FoldCache:
+    """Folds kept in memory across batches and re-evaluation slices, least recently used dropped first, each
+    with the stored revision it was read at (so another process's write is noticed, not shadowed)."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._folds: OrderedDict[tuple[str, str, str], tuple[int, Fold]] = OrderedDict()
+
+    def get(self, key: tuple[str, str, str], revision: int) -> Fold | None:
+        found = self._folds.get(key)
+        if found is None or found[0] != revision:
+            return None
+        self._folds.move_to_end(key)
+        return found[1]
+
+    def put(self, key: tuple[str, str, str], revision: int, fold: Fold) -> None:
+        self._folds[key] = (revision, fold)
+        self._folds.move_to_end(key)
+        while len(self._folds) > self.size:
+            self._folds.popitem(last=False)
+
+    def clear(self) -> None:
+        self._folds.clear()
+
+    def __len__(self) -> int:
+        return len(self._folds)
+
+
+class KeptState:
+    """The folds of one tenant's platform for one batch of events (or one re-evaluation slice).
+
+    Read the kept folds, `apply` the batch's events, evaluate from `fold(...)`, then `save` in the transaction
+    that applies the diff and `publish` once it committed. Nothing is written until `save`, and kept folds are
+    copied before they change, so a batch that fails leaves neither the database nor the cache changed.
+    """
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        tenant: str,
+        platform: str,
+        cache: FoldCache | None = None,
+        batch: Iterable[int] = (),
+    ) -> None:
+        self.inbox = inbox
+        self.tenant = tenant
+        self.platform = platform
+        self.cache = cache if cache is not None else FoldCache(0)
+        self.batch = frozenset(batch)
+        self._folds: dict[str, Fold] = {}
+        self._revisions: dict[str, int] = {}
+        self._dirty: set[str] = set()
+        self._checkpoints: dict[str, list[tuple[Position, bytes]]] = {}
+        # Subjects re-folded from a checkpoint: the stored checkpoints after it are stale.
+        self._restarted: dict[str, Position | None] = {}
+        self._rebuilt: set[str] = set()
+
+    # --- reading ------------------------------------------------------------------------------------------
+
+    def fold(self, subject: str) -> Fold:
+        """The subject's fold as kept (and as this batch changed it); built from the events if none is kept."""
+        found = self._folds.get(subject)
+        if found is not None:
+            return found
+        row = self.inbox.db.conn.execute(
+            "SELECT revision, version FROM subject_folds WHERE tenant = ? AND platform = ? AND subject = ?",
+            (self.tenant, self.platform, subject),
+        ).fetchone()
+        fold: Fold | None = None
+        if row is not None and row["version"] == FOLD_VERSION:
+            revision = int(row["revision"])
+            self._revisions[subject] = revision
+            fold = self.cache.get(self._key(subject), revision)
+            if fold is None:
+                blob = self.inbox.db.conn.execute(
+                    "SELECT state FROM subject_folds WHERE tenant = ? AND platform = ? AND subject = ?",
+                    (self.tenant, self.platform, subject),
+                ).fetchone()["state"]
+                fold = pickle.loads(blob)
+                self.cache.put(self._key(subject), revision, fold)
+        if fold is None:
+            # Nothing kept yet (a database from before kept state, or a subject first heard of now): fold it
+            # from its events, the batch's included, and keep the result.
+            self._revisions.setdefault(subject, 0)
+            fold = self._fold_events(subject, new_fold(subject), None)
+            self._rebuilt.add(subject)
+            if fold.at is not None:
+                self._dirty.add(subject)
+        self._folds[subject] = fold
+        return fold
+
+    # --- changing -----------------------------------------------------------------------------------------
+
+    def apply(self, events: Iterable[Event], subjects_of: dict[str, list[str]]) -> None:
+        """Apply the batch's events to every subject they name (`subjects_of`: event id -> subject keys)."""
+        per_subject: dict[str, dict[str, Event]] = {}
+        for event in events:
+            for subject in subjects_of[event.event_id]:
+                per_subject.setdefault(subject, {})[event.event_id] = event
+        for subject, by_id in per_subject.items():
+            fold = self.fold(subject)
+            if subject in self._rebuilt:
+                continue  # built just now from the events, the batch's among them
+            ordered = sorted(by_id.values(), key=position)
+            first = position(ordered[0])
+            if fold.at is None or first > fold.at:
+                fold = fold.copy()
+                for event in ordered:
+                    self._apply_one(subject, fold, event)
+            else:
+                fold = self._refold_before(subject, first)
+            self._folds[subject] = fold
+            self._dirty.add(subject)
+
+    def _apply_one(self, subject: str, fold: Fold, event: Event) -> None:
+        before = fold.applied
+        fold.apply(event)
+        if fold.applied != before and fold.applied % CHECKPOINT_EVERY == 0 and fold.at is not None:
+            self._checkpoints.setdefault(subject, []).append((fold.at, pickle.dumps(fold, protocol=5)))
+
+    def _refold_before(self, subject: str, first: Position) -> Fold:
+        """Re-fold from the last checkpoint before `first` (or from the start), the batch's events included."""
+        row = self.inbox.db.conn.execute(
+            "SELECT at, event_id, state FROM fold_checkpoints WHERE tenant = ? AND platform = ? AND subject = ?"
+            " AND version = ? AND (at < ? OR (at = ? AND event_id < ?)) ORDER BY at DESC, event_id DESC LIMIT 1",
+            (self.tenant, self.platform, subject, FOLD_VERSION, first[0], first[0], first[1]),
+        ).fetchone()
+        start: Fold = new_fold(subject) if row is None else pickle.loads(row["state"])
+        self._restarted[subject] = None if row is None else (row["at"], row["event_id"])
+        self._checkpoints.pop(subject, None)
+        return self._fold_events(subject, start, start.at)
+
+    def _fold_events(self, subject: str, fold: Fold, after: Position | None) -> Fold:
+        events = self.inbox.events_to_fold(
+            self.tenant, self.platform, subject, None if after is None else after[0], self.batch
+        )
+        for event in in_order(events):
+            if after is None or position(event) > after:
+                self._apply_one(subject, fold, event)
+        return fold
+
+    # --- writing ------------------------------------------------------------------------------------------
+
+    def save(self, conn: sqlite3.Connection) -> None:
+        """Write the changed folds and their checkpoints (in the caller's transaction)."""
+        now = utc_now_text()
+        rows = []
+        for subject in sorted(self._dirty):
+            fold = self._folds[subject]
+            if fold.at is None:
+                continue
+            self._revisions[subject] = self._revisions.get(subject, 0) + 1
+            rows.append(
+                (
+                    self.tenant,
+                    self.platform,
+                    subject,
+                    fold.at[0],
+                    fold.at[1],
+                    FOLD_VERSION,
+                    self._revisions[subject],
+                    pickle.dumps(fold, protocol=5),
+                    now,
+                    fold.supervisor_id if isinstance(fold, WorkerFold) else None,
+                )
+            )
+        conn.executemany(
+            "INSERT INTO subject_folds (tenant, platform, subject, at, event_id, version, revision, state,"
+            " updated_at, supervisor_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (tenant, platform, subject) DO UPDATE"
+            " SET at = excluded.at, event_id = excluded.event_id, version = excluded.version,"
+            " revision = excluded.revision, state = excluded.state, updated_at = excluded.updated_at,"
+            " supervisor_id = excluded.supervisor_id",
+            rows,
+        )
+        key = (self.tenant, self.platform)
+        for subject, since in self._restarted.items():
+            after = since or ("", "")
+            conn.execute(
+                "DELETE FROM fold_checkpoints WHERE tenant = ? AND platform = ? AND subject = ?"
+                " AND (at > ? OR (at = ? AND event_id > ?))",
+                (*key, subject, after[0], after[0], after[1]),
+            )
+        for subject, states in self._checkpoints.items():
+            conn.executemany(
+                "INSERT OR REPLACE INTO fold_checkpoints (tenant, platform, subject, at, event_id, version,"
+                " revision, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                [(*key, subject, at[0], at[1], FOLD_VERSION, blob, now) for at, blob in states],
+            )
+            conn.execute(
+                "DELETE FROM fold_checkpoints WHERE tenant = ? AND platform = ? AND subject = ? AND at NOT IN"
+                " (SELECT at FROM fold_checkpoints WHERE tenant = ? AND platform = ? AND subject = ?"
+                " ORDER BY at DESC LIMIT ?)",
+                (*key, subject, *key, subject, CHECKPOINTS_KEPT),
+            )
+
+    def publish(self) -> None:
+        """After the commit: the saved folds become what the cache holds."""
+        for subject in self._dirty:
+            self.cache.put(self._key(subject), self._revisions.get(subject, 0), self._folds[subject])
+
+    def _key(self, subject: str) -> tuple[str, str, str]:
+        return self.tenant, self.platform, subject
+
+
+def kept_supervisors(db_conn: sqlite3.Connection, tenant: str, platform: str) -> dict[str, str | None]:
+    """Every kept worker's current supervisor (None: none known), in one query."""
+    rows = db_conn.execute(
+        "SELECT subject, supervisor_id FROM subject_folds WHERE tenant = ? AND platform = ? AND version = ?"
+        " AND subject LIKE 'worker:%'",
+        (tenant, platform, FOLD_VERSION),
+    ).fetchall()
+    return {row[0][len("worker:") :]: row[1] for row in rows}
