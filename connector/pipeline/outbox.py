@@ -66,9 +66,14 @@ class Outbox:
         payload: dict[str, Any],
     ) -> None:
         """Queue (or replace) the desired state of one reference; call inside the state change's transaction."""
+        self.put_many(conn, [(tenant, platform, reference, item, action, payload)])
+
+    def put_many(
+        self, conn: sqlite3.Connection, writes: Iterable[tuple[str, str, str, str, str, dict[str, Any]]]
+    ) -> None:
+        """`put` for many references in one statement (the daily tick queues thousands)."""
         now = utc_now_text()
-        body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
-        conn.execute(
+        conn.executemany(
             "INSERT INTO outbox (tenant, platform, reference, item, action, payload, version, state, attempts,"
             " next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, 'pending', 0, ?, ?, ?)"
             " ON CONFLICT (tenant, platform, reference) DO UPDATE SET"
@@ -77,7 +82,20 @@ class Outbox:
             "                ELSE excluded.action END,"
             "  payload = excluded.payload, version = outbox.version + 1, state = 'pending', attempts = 0,"
             "  next_attempt_at = excluded.next_attempt_at, last_error = NULL, updated_at = excluded.updated_at",
-            (tenant, platform, reference, item, action, body, now, now, now),
+            [
+                (
+                    tenant,
+                    platform,
+                    reference,
+                    item,
+                    action,
+                    json.dumps(payload, separators=(",", ":"), sort_keys=True),
+                    now,
+                    now,
+                    now,
+                )
+                for tenant, platform, reference, item, action, payload in writes
+            ],
         )
 
     def due(self, now: datetime, limit: int = 100, skip: Iterable[tuple[str, str]] = ()) -> list[OutboxRow]:

@@ -14,8 +14,9 @@ import json
 import logging
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from connector.config import Config
 from connector.config.ladder import Rung
@@ -107,6 +108,35 @@ class Chain:
         return self.supervisor_of(tenant, platform, supervisor)
 
 
+@dataclass
+class _Writes:
+    """What a slice of the tick writes, gathered and written in one statement each (the tick queues thousands;
+    a statement per row was most of its time). `added` are the reminder references it claimed in `sent`, given
+    back when what it gathered is rolled back."""
+
+    overdue: list[tuple[str, str, str, str]] = field(default_factory=list)
+    reminders: list[tuple[Any, ...]] = field(default_factory=list)
+    outbox: list[tuple[str, str, str, str, str, dict[str, Any]]] = field(default_factory=list)
+    added: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def flush(self, conn: sqlite3.Connection, outbox: Outbox) -> None:
+        conn.executemany(
+            "UPDATE obligations SET overdue_since = ? WHERE tenant = ? AND platform = ? AND reference = ?",
+            self.overdue,
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO reminders (tenant, platform, reference, obligation_reference, worker_id, show_on,"
+            " escalation, created_at, due_date, recipient) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.reminders,
+        )
+        outbox.put_many(conn, self.outbox)
+        self.overdue, self.reminders, self.outbox = [], [], []
+
+    def give_back(self, sent: set[tuple[str, str, str]]) -> None:
+        sent.difference_update(self.added)
+        self.added = []
+
+
 class Scheduler:
     def __init__(self, db: Database, config: Config) -> None:
         self.db = db
@@ -146,47 +176,50 @@ class Scheduler:
             for r in self.db.query("SELECT tenant, platform, reference FROM reminders")
         }
 
-        def row_work(conn: sqlite3.Connection) -> Callable[[sqlite3.Row], tuple[int, int, int]]:
-            return lambda r: self._tick_row(conn, r, as_of, chain, sent)
+        def row_work(writes: _Writes) -> Callable[[sqlite3.Row], tuple[int, int, int]]:
+            return lambda r: self._tick_row(writes, r, as_of, chain, sent)
 
         for start in range(0, len(rows), TICK_SLICE):
-            counts = self._slice(rows[start : start + TICK_SLICE], row_work, failed_before)
+            counts = self._slice(rows[start : start + TICK_SLICE], row_work, failed_before, sent)
             totals = [a + b for a, b in zip(totals, counts, strict=True)]
         dated = self.db.query(
             "SELECT * FROM obligations WHERE status = 'open' AND platform_id IS NOT NULL AND form LIKE ?",
             ('%"reminder_on"%',),
         )
 
-        def dated_work(conn: sqlite3.Connection) -> Callable[[sqlite3.Row], tuple[int, int, int]]:
-            return lambda r: (self._dated_reminder(conn, r, as_of, sent), 0, 0)
+        def dated_work(writes: _Writes) -> Callable[[sqlite3.Row], tuple[int, int, int]]:
+            return lambda r: (self._dated_reminder(writes, r, as_of, sent), 0, 0)
 
         for start in range(0, len(dated), TICK_SLICE):
-            totals[0] += self._slice(dated[start : start + TICK_SLICE], dated_work, failed_before)[0]
+            totals[0] += self._slice(dated[start : start + TICK_SLICE], dated_work, failed_before, sent)[0]
         return TickCounts(*totals)
 
     def _slice(
         self,
         rows: list[sqlite3.Row],
-        work: Callable[[sqlite3.Connection], Callable[[sqlite3.Row], tuple[int, int, int]]],
+        work: Callable[[_Writes], Callable[[sqlite3.Row], tuple[int, int, int]]],
         failed_before: set[tuple[str, str, str]],
+        sent: set[tuple[str, str, str]],
     ) -> tuple[int, int, int]:
         """One transaction for the slice; if any row fails, the slice again with a savepoint per row."""
+        writes = _Writes()
         try:
             with self.db.transaction() as conn:
                 totals = [0, 0, 0]
-                do = work(conn)
+                do = work(writes)
                 for row in rows:
                     totals = [a + b for a, b in zip(totals, do(row), strict=True)]
+                writes.flush(conn, self.outbox)
                 self._clear_failures(conn, rows, failed_before)
             return totals[0], totals[1], totals[2]
         except Exception:
+            writes.give_back(sent)
             if self.db.conn.in_transaction:
                 raise  # inside a caller's transaction: nothing of ours to roll back alone
         totals = [0, 0, 0]
         with self.db.transaction() as conn:
-            do = work(conn)
             for row in rows:
-                counts = self._isolated(conn, row, do)
+                counts = self._isolated(conn, row, work, sent)
                 totals = [a + b for a, b in zip(totals, counts, strict=True)]
         return totals[0], totals[1], totals[2]
 
@@ -208,14 +241,18 @@ class Scheduler:
         self,
         conn: sqlite3.Connection,
         row: sqlite3.Row,
-        work: Callable[[sqlite3.Row], tuple[int, int, int]],
+        work: Callable[[_Writes], Callable[[sqlite3.Row], tuple[int, int, int]]],
+        sent: set[tuple[str, str, str]],
     ) -> tuple[int, int, int]:
+        writes = _Writes()
         conn.execute("SAVEPOINT tick_row")
         try:
-            counts = work(row)
+            counts = work(writes)(row)
+            writes.flush(conn, self.outbox)
         except Exception as exc:
             conn.execute("ROLLBACK TO tick_row")
             conn.execute("RELEASE tick_row")
+            writes.give_back(sent)
             log.exception("tick: obligation %s failed", row["reference"])
             record_failures(
                 conn,
@@ -232,7 +269,7 @@ class Scheduler:
 
     def _tick_row(
         self,
-        conn: sqlite3.Connection,
+        writes: _Writes,
         row: sqlite3.Row,
         as_of: date,
         chain: Chain,
@@ -244,9 +281,8 @@ class Scheduler:
             return 0, 0, 0
         due = date.fromisoformat(row["due_date"])
         if due < as_of and row["overdue_since"] is None:
-            conn.execute(
-                "UPDATE obligations SET overdue_since = ? WHERE tenant = ? AND platform = ? AND reference = ?",
-                ((due + timedelta(days=1)).isoformat(), row["tenant"], row["platform"], row["reference"]),
+            writes.overdue.append(
+                ((due + timedelta(days=1)).isoformat(), row["tenant"], row["platform"], row["reference"])
             )
             overdue += 1
         for rung in current_rungs(self.config.ladder(row["tenant"], row["kind"]), due, as_of):
@@ -262,7 +298,9 @@ class Scheduler:
             show_on = due + timedelta(days=rung.offset_days)
             if (row["tenant"], row["platform"], reference) in sent:
                 continue
-            if self._queue(conn, row, reference, worker, show_on, as_of, message, rung.escalation, rung.to):
+            if self._queue(
+                writes, sent, row, reference, worker, show_on, as_of, message, rung.escalation, rung.to
+            ):
                 if rung.escalation:
                     escalations += 1
                 else:
@@ -270,7 +308,7 @@ class Scheduler:
         return reminders, overdue, escalations
 
     def _dated_reminder(
-        self, conn: sqlite3.Connection, row: sqlite3.Row, as_of: date, sent: set[tuple[str, str, str]]
+        self, writes: _Writes, row: sqlite3.Row, as_of: date, sent: set[tuple[str, str, str]]
     ) -> int:
         """A reminder a rule dates itself (LINC-PO: 30 September if no observation is done yet), once."""
         tenant = self.config.tenants.get(row["tenant"])
@@ -284,7 +322,8 @@ class Scheduler:
         message = f"{describe(row['kind'], row['case_id'])} is due on {due.isoformat()}; none has been recorded yet."
         return int(
             self._queue(
-                conn,
+                writes,
+                sent,
                 row,
                 reference,
                 row["assignee_id"],
@@ -298,7 +337,8 @@ class Scheduler:
 
     def _queue(
         self,
-        conn: sqlite3.Connection,
+        writes: _Writes,
+        sent: set[tuple[str, str, str]],
         row: sqlite3.Row,
         reference: str,
         worker_id: str,
@@ -308,11 +348,16 @@ class Scheduler:
         escalation: bool,
         recipient: str,
     ) -> bool:
+        """Gather one reminder and its send, once: `sent` holds every reference queued before (read at the
+        tick's start) and those this tick claims, so a repeated tick or a second rung of one day adds none."""
+        key = (row["tenant"], row["platform"], reference)
+        if key in sent:
+            return False
+        sent.add(key)
+        writes.added.append(key)
         # Never dated before the day it is queued: a date already past is shown from today instead.
         show_on = max(show_on, as_of)
-        cursor = conn.execute(
-            "INSERT OR IGNORE INTO reminders (tenant, platform, reference, obligation_reference, worker_id, show_on,"
-            " escalation, created_at, due_date, recipient) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        writes.reminders.append(
             (
                 row["tenant"],
                 row["platform"],
@@ -324,27 +369,26 @@ class Scheduler:
                 utc_now_text(),
                 row["due_date"],
                 recipient,
-            ),
+            )
         )
-        if cursor.rowcount == 0:
-            return False
-        self.outbox.put(
-            conn,
-            row["tenant"],
-            row["platform"],
-            reference,
-            "reminder",
-            "send",
-            {
-                "worker_id": worker_id,
-                "platform_id": row["platform_id"],
-                "case_id": row["case_id"],
-                "kind": row["kind"],
-                "show_on": show_on.isoformat(),
-                "due_date": row["due_date"],
-                "message": message,
-                "escalation": escalation,
-            },
+        writes.outbox.append(
+            (
+                row["tenant"],
+                row["platform"],
+                reference,
+                "reminder",
+                "send",
+                {
+                    "worker_id": worker_id,
+                    "platform_id": row["platform_id"],
+                    "case_id": row["case_id"],
+                    "kind": row["kind"],
+                    "show_on": show_on.isoformat(),
+                    "due_date": row["due_date"],
+                    "message": message,
+                    "escalation": escalation,
+                },
+            )
         )
         return True
 
