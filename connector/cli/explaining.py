@@ -19,7 +19,7 @@ def explain(config_path: str, tenant: str, person: str | None, worker: str | Non
     """Print each open obligation of a child or a worker, with the rules and the fact its date counts from."""
     from datetime import date
 
-    from connector.pipeline.scheduler import Chain, ladder_plan
+    from connector.pipeline.ladder import Chain, ladder_plan
     from connector.service import Service
     from connector.store.queries import ObligationFilter, list_obligations
 

@@ -29,10 +29,10 @@ from adapters.base import ObligationWrite, PlatformError, PlatformWriter, Remind
 from adapters.registry import get_adapter
 from connector.config import Config
 from connector.pipeline.inbox import Inbox
+from connector.pipeline.ladder import Chain
 from connector.pipeline.ledger import Ledger
 from connector.pipeline.outbox import Outbox, OutboxRow
 from connector.pipeline.pacing import Pacing
-from connector.pipeline.scheduler import Chain
 from connector.store.database import Database, utc_now_text
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from pytest_httpserver import HTTPServer
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import Connector, event, make_config, start_connector
 
-from connector.pipeline import scheduler
+from connector.pipeline import ladder, scheduler
 
 WORKER = event(
     "evt_w",
@@ -352,10 +352,8 @@ def test_the_tick_reads_the_supervision_chain_from_the_kept_state(
     assert connector.post(SUPERVISOR).status_code == 202
     connector.service.drain()
     folded: list[str] = []
-    real = scheduler.manager_of
-    monkeypatch.setattr(
-        scheduler, "manager_of", lambda inbox, t, p, w: folded.append(w) or real(inbox, t, p, w)
-    )
+    real = ladder.manager_of
+    monkeypatch.setattr(ladder, "manager_of", lambda inbox, t, p, w: folded.append(w) or real(inbox, t, p, w))
     assert tick(connector, date(2026, 12, 7)) == (0, 1, 1)
     # 5521 and 5500 are kept: the escalation's recipient (5521's supervisor's supervisor) comes from one query,
     # no worker's events are folded.
