@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 
 from rules.model import Basis, Booking, Session, WorkerFacts
 from rules.pack import Rule
@@ -54,7 +55,10 @@ def latest(*facts: Basis | None) -> Basis:
 
 
 def by_held(sessions: Iterable[Session]) -> list[Session]:
-    return sorted(sessions, key=lambda s: (s.held_on, s.session_id))
+    return sorted(sessions, key=_held_order)
+
+
+_held_order = attrgetter("held_on", "session_id")
 
 
 def left(worker: WorkerFacts | None, as_of: date) -> bool:
