@@ -86,6 +86,13 @@ def cited(rule: Rule) -> str:
     return f"{rule.id}, policy {rule.source}"
 
 
+class Later:
+    """A form field's value written only when the form is (one that takes work per obligation to write)."""
+
+    def write(self) -> str:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
 class PackWording(Wording):
     """An engine-made obligation's texts in its pack's words: `what` is due, `more` sentences after the reasons,
@@ -94,7 +101,7 @@ class PackWording(Wording):
     pack: RulePack = field(repr=False, hash=False)
     what: str
     more: tuple[str, ...] = ()
-    fields: tuple[tuple[str, str], ...] = ()
+    fields: tuple[tuple[str, str | Later], ...] = ()
 
     def explanation(self, obligation: Obligation) -> str:
         return explanation(
@@ -103,4 +110,4 @@ class PackWording(Wording):
 
     def form(self, obligation: Obligation) -> tuple[tuple[str, str], ...]:
         basic = basic_form(self.pack, obligation.due_date, obligation.reasons, obligation.counted_from)
-        return (*basic, *self.fields)
+        return (*basic, *((name, v if isinstance(v, str) else v.write()) for name, v in self.fields))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rules.engine.settle import Due
-from rules.explain import PackWording, reasons_of
+from rules.explain import Later, PackWording, reasons_of
 from rules.model import Obligation
 from rules.pack import RulePack
 
@@ -22,7 +22,7 @@ def obligation(
     settled: Due,
     what: str,
     case_id: str | None = None,
-    form: Sequence[tuple[str, str]] = (),
+    form: Sequence[tuple[str, str | Later]] = (),
     more: Sequence[str] = (),
     supervisor_id: str | None = None,
 ) -> Obligation:

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 from rules.codes import YOUTH_JUSTICE_DISPOSALS
 from rules.dates import format_day
 from rules.engine.build import obligation
-from rules.engine.settle import assignee, held_sessions, latest, left, recorded, strictest
+from rules.engine.settle import assignee, held_sessions, left, recorded, strictest
 from rules.engine.workers import personal_due, personal_sessions
-from rules.explain import cited, label
+from rules.explain import Later, cited, label
 from rules.model import Basis, CaseAllocation, CaseFacts, Obligation, Session, WorkerFacts
 from rules.pack import Rule
 from rules.schedules.assignment import roles
@@ -112,15 +112,19 @@ def _worker_key(worker: WorkerFacts) -> tuple[object, ...]:
 
 def case_start(case: CaseFacts, allocation: CaseAllocation, with_status: bool) -> Basis:
     """What a first due date counts from: the later of the allocation (or transfer), the status (for a status
-    rule) and when the connector first heard of the case (rule 13)."""
-    status = None
-    if with_status and case.status is not None:
-        status = Basis(f"{_status_words(case.status.status)} began", case.status.start_date)
-    return latest(
-        Basis("transfer" if allocation.transferred else "allocation", allocation.start_date),
-        status,
-        Basis("first event the connector received about the case", case.known_since),
-    )
+    rule) and when the connector first heard of the case (rule 13); on a tie the first named."""
+    # Asked for every allocation of every case: compare the dates, and name only the fact that wins.
+    on, winner = allocation.start_date, 0
+    status = case.status
+    if with_status and status is not None and status.start_date > on:
+        on, winner = status.start_date, 1
+    if case.known_since > on:
+        on, winner = case.known_since, 2
+    if winner == 0:
+        return Basis("transfer" if allocation.transferred else "allocation", on)
+    if winner == 1 and status is not None:
+        return Basis(f"{_status_words(status.status)} began", on)
+    return Basis("first event the connector received about the case", on)
 
 
 def _case_supervision(
@@ -163,7 +167,9 @@ def _case_supervision(
     settled = strictest(applicable, clock)
     if settled is None:
         return None
-    form = [("previous_actions", _previous_actions(qualifying, as_of))] * engine.carries_actions
+    form: list[tuple[str, str | Later]] = [
+        ("previous_actions", PreviousActions(qualifying[-1] if qualifying else None, as_of))
+    ] * engine.carries_actions
     # A cycle ends with each qualifying session this worker held on the case since the allocation began.
     return obligation(
         pack,
@@ -293,15 +299,21 @@ def _records(
     return found
 
 
-def _previous_actions(qualifying: Sequence[Session], as_of: date) -> str:
+@dataclass(frozen=True)
+class PreviousActions(Later):
     """LINC-CARRY: the actions agreed at the case's previous case supervision, carried forward for review as
     owner, due date and whether now overdue (their text is never kept)."""
-    previous = qualifying[-1] if qualifying else None
-    if previous is None or not previous.actions:
-        return "No actions were recorded at the previous case supervision."
-    listed = "; ".join(
-        f"{n}. owner {a.owner_worker_id or 'not set'}, due {a.due_date.isoformat() if a.due_date else 'not set'}"
-        + (" (overdue)" if a.due_date is not None and a.due_date < as_of else "")
-        for n, a in enumerate(previous.actions, start=1)
-    )
-    return f"Agreed at the case supervision held {previous.held_on.isoformat()}: {listed}"
+
+    previous: Session | None
+    as_of: date
+
+    def write(self) -> str:
+        previous = self.previous
+        if previous is None or not previous.actions:
+            return "No actions were recorded at the previous case supervision."
+        listed = "; ".join(
+            f"{n}. owner {a.owner_worker_id or 'not set'}, due {a.due_date.isoformat() if a.due_date else 'not set'}"
+            + (" (overdue)" if a.due_date is not None and a.due_date < self.as_of else "")
+            for n, a in enumerate(previous.actions, start=1)
+        )
+        return f"Agreed at the case supervision held {previous.held_on.isoformat()}: {listed}"
