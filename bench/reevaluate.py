@@ -7,27 +7,45 @@ for each pack, times the rule engine alone over every case, worker and team, on 
 prints cases per second, obligations produced and peak memory.
 
     python bench/reevaluate.py [--cases 500000] [--workers 30000] [--packs lincolnshire,bracknell-forest]
+                               [--baseline DIR]
 
 Facts are generated in chunks and dropped after evaluation, so peak memory is the engine's working set plus one
-chunk, as in a real re-evaluation that folds subject by subject. Prints figures only; asserts nothing.
+chunk, as in a real re-evaluation that folds subject by subject. Only the engine's calls are timed, in CPU
+seconds of this process (one core; other work on the machine does not count against it), with the wall time
+beside. `--baseline DIR` runs this same script, in a subprocess, against the engine of another checkout (a
+directory holding `rules/` or `src/rules/`, e.g. `git worktree add /tmp/base bf65c15`) on the same caseload,
+and prints each pack's figure beside it with the ratio. Prints figures only; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import resource
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rules.calendar import WorkingCalendar
-from rules.engine import Engine
-from rules.model import (
+def _engine_root(argv: list[str]) -> Path:
+    """The checkout whose `rules` this run imports: this one, or the one `--engine-from` names."""
+    root = Path(__file__).resolve().parents[1]
+    if "--engine-from" in argv:
+        root = Path(argv[argv.index("--engine-from") + 1]).resolve()
+    return root / "src" if (root / "src" / "rules").is_dir() else root
+
+
+sys.path.insert(0, str(_engine_root(sys.argv)))
+
+# After choosing which checkout's engine to import (the baseline's, in a --baseline subprocess).
+from rules.calendar import WorkingCalendar  # noqa: E402
+from rules.engine import Engine  # noqa: E402
+from rules.model import (  # noqa: E402
     AgreedAction,
     Booking,
     CaseAllocation,
@@ -37,7 +55,7 @@ from rules.model import (
     TeamFacts,
     WorkerFacts,
 )
-from rules.pack import load_pack, shipped_pack_names
+from rules.pack import load_pack, shipped_pack_names  # noqa: E402
 
 AS_OF = date(2026, 11, 22)
 YEAR_AGO = AS_OF - timedelta(days=365)
@@ -121,10 +139,14 @@ def _every(rng: random.Random, start: date, low: int, high: int) -> list[date]:
     return days
 
 
-def cases(count: int, workers: dict[str, WorkerFacts], seed: int, chunk: int) -> Iterator[list[CaseFacts]]:
+Batch = list[tuple[CaseFacts, dict[str, WorkerFacts]]]
+
+
+def cases(count: int, workers: dict[str, WorkerFacts], seed: int, chunk: int) -> Iterator[Batch]:
+    """Each case with the facts of the workers it is allocated to, as the service hands them to the engine."""
     rng = random.Random(seed)
     ids = list(workers)
-    batch: list[CaseFacts] = []
+    batch: Batch = []
     for n in range(count):
         case_id = str(1_000_000 + n)
         keyworker = ids[rng.randrange(len(ids))]
@@ -157,16 +179,15 @@ def cases(count: int, workers: dict[str, WorkerFacts], seed: int, chunk: int) ->
             )
             for k, day in enumerate(_every(rng, allocated, 14, 56))
         )
-        batch.append(
-            CaseFacts(
-                case_id=case_id,
-                known_since=YEAR_AGO,
-                status=StatusSpell(status, allocated, rng.random() < 0.5, rng.random() < 0.1),
-                allocations=tuple(allocations),
-                closed_on=None,
-                sessions=sessions,
-            )
+        facts = CaseFacts(
+            case_id=case_id,
+            known_since=YEAR_AGO,
+            status=StatusSpell(status, allocated, rng.random() < 0.5, rng.random() < 0.1),
+            allocations=tuple(allocations),
+            closed_on=None,
+            sessions=sessions,
         )
+        batch.append((facts, {a.worker_id: workers[a.worker_id] for a in allocations}))
         if len(batch) == chunk:
             yield batch
             batch = []
@@ -178,46 +199,100 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class Timer:
+    """CPU and wall seconds spent inside `with` blocks, added up."""
+
+    def __init__(self) -> None:
+        self.cpu = self.wall = 0.0
+
+    def __enter__(self) -> None:
+        self._cpu, self._wall = time.process_time(), time.perf_counter()
+
+    def __exit__(self, *_: object) -> None:
+        self.cpu += time.process_time() - self._cpu
+        self.wall += time.perf_counter() - self._wall
+
+
+def measure(name: str, args: argparse.Namespace, workers: dict[str, WorkerFacts]) -> dict[str, float]:
+    teams: dict[str, list[WorkerFacts]] = {}
+    for worker in workers.values():
+        teams.setdefault(worker.team_id or "-", []).append(worker)
+    engine = Engine(load_pack(name), WorkingCalendar())
+    evaluated = obligations = 0
+    case_time, whole = Timer(), Timer()
+    for batch in cases(args.cases, workers, seed=2, chunk=args.chunk):
+        with case_time:
+            for case, held in batch:
+                obligations += len(engine.for_case(case, held, AS_OF))
+        evaluated += len(batch)
+    with whole:
+        for worker in workers.values():
+            obligations += len(engine.for_worker(worker, AS_OF))
+        for team_id, members in teams.items():
+            obligations += len(engine.for_team(TeamFacts(team_id, tuple(members)), AS_OF))
+    return {
+        "cases": evaluated,
+        "case_cpu": case_time.cpu,
+        "case_wall": case_time.wall,
+        "whole_cpu": case_time.cpu + whole.cpu,
+        "obligations": obligations,
+        "peak_mib": peak_mib(),
+    }
+
+
+def baseline(directory: str, name: str, args: argparse.Namespace) -> dict[str, float]:
+    """The same measure, in a fresh process, with the engine of the checkout in `directory`."""
+    command = [sys.executable, __file__, "--engine-from", directory, "--packs", name, "--json"]
+    command += ["--cases", str(args.cases), "--workers", str(args.workers), "--chunk", str(args.chunk)]
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": ""}
+    )
+    figures: dict[str, float] = json.loads(done.stdout.splitlines()[-1])[name]
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=500_000)
     parser.add_argument("--workers", type=int, default=30_000)
     parser.add_argument("--packs", default=",".join(shipped_pack_names()))
     parser.add_argument("--chunk", type=int, default=10_000)
+    parser.add_argument(
+        "--baseline", metavar="DIR", help="a checkout whose engine to measure beside this one"
+    )
+    parser.add_argument("--engine-from", metavar="DIR", help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     started = time.perf_counter()
     workers = make_workers(args.workers, seed=1)
-    teams: dict[str, list[WorkerFacts]] = {}
-    for worker in workers.values():
-        teams.setdefault(worker.team_id or "-", []).append(worker)
+    if args.json:
+        print(json.dumps({name: measure(name, args, workers) for name in args.packs.split(",")}))
+        return
     print(
-        f"caseload: {args.cases:,} open cases, {args.workers:,} workers in {len(teams):,} teams, a year of sessions"
-        f" to {AS_OF.isoformat()} (workers built in {time.perf_counter() - started:.1f} s)"
+        f"caseload: {args.cases:,} open cases, {args.workers:,} workers in teams of 15, a year of sessions"
+        f" to {AS_OF.isoformat()} (workers built in {time.perf_counter() - started:.1f} s);"
+        " engine time in CPU seconds of one core"
     )
     for name in args.packs.split(","):
-        engine = Engine(load_pack(name), WorkingCalendar())
-        evaluated = obligations = 0
-        engine_seconds = 0.0
-        for batch in cases(args.cases, workers, seed=2, chunk=args.chunk):
-            t0 = time.perf_counter()
-            for case in batch:
-                held = {a.worker_id: workers[a.worker_id] for a in case.allocations}
-                obligations += len(engine.for_case(case, held, AS_OF))
-            engine_seconds += time.perf_counter() - t0
-            evaluated += len(batch)
-        case_seconds = engine_seconds
-        t0 = time.perf_counter()
-        for worker in workers.values():
-            obligations += len(engine.for_worker(worker, AS_OF))
-        for team_id, members in teams.items():
-            obligations += len(engine.for_team(TeamFacts(team_id, tuple(members)), AS_OF))
-        engine_seconds += time.perf_counter() - t0
+        now = measure(name, args, workers)
+        rate = now["cases"] / now["case_cpu"]
         print(
-            f"{name}: {evaluated / case_seconds:,.0f} cases/s for the cases alone ({case_seconds:.1f} s);"
-            f" whole re-evaluation incl. {len(workers):,} workers and {len(teams):,} teams {engine_seconds:.1f} s"
-            f" = {evaluated / engine_seconds:,.0f} cases/s; {obligations:,} obligations; peak memory {peak_mib():.0f} MiB"
+            f"{name}: {rate:,.0f} cases/s for the cases alone ({now['case_cpu']:.1f} s CPU,"
+            f" {now['case_wall']:.1f} s wall); whole re-evaluation incl. {args.workers:,} workers and their"
+            f" teams {now['whole_cpu']:.1f} s = {now['cases'] / now['whole_cpu']:,.0f} cases/s;"
+            f" {now['obligations']:,.0f} obligations; peak memory {now['peak_mib']:.0f} MiB"
         )
+        if args.baseline:
+            then = baseline(args.baseline, name, args)
+            before = then["cases"] / then["case_cpu"]
+            print(
+                f"  baseline {args.baseline}: {before:,.0f} cases/s for the cases alone"
+                f" ({then['case_cpu']:.1f} s CPU); whole {then['cases'] / then['whole_cpu']:,.0f} cases/s;"
+                f" {then['obligations']:,.0f} obligations; peak memory {then['peak_mib']:.0f} MiB;"
+                f" this engine is {rate / before:.2f}x (cases alone),"
+                f" {then['whole_cpu'] / now['whole_cpu']:.2f}x (whole)"
+            )
 
 
 if __name__ == "__main__":

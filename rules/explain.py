@@ -7,11 +7,12 @@ Every text goes through the pack's vocabulary, so each council reads its own wor
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
 from rules.dates import format_day
-from rules.model import Basis, Reason
+from rules.model import Basis, Obligation, Reason, Wording
 
 if TYPE_CHECKING:  # only for the hints: the schedules use these helpers and the pack loads the schedules
     from rules.pack import Rule, RulePack
@@ -59,7 +60,7 @@ def ordinal(n: int) -> str:
 
 
 def reasons_of(pack: RulePack, rules: Sequence[Rule]) -> tuple[Reason, ...]:
-    return tuple(Reason(r.id, r.source, pack.words(r.words)) for r in rules)
+    return tuple(pack.reason(r) for r in rules)
 
 
 def explanation(
@@ -83,3 +84,30 @@ def basic_form(pack: RulePack, due: date, reasons: Sequence[Reason], basis: Basi
 
 def cited(rule: Rule) -> str:
     return f"{rule.id}, policy {rule.source}"
+
+
+class Later:
+    """A form field's value written only when the form is (one that takes work per obligation to write)."""
+
+    def write(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class PackWording(Wording):
+    """An engine-made obligation's texts in its pack's words: `what` is due, `more` sentences after the reasons,
+    and the `fields` its form has after the basic three."""
+
+    pack: RulePack = field(repr=False, hash=False)
+    what: str
+    more: tuple[str, ...] = ()
+    fields: tuple[tuple[str, str | Later], ...] = ()
+
+    def explanation(self, obligation: Obligation) -> str:
+        return explanation(
+            self.pack, self.what, obligation.due_date, obligation.reasons, obligation.counted_from, self.more
+        )
+
+    def form(self, obligation: Obligation) -> tuple[tuple[str, str], ...]:
+        basic = basic_form(self.pack, obligation.due_date, obligation.reasons, obligation.counted_from)
+        return (*basic, *((name, v if isinstance(v, str) else v.write()) for name, v in self.fields))

@@ -8,8 +8,9 @@ professional), INVWKR (involved worker). ALLWKR and LEADPROF are keyworkers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 
 # Re-exported (the `as` form): callers import them from here.
 from rules.codes import KEYWORKER_RELATIONSHIPS as KEYWORKER_RELATIONSHIPS
@@ -174,6 +175,34 @@ class Basis:
     on: date
 
 
+class Wording:
+    """What an obligation's explanation sentence and form are made from.
+
+    Writing the texts is a good part of the engine's cost, and a re-evaluation that changes nothing never reads
+    them: an obligation keeps this and writes its texts the first time something reads them.
+    """
+
+    def explanation(self, obligation: Obligation) -> str:
+        raise NotImplementedError
+
+    def form(self, obligation: Obligation) -> tuple[tuple[str, str], ...]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Written(Wording):
+    """Texts given as they are (read back, or made by hand in a test)."""
+
+    text: str
+    fields: tuple[tuple[str, str], ...] = ()
+
+    def explanation(self, obligation: Obligation) -> str:
+        return self.text
+
+    def form(self, obligation: Obligation) -> tuple[tuple[str, str], ...]:
+        return self.fields
+
+
 @dataclass(frozen=True)
 class Obligation:
     """Something that must happen by `due_date`, with every rule that set that date.
@@ -181,7 +210,8 @@ class Obligation:
     Identity (what the connector diffs on) is `key`: kind, scope (the case id, "team-<id>", "-" for the worker
     themselves, or for one booked session "booking-<id>" or "booking-<id>-<case id>"; "booking-ahead" for the
     prompt to book ahead), holder (the worker whose clock it is, or "-" for a team) and cycle. Assignee, team, due date and text may change
-    within one identity; a new cycle is a new obligation.
+    within one identity; a new cycle is a new obligation. `explanation` and `form` are written from `wording`
+    (with this obligation's due date, reasons and basis) when first read.
     """
 
     kind: str
@@ -194,8 +224,7 @@ class Obligation:
     due_date: date
     reasons: tuple[Reason, ...]
     counted_from: Basis
-    explanation: str
-    form: tuple[tuple[str, str], ...] = field(default=())
+    wording: Wording
     # The supervisor of the worker whose clock it is, when known: a platform whose form stub names the manager
     # (Childview's oversight record) writes it there. Not part of the identity.
     supervisor_id: str | None = None
@@ -207,3 +236,12 @@ class Obligation:
     @property
     def rule_ids(self) -> tuple[str, ...]:
         return tuple(r.rule_id for r in self.reasons)
+
+    # A frozen dataclass without slots may still cache: cached_property writes the instance's __dict__ directly.
+    @cached_property
+    def explanation(self) -> str:
+        return self.wording.explanation(self)
+
+    @cached_property
+    def form(self) -> tuple[tuple[str, str], ...]:
+        return self.wording.form(self)

@@ -19,6 +19,7 @@ from rules.model import CaseFacts, Obligation, Session, TeamFacts, WorkerFacts
 from rules.pack import Rule, RulePack
 from rules.schedules.after_session import record_deadline
 from rules.schedules.base import LONDON, booked_on
+from rules.schedules.form_content import form_fields
 
 __all__ = ["LONDON", "Engine", "booked_on"]
 
@@ -29,10 +30,14 @@ class Engine:
         self.calendar = calendar
         # Kept across calls: the rules that apply to each combination of codes and flags, and each worker's
         # personal supervision sessions and due date (asked once for every child the worker holds).
-        self.applicable: dict[tuple[object, ...], list[Rule]] = {}
+        self.applicable: dict[tuple[object, ...], cases.CaseRules] = {}
         self.personal: dict[str, tuple[WorkerFacts, list[Session], dict[date, Due | None]]] = {}
         # Asked for every subject the service evaluates: work it out once, not per call.
         self._levels = pack.levels()
+        # LINC-CARRY: how many of a case supervision's form fields carry forward the previous one's actions.
+        self.carries_actions = sum(
+            1 for _, name in form_fields(pack.content_of("case_supervision")) if name == "previous_actions"
+        )
 
     @property
     def has_worker_rules(self) -> bool:

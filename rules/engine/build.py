@@ -1,11 +1,11 @@
-"""An obligation from its settled due date: the reasons, the explanation sentence and the form."""
+"""An obligation from its settled due date: its reasons, and what its explanation sentence and form are made of."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from rules.engine.settle import Due
-from rules.explain import basic_form, explanation, reasons_of
+from rules.explain import Later, PackWording, reasons_of
 from rules.model import Obligation
 from rules.pack import RulePack
 
@@ -22,7 +22,7 @@ def obligation(
     settled: Due,
     what: str,
     case_id: str | None = None,
-    form: Sequence[tuple[str, str]] = (),
+    form: Sequence[tuple[str, str | Later]] = (),
     more: Sequence[str] = (),
     supervisor_id: str | None = None,
 ) -> Obligation:
@@ -38,7 +38,6 @@ def obligation(
         due_date=settled.due,
         reasons=reasons,
         counted_from=settled.basis,
-        explanation=explanation(pack, what, settled.due, reasons, settled.basis, more),
-        form=tuple(basic_form(pack, settled.due, reasons, settled.basis) + list(form)),
+        wording=PackWording(pack, what, tuple(more), tuple(form)),
         supervisor_id=supervisor_id,
     )

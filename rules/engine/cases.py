@@ -4,20 +4,21 @@ and the records owed after booked sessions."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from rules.codes import YOUTH_JUSTICE_DISPOSALS
 from rules.dates import format_day
 from rules.engine.build import obligation
-from rules.engine.settle import assignee, held_sessions, latest, left, recorded, strictest
+from rules.engine.settle import assignee, held_sessions, left, recorded, strictest
 from rules.engine.workers import personal_due, personal_sessions
-from rules.explain import cited, label
+from rules.explain import Later, cited, label
 from rules.model import Basis, CaseAllocation, CaseFacts, Obligation, Session, WorkerFacts
 from rules.pack import Rule
 from rules.schedules.assignment import roles
 from rules.schedules.base import Clock, booked_on
-from rules.schedules.form_content import form_fields
 
 if TYPE_CHECKING:
     from rules.engine import Engine
@@ -29,45 +30,73 @@ def for_case(
     if case.closed_on is not None:
         return []  # rule 5: a closed case owes nothing
     obligations: list[Obligation] = []
-    for allocation in sorted(case.allocations, key=lambda a: a.worker_id):
+    allocations = case.allocations
+    for allocation in allocations if len(allocations) < 2 else sorted(allocations, key=_by_worker):
         worker = workers.get(allocation.worker_id)
         if left(worker, as_of):
             continue  # rule 5: a worker who left owes nothing
-        for found in (
-            _case_supervision(engine, case, allocation, worker, as_of),
-            _fsm_group(engine, case, allocation, worker, as_of),
-        ):
+        rules = case_rules(engine, case, allocation, worker)
+        if rules.case_supervision:
+            found = _case_supervision(engine, rules, case, allocation, worker, as_of)
             if found is not None:
                 obligations.append(found)
-        obligations += _records(engine, case, allocation, worker, as_of)
+        if rules.fsm_group:
+            found = _fsm_group(engine, rules.fsm_group, case, allocation, worker, as_of)
+            if found is not None:
+                obligations.append(found)
+        if rules.records and case.bookings:
+            obligations += _records(engine, rules.records, case, allocation, worker, as_of)
     return obligations
 
 
+_by_worker = attrgetter("worker_id")
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRules:
+    """The rules in force for one worker's allocation to a case, by kind, and what follows from them alone."""
+
+    case_supervision: tuple[Rule, ...]
+    fsm_group: tuple[Rule, ...]
+    records: tuple[Rule, ...]
+    # Whether a case supervision rule is about a status, so its first date may count from the status's start.
+    by_status: bool
+
+
 def case_rules(
-    engine: Engine, kind: str, case: CaseFacts, allocation: CaseAllocation, worker: WorkerFacts | None
-) -> list[Rule]:
+    engine: Engine, case: CaseFacts, allocation: CaseAllocation, worker: WorkerFacts | None
+) -> CaseRules:
     # Which rules apply depends only on a few codes and flags, so the answer is kept per combination: a
     # national caseload has thousands of cases for each.
     status = case.status
     key = (
-        kind,
         allocation.relationship,
         None
         if status is None
         else (status.status, status.permanency_plan_agreed, status.fsm, status.looked_after),
         None if worker is None else _worker_key(worker),
     )
-    rules = engine.applicable.get(key)
-    if rules is None:
+    found = engine.applicable.get(key)
+    if found is None:
         counts_as = engine.pack.counts_as(status)
-        rules = [
-            r
-            for r in engine.pack.rules_of(kind)
-            if r.applies_to.case_matches(status, allocation, counts_as)
-            and r.applies_to.worker_matches(worker)
-        ]
-        engine.applicable[key] = rules
-    return rules
+
+        def of(kind: str) -> tuple[Rule, ...]:
+            return tuple(
+                r
+                for r in engine.pack.rules_of(kind)
+                if r.applies_to.case_matches(status, allocation, counts_as)
+                and r.applies_to.worker_matches(worker)
+            )
+
+        supervision = of("case_supervision")
+        found = CaseRules(
+            supervision,
+            of("fsm_group_supervision"),
+            of("supervision_record"),
+            any(r.applies_to.statuses is not None for r in supervision),
+        )
+        engine.applicable[key] = found
+    return found
 
 
 def _worker_key(worker: WorkerFacts) -> tuple[object, ...]:
@@ -83,45 +112,50 @@ def _worker_key(worker: WorkerFacts) -> tuple[object, ...]:
 
 def case_start(case: CaseFacts, allocation: CaseAllocation, with_status: bool) -> Basis:
     """What a first due date counts from: the later of the allocation (or transfer), the status (for a status
-    rule) and when the connector first heard of the case (rule 13)."""
-    status = None
-    if with_status and case.status is not None:
-        status = Basis(f"{_status_words(case.status.status)} began", case.status.start_date)
-    return latest(
-        Basis("transfer" if allocation.transferred else "allocation", allocation.start_date),
-        status,
-        Basis("first event the connector received about the case", case.known_since),
-    )
+    rule) and when the connector first heard of the case (rule 13); on a tie the first named."""
+    # Asked for every allocation of every case: compare the dates, and name only the fact that wins.
+    on, winner = allocation.start_date, 0
+    status = case.status
+    if with_status and status is not None and status.start_date > on:
+        on, winner = status.start_date, 1
+    if case.known_since > on:
+        on, winner = case.known_since, 2
+    if winner == 0:
+        return Basis("transfer" if allocation.transferred else "allocation", on)
+    if winner == 1 and status is not None:
+        return Basis(f"{_status_words(status.status)} began", on)
+    return Basis("first event the connector received about the case", on)
 
 
 def _case_supervision(
-    engine: Engine, case: CaseFacts, allocation: CaseAllocation, worker: WorkerFacts | None, as_of: date
+    engine: Engine,
+    rules: CaseRules,
+    case: CaseFacts,
+    allocation: CaseAllocation,
+    worker: WorkerFacts | None,
+    as_of: date,
 ) -> Obligation | None:
     pack = engine.pack
-    applicable = case_rules(engine, "case_supervision", case, allocation, worker)
-    if not applicable:
-        return None
+    applicable = rules.case_supervision
     qualifying = held_sessions(case.sessions, pack.sessions_for("case_supervision"))
     # Rule 8: a keyworker's clock is the child's (sessions of this and earlier keyworkers count, not those of
     # workers only involved in the case now); an involved worker's clock is their own.
-    if allocation.is_keyworker:
+    holder = allocation.worker_id
+    if not allocation.is_keyworker:
+        sessions = [s for s in qualifying if s.worker_id == holder]
+    elif len(case.allocations) > 1:
         involved = {a.worker_id for a in case.allocations if not a.is_keyworker}
         sessions = [s for s in qualifying if s.worker_id not in involved]
     else:
-        sessions = [s for s in qualifying if s.worker_id == allocation.worker_id]
-    own = [
-        s for s in qualifying if s.worker_id == allocation.worker_id and s.held_on >= allocation.start_date
-    ]
+        sessions = qualifying
+    since = allocation.start_date
+    own = [s for s in qualifying if s.worker_id == holder and s.held_on >= since]
     clock = Clock(
         as_of,
         engine.calendar,
         case_start(case, allocation, with_status=False),
         sessions,
-        status_start=(
-            case_start(case, allocation, with_status=True)
-            if any(r.applies_to.statuses is not None for r in applicable)
-            else None
-        ),
+        status_start=case_start(case, allocation, with_status=True) if rules.by_status else None,
         since=allocation.start_date,
         relationship=allocation.relationship,
         permanency_plan_agreed=case.status is not None and case.status.permanency_plan_agreed,
@@ -133,11 +167,9 @@ def _case_supervision(
     settled = strictest(applicable, clock)
     if settled is None:
         return None
-    form = [
-        ("previous_actions", _previous_actions(qualifying, as_of))
-        for _, name in form_fields(pack.content_of("case_supervision"))
-        if name == "previous_actions"
-    ]
+    form: list[tuple[str, str | Later]] = [
+        ("previous_actions", PreviousActions(qualifying[-1] if qualifying else None, as_of))
+    ] * engine.carries_actions
     # A cycle ends with each qualifying session this worker held on the case since the allocation began.
     return obligation(
         pack,
@@ -178,13 +210,15 @@ def _personal_due(engine: Engine, worker: WorkerFacts | None, as_of: date) -> da
 
 
 def _fsm_group(
-    engine: Engine, case: CaseFacts, allocation: CaseAllocation, worker: WorkerFacts | None, as_of: date
+    engine: Engine,
+    applicable: Sequence[Rule],
+    case: CaseFacts,
+    allocation: CaseAllocation,
+    worker: WorkerFacts | None,
+    as_of: date,
 ) -> Obligation | None:
     pack = engine.pack
     kind = "fsm_group_supervision"
-    applicable = case_rules(engine, kind, case, allocation, worker)
-    if not applicable:
-        return None
     sessions = held_sessions(case.sessions, pack.sessions_for(kind))
     clock = Clock(
         as_of,
@@ -224,16 +258,18 @@ def _fsm_group(
 
 
 def _records(
-    engine: Engine, case: CaseFacts, allocation: CaseAllocation, worker: WorkerFacts | None, as_of: date
+    engine: Engine,
+    rules: Sequence[Rule],
+    case: CaseFacts,
+    allocation: CaseAllocation,
+    worker: WorkerFacts | None,
+    as_of: date,
 ) -> list[Obligation]:
     """Rule 11: a recording deadline starts from a booked session, counts from the booked date, and is met
     when the session is recorded (a case supervision of that child, whatever the booking was for: Bracknell
     records each child at a personal supervision)."""
     pack = engine.pack
     kind = "supervision_record"
-    rules = case_rules(engine, kind, case, allocation, worker)
-    if not rules:
-        return []
     found = []
     for booking in case.bookings:
         if booking.cancelled or booking.worker_id != allocation.worker_id:
@@ -263,15 +299,21 @@ def _records(
     return found
 
 
-def _previous_actions(qualifying: Sequence[Session], as_of: date) -> str:
+@dataclass(frozen=True)
+class PreviousActions(Later):
     """LINC-CARRY: the actions agreed at the case's previous case supervision, carried forward for review as
     owner, due date and whether now overdue (their text is never kept)."""
-    previous = qualifying[-1] if qualifying else None
-    if previous is None or not previous.actions:
-        return "No actions were recorded at the previous case supervision."
-    listed = "; ".join(
-        f"{n}. owner {a.owner_worker_id or 'not set'}, due {a.due_date.isoformat() if a.due_date else 'not set'}"
-        + (" (overdue)" if a.due_date is not None and a.due_date < as_of else "")
-        for n, a in enumerate(previous.actions, start=1)
-    )
-    return f"Agreed at the case supervision held {previous.held_on.isoformat()}: {listed}"
+
+    previous: Session | None
+    as_of: date
+
+    def write(self) -> str:
+        previous = self.previous
+        if previous is None or not previous.actions:
+            return "No actions were recorded at the previous case supervision."
+        listed = "; ".join(
+            f"{n}. owner {a.owner_worker_id or 'not set'}, due {a.due_date.isoformat() if a.due_date else 'not set'}"
+            + (" (overdue)" if a.due_date is not None and a.due_date < self.as_of else "")
+            for n, a in enumerate(previous.actions, start=1)
+        )
+        return f"Agreed at the case supervision held {previous.held_on.isoformat()}: {listed}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 
 from rules.model import Basis, Booking, Session, WorkerFacts
 from rules.pack import Rule
@@ -31,8 +32,9 @@ def contenders(rules: Iterable[Rule], clock: Clock) -> list[Rule]:
 def strictest(rules: Iterable[Rule], clock: Clock) -> Due | None:
     """Rule 3: then the earliest date wins, and every rule that gave that date is kept."""
     candidates = [c for r in contenders(rules, clock) if (c := r.schedule.due(r, clock)) is not None]
-    if not candidates:
-        return None
+    if len(candidates) < 2:
+        # Most slots have one rule in force: nothing to compare.
+        return Due(candidates[0].due, (candidates[0].rule,), candidates[0].basis) if candidates else None
     due = min(c.due for c in candidates)
     winners = [c for c in candidates if c.due == due]
     return Due(due, tuple(c.rule for c in winners), winners[0].basis)
@@ -54,7 +56,10 @@ def latest(*facts: Basis | None) -> Basis:
 
 
 def by_held(sessions: Iterable[Session]) -> list[Session]:
-    return sorted(sessions, key=lambda s: (s.held_on, s.session_id))
+    return sorted(sessions, key=_held_order)
+
+
+_held_order = attrgetter("held_on", "session_id")
 
 
 def left(worker: WorkerFacts | None, as_of: date) -> bool:
@@ -85,4 +90,6 @@ def assignee(rule: Rule, holder: str, supervisor_id: str | None, worker: WorkerF
 
 
 def held_sessions(sessions: Sequence[Session], kinds: frozenset[str]) -> list[Session]:
-    return by_held(s for s in sessions if s.kind in kinds)
+    found = [s for s in sessions if s.kind in kinds]
+    found.sort(key=_held_order)
+    return found

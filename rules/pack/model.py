@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from rules.kinds import COUNTING_SESSIONS, LEVELS
-from rules.model import StatusSpell
+from rules.model import Reason, StatusSpell
 from rules.pack.applies_to import AppliesTo
 from rules.schedules.base import Schedule
 
@@ -105,6 +105,16 @@ class RulePack:
         if kind == "case_supervision":
             return self.qualifying_case_sessions
         return COUNTING_SESSIONS.get(kind, frozenset())
+
+    @cached_property
+    def _reasons(self) -> dict[tuple[str, str, str], Reason]:
+        return {(r.id, r.source, r.words): Reason(r.id, r.source, self.words(r.words)) for r in self.rules}
+
+    def reason(self, rule: Rule) -> Reason:
+        """A rule as an obligation cites it, in the council's words: the same for every obligation it times,
+        so worked out once per pack."""
+        found = self._reasons.get((rule.id, rule.source, rule.words))
+        return found if found is not None else Reason(rule.id, rule.source, self.words(rule.words))
 
     @cached_property
     def _vocabulary_pattern(self) -> re.Pattern[str] | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from rules.explain import held
@@ -13,6 +15,8 @@ from rules.schedules.base import Candidate, Clock, Schedule
 if TYPE_CHECKING:
     from rules.pack import Rule
     from rules.pack.reader import Reader
+
+_held_on = attrgetter("held_on")
 
 
 @dataclass(frozen=True)
@@ -32,13 +36,12 @@ class WithPersonalSupervision(Schedule):
         personal = clock.personal_due()
         if personal is None:
             return None
-        last_record = clock.own[-1].held_on if clock.own else None
-        since = clock.since
-        missed = [
-            s
-            for s in clock.personal_sessions()
-            if s.held_on > since and (last_record is None or s.held_on > last_record)
-        ]
-        if missed:
-            return Candidate(rule, missed[0].held_on, Basis(held(missed[0].kind), missed[0].held_on))
+        after = max(clock.since, clock.own[-1].held_on) if clock.own else clock.since
+        # The worker's sessions are in held order, and every child they hold asks: find the first missed one
+        # by halving, not by a pass over the worker's whole history.
+        sessions = clock.personal_sessions()
+        at = bisect_right(sessions, after, key=_held_on)
+        if at < len(sessions):
+            missed = sessions[at]
+            return Candidate(rule, missed.held_on, Basis(held(missed.kind), missed.held_on))
         return Candidate(rule, personal, Basis("worker's personal supervision due", personal))

@@ -113,6 +113,17 @@ def test_the_worked_example_after_the_session_carries_its_actions_forward() -> N
     )
 
 
+def test_texts_are_written_only_when_read_and_follow_the_obligation_they_belong_to() -> None:
+    [o] = LINC.for_case(case(sessions=(HELD,)), {}, date(2026, 11, 25))
+    assert "explanation" not in vars(o) and "form" not in vars(o)  # nothing written by evaluating
+    assert o == LINC.for_case(case(sessions=(HELD,)), {}, date(2026, 11, 25))[0]
+    assert o.explanation.startswith("Case supervision for person 100234 is due by 18 Dec 2026: ")
+    assert "explanation" in vars(o)  # written once, then kept
+    moved = dataclasses.replace(o, due_date=date(2026, 12, 21))
+    assert moved.explanation.startswith("Case supervision for person 100234 is due by 21 Dec 2026: ")
+    assert dict(moved.form)["due_date"] == "2026-12-21"
+
+
 def test_the_worked_example_after_the_transfer() -> None:
     transferred = case(
         sessions=(HELD,),

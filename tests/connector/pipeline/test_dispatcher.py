@@ -27,7 +27,7 @@ from connector.config import Config, DeliveryConfig
 from connector.pipeline.dispatcher import Dispatcher
 from connector.pipeline.ledger import Ledger
 from connector.pipeline.outbox import Outbox
-from rules.model import Basis, Obligation, Reason
+from rules.model import Basis, Obligation, Reason, Written
 
 OBLIGATION = Obligation(
     kind="case_supervision",
@@ -40,7 +40,7 @@ OBLIGATION = Obligation(
     due_date=date(2026, 11, 30),
     reasons=(Reason("LINC-CS-ALLOC", "5.1.1", "discuss within four weeks"),),
     counted_from=Basis("allocation", date(2026, 11, 2)),
-    explanation="Case supervision for person 100234 is due by 30 Nov 2026.",
+    wording=Written("Case supervision for person 100234 is due by 30 Nov 2026."),
 )
 
 

@@ -5,7 +5,7 @@ from datetime import date
 from connector.pipeline.ledger import Ledger
 from connector.pipeline.outbox import Outbox
 from connector.store.database import Database
-from rules.model import Basis, Obligation, Reason
+from rules.model import Basis, Obligation, Reason, Written
 
 TODAY = date(2026, 11, 22)
 OBLIGATION = Obligation(
@@ -19,8 +19,9 @@ OBLIGATION = Obligation(
     due_date=date(2026, 11, 30),
     reasons=(Reason("LINC-CS-ALLOC", "5.1.1", "discuss within four weeks of allocation"),),
     counted_from=Basis("allocation", date(2026, 11, 2)),
-    explanation="Case supervision for person 100234 is due by 30 Nov 2026.",
-    form=(("due_date", "2026-11-30"),),
+    wording=Written(
+        "Case supervision for person 100234 is due by 30 Nov 2026.", (("due_date", "2026-11-30"),)
+    ),
 )
 
 

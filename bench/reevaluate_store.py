@@ -1,0 +1,248 @@
+"""Benchmark: a rule-pack change re-evaluating a caseload stored in the database, until every difference is queued.
+
+Builds, deterministically, a SQLite store holding `--cases` open Lincolnshire cases (default 500,000) as the
+events the connector would have accepted (each case allocated to one of `--workers` workers, its status, and
+case supervisions every 3 to 8 weeks over a year; every worker's `worker.updated`), all processed. A first
+`Service.reevaluate_if_rules_changed()` builds the ledger (every obligation created and queued). Then the tenant's
+pack is changed (a copy of the shipped Lincolnshire pack where a Child Protection keyworker's case supervision is
+due every three weeks, not four) and the service started again; the timed step is its
+`reevaluate_if_rules_changed()`, which ends once every difference is in the outbox. Prints its time, the writes
+it queued, and where the time went (cProfile of the same step, by the pipeline's stages).
+
+    python bench/reevaluate_store.py [--cases 500000] [--workers 30000] [--profile]
+
+Delivery to the platform is not part of it (nothing is written to Mosaic). Prints figures only; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import random
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from connector.config import Config, parse_config
+from connector.pipeline.inbox import subject_keys
+from connector.sandbox.run import STEP_TYPES
+from connector.service import Service
+from connector.store.database import Database
+from connector.store.event_codec import event_to_json
+from rules.events import (
+    CaseAllocated,
+    CaseStatusChanged,
+    Event,
+    Relationship,
+    SupervisionRecorded,
+    WorkerUpdated,
+)
+from rules.pack import PACKS_DIR
+
+TODAY = date(2026, 11, 22)
+YEAR_AGO = TODAY - timedelta(days=365)
+STATUSES = ["CIN"] * 35 + ["CP"] * 15 + ["LAC"] * 25 + ["CFP"] * 10 + ["TAC"] * 15
+ROLES = ["SOCIAL_WORKER"] * 10 + ["SENIOR_PRACTITIONER"] * 3 + ["FAMILY_SUPPORT_WORKER"] * 2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=500_000)
+    parser.add_argument("--workers", type=int, default=30_000)
+    parser.add_argument("--profile", action="store_true", help="also profile the timed step, by stage")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        changed_pack = work / "lincolnshire-changed.toml"
+        text = (PACKS_DIR / "lincolnshire.toml").read_text(encoding="utf-8")
+        cp_rule = text.index('id = "LINC-CS-CP"')
+        every = text.index("every_days = 28", cp_rule)
+        changed_pack.write_text(text[:every] + "every_days = 21" + text[every + len("every_days = 28") :])
+
+        started = time.perf_counter()
+        db = Database(config_for(work, "lincolnshire").database)
+        db.migrate()
+        events = store_caseload(db, args.cases, args.workers)
+        db.close()
+        print(
+            f"stored {args.cases:,} open cases and {args.workers:,} workers as {events:,} processed events"
+            f" in {time.perf_counter() - started:.1f} s"
+        )
+
+        started = time.perf_counter()
+        first = run(config_for(work, "lincolnshire"), None)
+        print(
+            f"first evaluation (builds the ledger): {time.perf_counter() - started:.1f} s,"
+            f" {first['queued']:,} writes queued"
+        )
+
+        profile = cProfile.Profile() if args.profile else None
+        started = time.perf_counter()
+        second = run(config_for(work, str(changed_pack)), profile)
+        took = time.perf_counter() - started
+        print(
+            f"rule-pack change: {took:.1f} s until every difference is in the outbox"
+            f" ({args.cases / took:,.0f} cases/s); {second['counts']}, {second['pending']:,} writes pending in the"
+            " outbox (a move of a write not yet delivered replaces it);"
+            f" peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+        )
+        if profile is not None:
+            stages(profile)
+
+
+def config_for(folder: Path, pack: str) -> Config:
+    return parse_config(
+        {
+            "storage": {"database": str(folder / "bench.db")},
+            "tenants": [
+                {
+                    "id": "lincolnshire",
+                    "rule_pack": pack,
+                    "reference_prefix": "linc",
+                    "mosaic": {
+                        "base_url": "http://127.0.0.1:9/api",  # never called: nothing is delivered
+                        "api_token": "bench-token",
+                        "webhook_secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+                        "step_types": dict(STEP_TYPES),
+                    },
+                }
+            ],
+        },
+        base_dir=folder,
+        environ={},
+    )
+
+
+def run(config: Config, profile: cProfile.Profile | None) -> dict[str, object]:
+    """One start of the service's rule-change check, as `connector serve` does at start."""
+    service = Service(config, today=lambda: TODAY)
+    db = service.db
+    before = db.scalar("SELECT COUNT(*) FROM outbox") or 0
+    if profile is not None:
+        profile.enable()
+    changed = service.reevaluate_if_rules_changed()
+    if profile is not None:
+        profile.disable()
+    if not changed:  # the first start only records the fingerprint: evaluate everything once
+        service.reevaluate_everything()
+    pending = int(db.scalar("SELECT COUNT(*) FROM outbox") or 0)
+    service.close()
+    return {"queued": pending - int(before), "pending": pending, "counts": changed.get("lincolnshire")}
+
+
+def store_caseload(db: Database, cases: int, workers: int) -> int:
+    rng = random.Random(3)
+    at = datetime(2025, 11, 1, 8, tzinfo=UTC)
+    rows: list[Event] = []
+    for n in range(workers):
+        worker_id = str(10_000 + n)
+        team = n // 15
+        manager = str(10_000 + team * 15)
+        rows.append(
+            WorkerUpdated(
+                f"w-{worker_id}",
+                at,
+                worker_id,
+                str(team),
+                None if worker_id == manager else manager,
+                "TEAM_MANAGER" if worker_id == manager else rng.choice(ROLES),
+                worker_id != manager,
+                worker_id == manager,
+                True,
+                False,
+                "permanent",
+                YEAR_AGO - timedelta(days=rng.randint(0, 3000)),
+            )
+        )
+    for n in range(cases):
+        case_id = str(1_000_000 + n)
+        worker = 10_000 + rng.randrange(workers)
+        if (worker - 10_000) % 15 == 0:
+            worker += 1  # managers hold no cases
+        worker_id, team = str(min(worker, 10_000 + workers - 1)), str((worker - 10_000) // 15)
+        allocated = YEAR_AGO + timedelta(days=rng.randint(0, 330))
+        moment = datetime.combine(allocated, datetime.min.time(), UTC)
+        rows.append(
+            CaseAllocated(
+                f"a-{case_id}", moment, case_id, worker_id, team, Relationship.ALLOCATED_WORKER, allocated
+            )
+        )
+        rows.append(CaseStatusChanged(f"s-{case_id}", moment, case_id, rng.choice(STATUSES), allocated))
+        day = allocated + timedelta(days=rng.randint(7, 28))
+        k = 0
+        while day <= TODAY:
+            held = datetime.combine(day, datetime.min.time(), UTC)
+            rows.append(
+                SupervisionRecorded(
+                    f"cs-{case_id}-{k}", held, "case", worker_id, None, team, (case_id,), day, day, False
+                )
+            )
+            day += timedelta(days=rng.randint(21, 56))
+            k += 1
+        if len(rows) > 50_000:
+            _insert(db, rows)
+            rows = []
+    _insert(db, rows)
+    return int(db.scalar("SELECT COUNT(*) FROM inbox") or 0)
+
+
+def _insert(db: Database, events: list[Event]) -> None:
+    """Straight into the inbox as processed events (what intake and processing would have left)."""
+    now = datetime.now(UTC).isoformat()
+    with db.transaction() as conn:
+        for event in events:
+            cursor = conn.execute(
+                "INSERT INTO inbox (tenant, platform, webhook_id, event_type, occurred_at, received_at, event,"
+                " state, processed_at) VALUES ('lincolnshire', 'mosaic', ?, ?, ?, ?, ?, 'processed', ?)",
+                (
+                    event.event_id,
+                    event.type_name,
+                    event.occurred_at.isoformat(),
+                    now,
+                    json.dumps(event_to_json(event), separators=(",", ":")),
+                    now,
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO event_subjects (seq, tenant, platform, subject) VALUES (?, 'lincolnshire', 'mosaic', ?)",
+                [(cursor.lastrowid, key) for key in sorted(subject_keys(event))],
+            )
+
+
+STAGES = {
+    "read events (SQL + JSON)": ("inbox.py", "events_about"),
+    "decode events": ("event_codec.py", "event_from_json"),
+    "fold facts": ("facts.py", "fold_"),
+    "rule engine": ("engine/__init__.py", "for_"),
+    "ledger diff + outbox": ("ledger.py", "apply"),
+    "texts (explanation, form)": ("model.py", "explanation"),
+    "met-by check": ("met.py", "met_by_sessions"),
+    "commit": ("~", "<method 'commit'"),
+}
+
+
+def stages(profile: cProfile.Profile) -> None:
+    """Cumulative time of each pipeline stage's entry point (stages nest: texts are inside the ledger's)."""
+    stats = pstats.Stats(profile)
+    table = stats.stats  # type: ignore[attr-defined]
+    total = max(ct for (_, _, _, ct, _) in table.values())
+    print(f"where the time went (cProfile, {total:.1f} s profiled; stages may nest):")
+    for stage, (file, prefix) in STAGES.items():
+        seconds = sum(
+            ct
+            for (filename, _, name), (_, _, _, ct, _) in table.items()
+            if filename.endswith(file) and name.startswith(prefix)
+        )
+        print(f"  {stage}: {seconds:.1f} s ({100 * seconds / total:.0f}%)")
+
+
+if __name__ == "__main__":
+    main()
