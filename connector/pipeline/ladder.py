@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date, timedelta
+from functools import lru_cache
 
 from connector.config import Config
 from connector.config.ladder import Rung
@@ -36,8 +37,10 @@ def describe(kind: str, case_id: str | None) -> str:
     return f"{label} for child {case_id}" if case_id else label
 
 
+@lru_cache(maxsize=1024)
 def why(rules_json: str | None) -> str:
-    """The rule ids and policy paragraphs behind a due date, from the ledger's `rules` column."""
+    """The rule ids and policy paragraphs behind a due date, from the ledger's `rules` column (a caseload has a
+    few hundred different ones at most, and a tick asks for them hundreds of thousands of times)."""
     rules = json.loads(rules_json or "[]")
     return "; ".join(f"{rule_id}, policy {source}" for rule_id, source, *_ in rules) or "no rule recorded"
 
