@@ -24,6 +24,7 @@ from connector.pipeline.inbox import Inbox
 from connector.pipeline.ledger import DiffCounts
 from connector.pipeline.outbox import Outbox
 from connector.pipeline.processor import Processor
+from connector.pipeline.retention import RetentionCounts, apply_retention
 from connector.pipeline.scheduler import Scheduler, TickCounts
 from connector.store.database import Database, utc_now_text
 from connector.store.worker_lock import WorkerLock
@@ -128,7 +129,21 @@ class Service:
         first_today = self.last_tick() != today
         if first_today:
             self.reevaluate_everything()
-        return first_today, self.tick(today)
+        counts = self.tick(today)
+        if first_today:
+            self.compact(today)
+        return first_today, counts
+
+    def compact(self, today: date, dry_run: bool = False) -> RetentionCounts:
+        """Delete the raw events of cases closed for longer than their tenant's retention (short slices)."""
+        counts = apply_retention(self.db, self.config, today, dry_run)
+        if counts.cases and not dry_run:
+            log.info(
+                "retention: %d closed case(s) compacted, %d event(s) deleted",
+                counts.cases,
+                counts.events_deleted,
+            )
+        return counts
 
     def reevaluate_if_rules_changed(self) -> dict[str, DiffCounts]:
         """Re-evaluate every subject of a tenant whose rule pack or rule settings changed since last time."""

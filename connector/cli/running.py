@@ -1,4 +1,4 @@
-"""`connector check-config`, `serve`, `work`, `tick` and `status`: running the service."""
+"""`connector check-config`, `serve`, `work`, `tick`, `compact` and `status`: running the service."""
 
 from __future__ import annotations
 
@@ -115,6 +115,32 @@ def tick(config_path: str, now_text: str | None, dry_run: bool) -> None:
     click.echo(
         f"tick {as_of.isoformat()}: {summary}; outbox pending {status['outbox_pending']}, "
         f"dead letters {status['dead_letters']}"
+    )
+
+
+@main.command()
+@config_option
+@click.option(
+    "--now", "now_text", default=None, help="Run as of this date (YYYY-MM-DD); default today in London."
+)
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+def compact(config_path: str, now_text: str | None, dry_run: bool) -> None:
+    """Delete the raw events of cases closed longer than their tenant's retention_days (the daily run does it)."""
+    from connector.service import Service, london_today
+
+    as_of = parse_date_option(now_text, "--now") or london_today()
+    service = Service(load_config(config_path), today=lambda: as_of)
+    try:
+        # Events still pending are folded first: a case is compacted only once its kept fold holds them all.
+        service.processor.run_until_idle()
+        counts = service.compact(as_of, dry_run=dry_run)
+    finally:
+        service.close()
+    said = "would delete" if dry_run else "deleted"
+    click.echo(
+        f"{'dry run ' if dry_run else ''}compact {as_of.isoformat()}: {counts.cases} closed case(s) past"
+        f" retention; {said} {counts.events_deleted} event(s), {counts.events_kept} kept for a worker or team"
+        + ("; nothing was written" if dry_run else "")
     )
 
 

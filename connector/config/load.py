@@ -260,6 +260,7 @@ def _tenant(
         compliance=Compliance(**tenant["compliance"]),
         viewer_token=viewer_token,
         calendar_secret=calendar_secret,
+        retention_days=tenant["retention_days"],
     )
 
 

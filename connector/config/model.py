@@ -40,6 +40,8 @@ class TenantConfig:
     compliance: Compliance = field(default_factory=lambda: Compliance())
     viewer_token: str | None = None  # the dashboard's, for this tenant only
     calendar_secret: str | None = None  # team calendar feed URLs are derived from it
+    # Days a closed case's raw events are kept after its closing date (see README "What is stored").
+    retention_days: int = 400
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,13 @@ class TenantSchema(StrictSchema):
     viewer_token_env = fields.String(validate=validate.Length(min=1))
     calendar_secret = fields.String(validate=validate.Length(min=MIN_SECRET_LENGTH))
     calendar_secret_env = fields.String(validate=validate.Length(min=1))
+    retention_days = fields.Integer(
+        strict=True,
+        load_default=400,
+        validate=validate.Range(
+            min=30, max=36_500, error="Use a whole number of days from 30 (late deliveries) to 36500."
+        ),
+    )
 
     @validates_schema
     def _one_platform(self, data: dict[str, Any], **_: Any) -> None:

@@ -6,6 +6,11 @@ retried failure) re-folds the subject from the last checkpoint before it, readin
 checkpoint; with no such checkpoint, from all its events. Either way the result is the fold of every event in
 order, so duplicates and any delivery order converge on the same facts.
 
+A compacted subject (a closed case past its tenant's retention, see `retention.py`) has no raw events before its
+base, the fold kept when they were deleted: a re-fold starts from the base, and an event that belongs before it
+cannot be placed, so it is refused (`EventBeforeCompaction`; the event is set aside as failed, with the reason,
+for an operator to discard) rather than folded in the wrong order.
+
 Folds are stored with `pickle`: they are the connector's own values in its own database (the same trust as the
 inbox's event codec), pickle handles the frozen dataclasses, dates and sets with no codec to keep in step, and
 it is the fastest stdlib codec for them. `FOLD_VERSION` is bumped when a fold's shape changes; a stored fold of
@@ -20,7 +25,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 
 from connector.pipeline.facts import in_order
-from connector.pipeline.folds import Fold, Position, WorkerFold, new_fold, position
+from connector.pipeline.folds import CaseFold, Fold, Position, WorkerFold, new_fold, position
 from connector.pipeline.inbox import Inbox
 from connector.store.database import utc_now_text
 from rules.events import Event
@@ -30,6 +35,16 @@ FOLD_VERSION = 1
 # events (unless it is older than the oldest checkpoint), and a subject stores a bounded number of states.
 CHECKPOINT_EVERY = 200
 CHECKPOINTS_KEPT = 8
+
+
+class EventBeforeCompaction(ValueError):
+    """An event older than its subject's compaction point: the raw events it belongs among are deleted."""
+
+    def __init__(self, subject: str, event_at: Position, base_at: Position) -> None:
+        super().__init__(
+            f"event {event_at[1]} of {subject} occurred at {event_at[0]}, before its compaction point"
+            f" {base_at[0]}: the events it belongs among were deleted after the retention period"
+        )
 
 
 class FoldCache:
@@ -88,6 +103,8 @@ class KeptState:
         # Subjects re-folded from a checkpoint: the stored checkpoints after it are stale.
         self._restarted: dict[str, Position | None] = {}
         self._rebuilt: set[str] = set()
+        # Subjects built just now from their compaction base: where it stands.
+        self._based: dict[str, Position] = {}
 
     # --- reading ------------------------------------------------------------------------------------------
 
@@ -116,7 +133,11 @@ class KeptState:
             # Nothing kept yet (a database from before kept state, or a subject first heard of now): fold it
             # from its events, the batch's included, and keep the result.
             self._revisions.setdefault(subject, 0)
-            fold = self._fold_events(subject, new_fold(subject), None)
+            start = self._base(subject)
+            if start is not None and start.at is not None:
+                self._based[subject] = start.at
+            start = new_fold(subject) if start is None else start
+            fold = self._fold_events(subject, start, start.at)
             self._rebuilt.add(subject)
             if fold.at is not None:
                 self._dirty.add(subject)
@@ -133,10 +154,13 @@ class KeptState:
                 per_subject.setdefault(subject, {})[event.event_id] = event
         for subject, by_id in per_subject.items():
             fold = self.fold(subject)
-            if subject in self._rebuilt:
-                continue  # built just now from the events, the batch's among them
             ordered = sorted(by_id.values(), key=position)
             first = position(ordered[0])
+            if subject in self._rebuilt:
+                base_at = self._based.get(subject)
+                if base_at is not None and first <= base_at:
+                    raise EventBeforeCompaction(subject, first, base_at)
+                continue  # built just now from the events, the batch's among them
             if fold.at is None or first > fold.at:
                 fold = fold.copy()
                 for event in ordered:
@@ -159,10 +183,26 @@ class KeptState:
             " AND version = ? AND (at < ? OR (at = ? AND event_id < ?)) ORDER BY at DESC, event_id DESC LIMIT 1",
             (self.tenant, self.platform, subject, FOLD_VERSION, first[0], first[0], first[1]),
         ).fetchone()
-        start: Fold = new_fold(subject) if row is None else pickle.loads(row["state"])
-        self._restarted[subject] = None if row is None else (row["at"], row["event_id"])
+        base = self._base(subject)
+        if base is not None and base.at is not None and first <= base.at:
+            raise EventBeforeCompaction(subject, first, base.at)
+        checkpoint = None if row is None else (row["at"], row["event_id"])
+        start: Fold
+        if base is not None and base.at is not None and (checkpoint is None or checkpoint < base.at):
+            start, checkpoint = base, None
+        else:
+            start = new_fold(subject) if row is None else pickle.loads(row["state"])
+        self._restarted[subject] = checkpoint
         self._checkpoints.pop(subject, None)
         return self._fold_events(subject, start, start.at)
+
+    def _base(self, subject: str) -> Fold | None:
+        """The subject's compaction base (a fresh copy), or None when it was never compacted."""
+        row = self.inbox.db.conn.execute(
+            "SELECT state FROM subject_bases WHERE tenant = ? AND platform = ? AND subject = ? AND version = ?",
+            (self.tenant, self.platform, subject, FOLD_VERSION),
+        ).fetchone()
+        return None if row is None else pickle.loads(row["state"])
 
     def _fold_events(self, subject: str, fold: Fold, after: Position | None) -> Fold:
         events = self.inbox.events_to_fold(
@@ -196,15 +236,16 @@ class KeptState:
                     pickle.dumps(fold, protocol=5),
                     now,
                     fold.supervisor_id if isinstance(fold, WorkerFold) else None,
+                    _closed_on(fold),
                 )
             )
         conn.executemany(
             "INSERT INTO subject_folds (tenant, platform, subject, at, event_id, version, revision, state,"
-            " updated_at, supervisor_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " updated_at, supervisor_id, closed_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (tenant, platform, subject) DO UPDATE"
             " SET at = excluded.at, event_id = excluded.event_id, version = excluded.version,"
             " revision = excluded.revision, state = excluded.state, updated_at = excluded.updated_at,"
-            " supervisor_id = excluded.supervisor_id",
+            " supervisor_id = excluded.supervisor_id, closed_on = excluded.closed_on",
             rows,
         )
         key = (self.tenant, self.platform)
@@ -235,6 +276,10 @@ class KeptState:
 
     def _key(self, subject: str) -> tuple[str, str, str]:
         return self.tenant, self.platform, subject
+
+
+def _closed_on(fold: Fold) -> str | None:
+    return fold.closed_on.isoformat() if isinstance(fold, CaseFold) and fold.closed_on is not None else None
 
 
 def kept_supervisors(db_conn: sqlite3.Connection, tenant: str, platform: str) -> dict[str, str | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -253,6 +254,44 @@ def _011_kept_state(db: sqlite_utils.Database) -> None:
     db.table("event_subjects").create_index(["tenant", "platform", "subject", "at"])
 
 
+def _012_retention(db: sqlite_utils.Database) -> None:
+    # A compacted subject's base: its fold at the point its raw events were deleted (retention of a closed
+    # case), so a later event still folds onto it and one older than it is refused rather than misplaced.
+    db.table("subject_bases").create(
+        {
+            "tenant": str,
+            "platform": str,
+            "subject": str,
+            "at": str,
+            "event_id": str,
+            "version": int,
+            "state": bytes,
+            "compacted_at": str,
+        },
+        pk=("tenant", "platform", "subject"),
+        not_null=["at", "event_id", "version", "state"],
+    )
+    # A case's closing date beside its fold, so retention finds the cases closed long enough in one query.
+    db.table("subject_folds").add_column("closed_on", str)
+    rows = db.execute(
+        "SELECT tenant, platform, subject, state FROM subject_folds WHERE subject LIKE 'case:%'"
+    )
+    updates = []
+    for tenant, platform, subject, state in rows.fetchall():
+        try:
+            closed_on = getattr(pickle.loads(state), "closed_on", None)
+        except Exception:  # a fold that no longer loads is re-folded when next read, and saved anew
+            closed_on = None
+        if closed_on is not None:
+            updates.append((closed_on.isoformat(), tenant, platform, subject))
+    db.conn.executemany(
+        "UPDATE subject_folds SET closed_on = ? WHERE tenant = ? AND platform = ? AND subject = ?", updates
+    )
+    db.table("subject_folds").create_index(["tenant", "platform", "closed_on"])
+    # Retention deletes an event once no subject names it any more: found by its seq.
+    db.table("event_subjects").create_index(["seq"])
+
+
 def utc_position(occurred_at: str) -> str:
     """An ISO 8601 moment as fixed-width UTC text, which sorts as the moments do (as folds.position)."""
     return datetime.fromisoformat(occurred_at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
@@ -270,4 +309,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _009_event_source,
     _010_cycle_outcomes,
     _011_kept_state,
+    _012_retention,
 ]

@@ -59,3 +59,31 @@ def test_check_says_why_a_database_cannot_be_opened(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
     with pytest.raises(StorageError, match=r"^storage\.database: cannot open .*/f/c\.db: "):
         Database(tmp_path / "f" / "c.db").check()
+
+
+def test_the_retention_migration_gives_kept_closed_cases_their_closing_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pickle
+    from datetime import date
+
+    from connector.pipeline.folds import CaseFold
+    from connector.store import database, migrations
+
+    before = migrations.MIGRATIONS[:-1]
+    assert migrations.MIGRATIONS[-1] is migrations._012_retention
+    monkeypatch.setattr(database, "MIGRATIONS", before)
+    db = Database(tmp_path / "c.db")
+    db.migrate()
+    closed, still_open = CaseFold(case_id="100234", closed_on=date(2026, 11, 10)), CaseFold(case_id="100235")
+    for subject, fold in (("case:100234", closed), ("case:100235", still_open)):
+        db.conn.execute(
+            "INSERT INTO subject_folds (tenant, platform, subject, at, event_id, version, revision, state)"
+            " VALUES ('t', 'mosaic', ?, '2026-11-10T09:00:00.000000', 'e', 1, 1, ?)",
+            (subject, pickle.dumps(fold)),
+        )
+    db.conn.commit()
+    monkeypatch.setattr(database, "MIGRATIONS", migrations.MIGRATIONS)
+    db.migrate()
+    rows = dict(db.conn.execute("SELECT subject, closed_on FROM subject_folds").fetchall())
+    assert rows == {"case:100234": "2026-11-10", "case:100235": None}
