@@ -60,9 +60,7 @@ def case_changes(
         days += _left_on(workers.get(allocation.worker_id))
     if engine.carries_actions:
         # "(overdue)" is added the day after an action's due date.
-        days += [
-            add_days(a.due_date, 1) for s in case.sessions for a in s.actions if a.due_date is not None
-        ]
+        days += [add_days(a.due_date, 1) for s in case.sessions for a in s.actions if a.due_date is not None]
     return _earliest(days, as_of)
 
 
