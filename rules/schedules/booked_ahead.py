@@ -45,8 +45,8 @@ class BookedAhead(Schedule):
     def changes_after(self, clock: Clock) -> Iterable[date]:
         # The first day whose horizon reaches past the furthest booking: from then it no longer suffices.
         furthest = max((booked_on(b) for b in self._bookings(clock) if not b.cancelled), default=None)
-        if furthest is None:
-            return ()
+        if furthest is None or furthest < add_months(clock.as_of, self.months):
+            return ()  # owed already, from a date the day does not move: only a new booking changes it
         # add_months clamps to a month's last day, so step to the exact day rather than inverting it.
         day = max(add_days(clock.as_of, 1), add_days(add_months(furthest, -self.months), -3))
         while add_months(day, self.months) <= furthest:
