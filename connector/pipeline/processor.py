@@ -29,7 +29,7 @@ from connector.pipeline.met import (
     met_by_fold,
 )
 from connector.pipeline.outbox import Outbox
-from connector.pipeline.reevaluate_on import not_due, save_reevaluate_on
+from connector.pipeline.reevaluate_on import due_owners, save_reevaluate_on
 from connector.store.database import Database
 from rules.calendar import WorkingCalendar
 from rules.engine import Engine
@@ -318,13 +318,16 @@ class Processor:
         last evaluated, and those never evaluated with a day to re-evaluate on (a database from before it)."""
         evaluator = self.evaluators[tenant_id]
         today = self.today()
-        later = not_due(self.db.conn, tenant_id, platform, today) if only_due else frozenset()
-        owners = sorted(
-            owner
-            for kind in ("case", "worker", "team")
-            for sid in self.inbox.subjects(tenant_id, platform, kind)
-            if (owner := f"{kind}:{sid}") not in later
-        )
+        due = due_owners(self.db.conn, tenant_id, platform, today) if only_due else None
+        if due is not None:
+            # Every subject an event named has a kept fold, so the kept ones are all there are to take from.
+            owners = sorted(o for o in due if o.split(":", 1)[0] in ("case", "worker", "team"))
+        else:
+            owners = sorted(
+                f"{kind}:{sid}"
+                for kind in ("case", "worker", "team")
+                for sid in self.inbox.subjects(tenant_id, platform, kind)
+            )
         totals = DiffCounts()
         self.failed_owners = {}
         # In slices, each its own short transaction, so webhooks are never kept waiting for the write lock while
