@@ -320,7 +320,7 @@ class Processor:
         today = self.today()
         due = due_owners(self.db.conn, tenant_id, platform, today) if only_due else None
         if due is not None:
-            # Every subject an event named has a kept fold, so the kept ones are all there are to take from.
+            # Every subject evaluated has its day stored, and every one an event named has a kept fold.
             owners = sorted(o for o in due if o.split(":", 1)[0] in ("case", "worker", "team"))
         else:
             owners = sorted(

@@ -26,8 +26,8 @@ def save_reevaluate_on(
 
 
 def due_owners(conn: sqlite3.Connection, tenant: str, platform: str, today: date) -> list[str] | None:
-    """The kept subjects whose day has come by `today`, or that have none stored yet; None when nothing is
-    stored for this tenant's platform (a database from before it): then every subject is due."""
+    """The subjects whose day has come by `today`, and the kept subjects with none stored yet; None when nothing
+    is stored for this tenant's platform (a database from before it): then every subject is due."""
     if (
         conn.execute(
             "SELECT 1 FROM reevaluate_on WHERE tenant = ? AND platform = ? LIMIT 1", (tenant, platform)
@@ -36,9 +36,10 @@ def due_owners(conn: sqlite3.Connection, tenant: str, platform: str, today: date
     ):
         return None
     rows = conn.execute(
-        "SELECT f.subject FROM subject_folds f LEFT JOIN reevaluate_on r"
+        "SELECT owner FROM reevaluate_on WHERE tenant = ? AND platform = ? AND on_date <= ?"
+        " UNION SELECT f.subject FROM subject_folds f LEFT JOIN reevaluate_on r"
         " ON r.tenant = f.tenant AND r.platform = f.platform AND r.owner = f.subject"
-        " WHERE f.tenant = ? AND f.platform = ? AND (r.on_date IS NULL OR r.on_date <= ?)",
-        (tenant, platform, today.isoformat()),
+        " WHERE f.tenant = ? AND f.platform = ? AND r.owner IS NULL",
+        (tenant, platform, today.isoformat(), tenant, platform),
     ).fetchall()
     return [row[0] for row in rows]
