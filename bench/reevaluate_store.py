@@ -36,6 +36,7 @@ from connector.sandbox.run import STEP_TYPES
 from connector.service import Service
 from connector.store.database import Database
 from connector.store.event_codec import event_to_json
+from connector.store.migrations import utc_position
 from rules.events import (
     CaseAllocated,
     CaseStatusChanged,
@@ -211,9 +212,12 @@ def _insert(db: Database, events: list[Event]) -> None:
                     now,
                 ),
             )
+            # With the fold position, as intake writes it: kept state folds a subject from the events after one.
+            at = utc_position(event.occurred_at.isoformat())
             conn.executemany(
-                "INSERT INTO event_subjects (seq, tenant, platform, subject) VALUES (?, 'lincolnshire', 'mosaic', ?)",
-                [(cursor.lastrowid, key) for key in sorted(subject_keys(event))],
+                "INSERT INTO event_subjects (seq, tenant, platform, subject, at)"
+                " VALUES (?, 'lincolnshire', 'mosaic', ?, ?)",
+                [(cursor.lastrowid, key, at) for key in sorted(subject_keys(event))],
             )
 
 

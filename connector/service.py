@@ -116,19 +116,19 @@ class Service:
         value = self.db.scalar("SELECT value FROM service_state WHERE key = 'last_tick'")
         return None if value is None else date.fromisoformat(str(value))
 
-    def reevaluate_everything(self) -> None:
-        """Re-evaluate every subject of every tenant: some rules depend on the date itself (a year's
-        observations, booking horizons)."""
+    def reevaluate_everything(self, only_due: bool = False) -> None:
+        """Re-evaluate every subject of every tenant; with `only_due` (the daily run), only the subjects whose
+        obligations the day alone may have changed (a year's observations, booking horizons, a leaving date)."""
         for tenant in self.config.tenants.values():
             for platform in tenant.platforms:
-                self.processor.reevaluate_all(tenant.id, platform)
+                self.processor.reevaluate_all(tenant.id, platform, only_due=only_due)
 
     def daily(self, today: date) -> tuple[bool, TickCounts]:
         """The tick loop's step: the day's re-evaluation once per day (whichever process ran it, even before a
         restart), then the time-driven work, which is idempotent. Returns (re-evaluated, counts)."""
         first_today = self.last_tick() != today
         if first_today:
-            self.reevaluate_everything()
+            self.reevaluate_everything(only_due=True)
         counts = self.tick(today)
         if first_today:
             self.compact(today)

@@ -29,11 +29,12 @@ from connector.pipeline.met import (
     met_by_fold,
 )
 from connector.pipeline.outbox import Outbox
+from connector.pipeline.reevaluate_on import due_owners, save_reevaluate_on
 from connector.store.database import Database
 from rules.calendar import WorkingCalendar
 from rules.engine import Engine
 from rules.events import Event, ShiftWorked, SupervisionBooked, SupervisionRecorded, WorkerUpdated
-from rules.model import CaseFacts, Obligation, WorkerFacts
+from rules.model import CaseFacts, Obligation, TeamFacts, WorkerFacts
 
 log = logging.getLogger(__name__)
 
@@ -74,19 +75,44 @@ class Evaluator:
     def obligations(self, facts: _Facts, owner: str, today: date) -> list[Obligation]:
         kind, subject_id = owner.split(":", 1)
         if kind == "case":
-            case = facts.case(subject_id)
-            if case is None:
-                return []
-            workers = {a.worker_id: facts.worker(a.worker_id) for a in case.allocations}
-            known = {w: f for w, f in workers.items() if f is not None}
-            return self.engine.for_case(case, known, today)
+            found = self._case(facts, subject_id)
+            return [] if found is None else self.engine.for_case(*found, today)
         if kind == "worker":
-            if not self.engine.has_worker_rules:
-                return []
-            worker = facts.worker(subject_id)
+            worker = self._worker(facts, subject_id)
             return [] if worker is None else self.engine.for_worker(worker, today)
+        team = self._team(facts, owner)
+        return [] if team is None else self.engine.for_team(team, today)
+
+    def changes(self, facts: _Facts, owner: str, today: date) -> date | None:
+        """The first day after `today` on which the owner's same facts could give other obligations (None: only
+        a new fact can), so the daily run can leave it alone until then."""
+        kind, subject_id = owner.split(":", 1)
+        if kind == "case":
+            found = self._case(facts, subject_id)
+            return None if found is None else self.engine.case_changes(*found, today)
+        if kind == "worker":
+            worker = self._worker(facts, subject_id)
+            return None if worker is None else self.engine.worker_changes(worker, today)
+        team = self._team(facts, owner)
+        return None if team is None else self.engine.team_changes(team, today)
+
+    def evaluate(self, facts: _Facts, owner: str, today: date) -> tuple[list[Obligation], date | None]:
+        return self.obligations(facts, owner, today), self.changes(facts, owner, today)
+
+    def _case(self, facts: _Facts, case_id: str) -> tuple[CaseFacts, dict[str, WorkerFacts]] | None:
+        case = facts.case(case_id)
+        if case is None:
+            return None
+        workers = {a.worker_id: facts.worker(a.worker_id) for a in case.allocations}
+        return case, {w: f for w, f in workers.items() if f is not None}
+
+    def _worker(self, facts: _Facts, worker_id: str) -> WorkerFacts | None:
+        return facts.worker(worker_id) if self.engine.has_worker_rules else None
+
+    def _team(self, facts: _Facts, owner: str) -> TeamFacts | None:
         if not self.engine.has_team_rules:
-            return []
+            return None
+        subject_id = owner.split(":", 1)[1]
         fold = facts.kept.fold(owner)
         assert isinstance(fold, TeamFold)
         members = []
@@ -95,8 +121,7 @@ class Evaluator:
             member = facts.worker(other)
             if member is not None and member.team_id == subject_id and member.end_date is None:
                 members.append(member)
-        team = fold.facts(members, self.tenant.team_tags.get(subject_id, frozenset()))
-        return self.engine.for_team(team, today)
+        return fold.facts(members, self.tenant.team_tags.get(subject_id, frozenset()))
 
     def met_by(self, facts: _Facts, owner: str) -> MetCheck:
         fold = facts.kept.fold(owner)
@@ -222,9 +247,8 @@ class Processor:
                 owners |= owners_affected(facts, item.event)
                 if isinstance(item.event, SupervisionRecorded) and item.event.step_ref:
                     steps.append((item.event.step_ref, held_of(item.event)))
-            plans.append(
-                _Plan(evaluator, platform, steps, self._desired(evaluator, facts, owners, today), facts)
-            )
+            desired, changes = self._desired(evaluator, facts, owners, today)
+            plans.append(_Plan(evaluator, platform, steps, desired, facts, changes))
         with self.db.transaction() as conn:
             totals = self._apply(conn, plans, today)
             for plan in plans:
@@ -236,24 +260,32 @@ class Processor:
 
     def _desired(
         self, evaluator: Evaluator, facts: _Facts, owners: Iterable[str], today: date
-    ) -> list[tuple[str, list[Obligation]]]:
-        return [(owner, evaluator.obligations(facts, owner, today)) for owner in sorted(owners)]
+    ) -> tuple[list[tuple[str, list[Obligation]]], dict[str, date | None]]:
+        desired: list[tuple[str, list[Obligation]]] = []
+        changes: dict[str, date | None] = {}
+        for owner in sorted(owners):
+            obligations, changes[owner] = evaluator.evaluate(facts, owner, today)
+            desired.append((owner, obligations))
+        return desired, changes
 
     def _desired_each(
         self, evaluator: Evaluator, facts: _Facts, owners: Iterable[str], today: date
-    ) -> tuple[list[tuple[str, list[Obligation]]], dict[str, str]]:
+    ) -> tuple[list[tuple[str, list[Obligation]]], dict[str, date | None], dict[str, str]]:
         """As `_desired`, but one owner's error is logged (ids only) and returned instead of raised, so the
         others go on. A failed owner is left out of the diff: its ledger rows stay as they were rather than
-        being withdrawn as if nothing were owed."""
+        being withdrawn as if nothing were owed; it is due again the next day."""
         desired: list[tuple[str, list[Obligation]]] = []
+        changes: dict[str, date | None] = {}
         failed: dict[str, str] = {}
         for owner in sorted(owners):
             try:
-                desired.append((owner, evaluator.obligations(facts, owner, today)))
+                obligations, changes[owner] = evaluator.evaluate(facts, owner, today)
+                desired.append((owner, obligations))
             except Exception as exc:
                 log.exception("tenant %s: %s could not be evaluated", evaluator.tenant.id, owner)
                 failed[owner] = f"{type(exc).__name__}: {exc}"
-        return desired, failed
+                changes[owner] = today
+        return desired, changes, failed
 
     def _apply(self, conn: sqlite3.Connection, plans: list[_Plan], today: date) -> DiffCounts:
         totals = DiffCounts()
@@ -277,17 +309,25 @@ class Processor:
                     held_by=held_by,
                 )
                 totals = _add(totals, counts)
+            save_reevaluate_on(conn, tenant.id, plan.platform, plan.changes)
         return totals
 
-    def reevaluate_all(self, tenant_id: str, platform: str) -> DiffCounts:
-        """Re-evaluate every subject a tenant's events ever mentioned (after a rule or config change, or daily)."""
+    def reevaluate_all(self, tenant_id: str, platform: str, only_due: bool = False) -> DiffCounts:
+        """Re-evaluate every subject a tenant's events ever mentioned (after a rule or config change); with
+        `only_due` (the daily run), only those whose obligations the day alone may have changed since they were
+        last evaluated, and those never evaluated with a day to re-evaluate on (a database from before it)."""
         evaluator = self.evaluators[tenant_id]
-        owners = sorted(
-            f"{kind}:{sid}"
-            for kind in ("case", "worker", "team")
-            for sid in self.inbox.subjects(tenant_id, platform, kind)
-        )
         today = self.today()
+        due = due_owners(self.db.conn, tenant_id, platform, today) if only_due else None
+        if due is not None:
+            # Every subject evaluated has its day stored, and every one an event named has a kept fold.
+            owners = sorted(o for o in due if o.split(":", 1)[0] in ("case", "worker", "team"))
+        else:
+            owners = sorted(
+                f"{kind}:{sid}"
+                for kind in ("case", "worker", "team")
+                for sid in self.inbox.subjects(tenant_id, platform, kind)
+            )
         totals = DiffCounts()
         self.failed_owners = {}
         # In slices, each its own short transaction, so webhooks are never kept waiting for the write lock while
@@ -296,8 +336,8 @@ class Processor:
         for start in range(0, len(owners), REEVALUATION_SLICE):
             facts = _Facts(KeptState(self.inbox, tenant_id, platform, self.folds))
             chunk = owners[start : start + REEVALUATION_SLICE]
-            desired, failed = self._desired_each(evaluator, facts, chunk, today)
-            plan = _Plan(evaluator, platform, [], desired, facts)
+            desired, changes, failed = self._desired_each(evaluator, facts, chunk, today)
+            plan = _Plan(evaluator, platform, [], desired, facts, changes)
             with self.db.transaction() as conn:
                 totals = _add(totals, self._apply(conn, [plan], today))
                 record_failures(conn, tenant_id, platform, "evaluate", chunk, failed)
@@ -315,6 +355,7 @@ class _Plan:
     completed_steps: list[tuple[str, Held]]
     desired: list[tuple[str, list[Obligation]]]
     facts: _Facts
+    changes: dict[str, date | None] = field(default_factory=dict)  # owner -> the day to re-evaluate it on
 
 
 def _add(a: DiffCounts, b: DiffCounts) -> DiffCounts:

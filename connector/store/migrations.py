@@ -292,6 +292,17 @@ def _012_retention(db: sqlite_utils.Database) -> None:
     db.table("event_subjects").create_index(["seq"])
 
 
+def _013_reevaluate_on(db: sqlite_utils.Database) -> None:
+    # The day each case, worker and team is next re-evaluated by the daily run (pipeline/reevaluate_on.py); a
+    # subject without a row is re-evaluated at the next daily run, which writes one.
+    db.table("reevaluate_on").create(
+        {"tenant": str, "platform": str, "owner": str, "on_date": str},
+        pk=("tenant", "platform", "owner"),
+        not_null={"tenant", "platform", "owner", "on_date"},
+    )
+    db.table("reevaluate_on").create_index(["tenant", "platform", "on_date"])
+
+
 def utc_position(occurred_at: str) -> str:
     """An ISO 8601 moment as fixed-width UTC text, which sorts as the moments do (as folds.position)."""
     return datetime.fromisoformat(occurred_at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
@@ -310,4 +321,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _010_cycle_outcomes,
     _011_kept_state,
     _012_retention,
+    _013_reevaluate_on,
 ]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from rules.calendar import WorkingCalendar
-from rules.engine import cases, teams, workers
+from rules.engine import cases, changes, teams, workers
 from rules.engine.settle import Due
 from rules.model import CaseFacts, Obligation, Session, TeamFacts, WorkerFacts
 from rules.pack import Rule, RulePack
@@ -39,6 +39,9 @@ class Engine:
             1 for _, name in form_fields(pack.content_of("case_supervision")) if name == "previous_actions"
         )
 
+        # The rules whose schedules read the day of evaluation (see changes.py).
+        self.date_rules = pack.date_rules()
+
     @property
     def has_worker_rules(self) -> bool:
         """False when the pack owes nothing at worker level, so callers can skip folding workers' histories."""
@@ -61,6 +64,17 @@ class Engine:
         """Team obligations (group supervision, team brief), assigned to the team's manager (rule 12); none
         while the team has no manager the connector knows of."""
         return teams.for_team(self, team, as_of)
+
+    def case_changes(self, case: CaseFacts, workers: Mapping[str, WorkerFacts], as_of: date) -> date | None:
+        """The first day after `as_of` on which `for_case` could give something else with the same facts (None:
+        only a new fact can change it)."""
+        return changes.case_changes(self, case, workers, as_of)
+
+    def worker_changes(self, worker: WorkerFacts, as_of: date) -> date | None:
+        return changes.worker_changes(self, worker, as_of)
+
+    def team_changes(self, team: TeamFacts, as_of: date) -> date | None:
+        return changes.team_changes(self, team, as_of)
 
     def record_deadline(self, session: Session, case: CaseFacts | None = None) -> tuple[date, Rule] | None:
         """When a session held without a booking should have been recorded: for reports, which measure lateness

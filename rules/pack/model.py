@@ -96,6 +96,11 @@ class RulePack:
         """The rules that set due dates for obligations of `kind`."""
         return self._timed_by_kind.get(kind, ())
 
+    def date_rules(self) -> tuple[Rule, ...]:
+        """The rules whose schedule reads the day of evaluation itself (beside the engine's own date uses, see
+        rules/engine/changes.py): the daily run re-evaluates a subject only on the days these can change."""
+        return tuple(r for r in self.rules if r.schedule.depends_on_date)
+
     def content_of(self, kind: str) -> tuple[Rule, ...]:
         """The form content and assignment rules for obligations of `kind`."""
         return self._content_by_kind.get(kind, ())

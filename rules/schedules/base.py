@@ -104,6 +104,9 @@ class Schedule:
     sets_due_dates: ClassVar[bool] = True
     # Set when the schedule times an obligation of its own beside the kind's usual one (its scope).
     scope: ClassVar[str | None] = None
+    # True when `applies` or `due` read `clock.as_of`: the day of evaluation alone can change what the rule
+    # gives, so such a schedule must say when (`changes_after`) for the daily run to skip subjects safely.
+    depends_on_date: ClassVar[bool] = False
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], kind: str, reader: Reader) -> Self:
@@ -118,6 +121,11 @@ class Schedule:
     def due(self, rule: Rule, clock: Clock) -> Candidate | None:
         """The due date this rule gives, or None when it owes nothing now."""
         return None
+
+    def changes_after(self, clock: Clock) -> Iterable[date]:
+        """Days after `clock.as_of` on which this rule could give something else with the same facts (only
+        needed when `depends_on_date`); a day that changes nothing may be named, a day that does must be."""
+        return ()
 
     def marks(self, clock: Clock) -> Iterable[str]:
         """Ids of the facts that each start a new cycle of the rule's obligation, where the schedule says."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from rules import codes
@@ -24,6 +25,7 @@ class BookedAhead(Schedule):
     scope: ClassVar[str | None] = "booking-ahead"
     booking_kinds: frozenset[str] = frozenset()
     months: int = 3
+    depends_on_date: ClassVar[bool] = True
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], kind: str, reader: Reader) -> Self:
@@ -39,6 +41,17 @@ class BookedAhead(Schedule):
     def marks(self, clock: Clock) -> Iterable[str]:
         # A new booking starts a new cycle; a cancellation only moves the date.
         return (b.booking_id for b in self._bookings(clock))
+
+    def changes_after(self, clock: Clock) -> Iterable[date]:
+        # The first day whose horizon reaches past the furthest booking: from then it no longer suffices.
+        furthest = max((booked_on(b) for b in self._bookings(clock) if not b.cancelled), default=None)
+        if furthest is None or furthest < add_months(clock.as_of, self.months):
+            return ()  # owed already, from a date the day does not move: only a new booking changes it
+        # add_months clamps to a month's last day, so step to the exact day rather than inverting it.
+        day = max(add_days(clock.as_of, 1), add_days(add_months(furthest, -self.months), -3))
+        while add_months(day, self.months) <= furthest:
+            day = add_days(day, 1)
+        return (day,)
 
     def due(self, rule: Rule, clock: Clock) -> Candidate | None:
         furthest = max((booked_on(b) for b in self._bookings(clock) if not b.cancelled), default=None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -25,6 +25,7 @@ class YearlyCount(Schedule):
     count: int = 1
     year_starts: tuple[int, int] = (4, 1)
     reminder: tuple[int, int] | None = None
+    depends_on_date: ClassVar[bool] = True
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], kind: str, reader: Reader) -> Self:
@@ -33,6 +34,17 @@ class YearlyCount(Schedule):
             year_starts=reader.month_day(table["year_starts"], "year_starts"),
             reminder=reader.month_day(table["reminder"], "reminder") if "reminder" in table else None,
         )
+
+    def changes_after(self, clock: Clock) -> Iterable[date]:
+        # A new practice year, and the day after the reminder date (its sentence and form field change then).
+        begins = year_starting(clock.as_of, *self.year_starts)
+        yield date(begins.year + 1, begins.month, begins.day)
+        if self.reminder is not None:
+            month, day = self.reminder
+            for year in (begins.year, begins.year + 1):
+                after = add_days(date(year, month, day), 1)
+                if after > clock.as_of:
+                    yield after
 
     def due(self, rule: Rule, clock: Clock) -> Candidate | None:
         begins = year_starting(clock.as_of, *self.year_starts)

@@ -53,6 +53,42 @@ def test_a_restart_on_the_same_day_does_not_redo_the_days_reevaluation(
     restarted.close()
 
 
+def test_the_days_reevaluation_takes_only_the_subjects_due_and_a_rule_change_takes_all(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connector.pipeline import processor
+    from rules.events import CaseAllocated, Relationship
+
+    mosaic = FakeMosaic(httpserver).install()
+    config = make_config(tmp_path, mosaic.base_url)
+    day = [date(2026, 12, 1)]
+    service = Service(config, today=lambda: day[0])
+    at = datetime(2026, 11, 30, 9, tzinfo=UTC)
+    service.inbox.accept(
+        "lincolnshire",
+        "mosaic",
+        "a1",
+        CaseAllocated("a1", at, "100234", "5521", "310", Relationship.ALLOCATED_WORKER, at.date()),
+    )
+    service.drain()  # the case is evaluated as its event arrives: nothing the day alone can change
+    # The first daily run evaluates the subjects never evaluated yet (the team the allocation names).
+    assert service.daily(day[0])[0] is True
+    day[0] = date(2026, 12, 2)
+    evaluated: list[str] = []
+    real = processor.Evaluator.obligations
+
+    def counted(self: processor.Evaluator, facts: object, owner: str, today: date) -> object:
+        evaluated.append(owner)
+        return real(self, facts, owner, today)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(processor.Evaluator, "obligations", counted)
+    assert service.daily(day[0])[0] is True
+    assert evaluated == []
+    service.reevaluate_everything()  # as a rule or config change does
+    assert "case:100234" in evaluated
+    service.close()
+
+
 def test_the_daily_run_is_at_tick_at_london_time_whatever_the_season() -> None:
     six = time(6, 0)
     # Winter: London is UTC.
