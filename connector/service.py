@@ -29,6 +29,7 @@ from connector.pipeline.scheduler import Scheduler, TickCounts
 from connector.store.database import Database, utc_now_text
 from connector.store.worker_lock import WorkerLock
 from connector.web.intake import IntakeMeter
+from rules.version import engine_digest
 
 log = logging.getLogger(__name__)
 LONDON = ZoneInfo("Europe/London")
@@ -155,6 +156,8 @@ class Service:
                     "closures": [d.isoformat() for d in tenant.closure_days],
                     "tags": {k: sorted(v) for k, v in sorted(tenant.team_tags.items())},
                     "prefix": tenant.reference_prefix,
+                    # The engine's own code, so an upgrade that changes how dates are worked out re-evaluates.
+                    "engine": engine_digest(),
                 },
                 sort_keys=True,
             )

@@ -194,3 +194,26 @@ def _toml(doc: dict[str, Any]) -> str:
     text = "\n".join(lines) + "\n"
     tomllib.loads(text)
     return text
+
+
+def test_an_upgrade_that_changes_the_engine_reevaluates_at_the_next_start(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connector import service as service_module
+
+    mosaic = FakeMosaic(httpserver).install()
+    doc = document(tmp_path, mosaic.base_url)
+
+    def start() -> Service:
+        return Service(parse_config(doc, base_dir=tmp_path, environ={}), today=lambda: date(2026, 11, 10))
+
+    first = start()
+    assert first.reevaluate_if_rules_changed() == {}  # a new database: nothing to re-evaluate yet
+    first.close()
+    again = start()
+    assert again.reevaluate_if_rules_changed() == {}  # same pack, same engine: nothing
+    again.close()
+    monkeypatch.setattr(service_module, "engine_digest", lambda: "another engine")
+    upgraded = start()
+    assert "lincolnshire" in upgraded.reevaluate_if_rules_changed()  # the same pack, a new engine: all of it
+    upgraded.close()
