@@ -16,8 +16,7 @@ from pathlib import Path
 
 from connector.pipeline.inbox import subject_keys
 from connector.store.database import Database, utc_now_text
-from connector.store.event_codec import event_from_json, event_to_json
-from connector.store.migrations import utc_position
+from connector.store.event_codec import event_from_json, event_to_json, utc_position
 from rules.events import Event
 
 BATCH_ROWS = 5000

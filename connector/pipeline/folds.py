@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Self, TypeAlias
 from zoneinfo import ZoneInfo
 
+from connector.store.event_codec import utc_position
 from rules.events import (
     CaseAllocated,
     CaseClosed,
@@ -54,7 +55,7 @@ def position(event: Event) -> Position:
 
 
 def position_of(moment: datetime, event_id: str) -> Position:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"), event_id
+    return utc_position(moment), event_id
 
 
 def local_date(moment: datetime) -> date:

@@ -7,7 +7,7 @@ intake; the reverse trusts its input (the connector wrote it) and so validates n
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from rules.events import EVENT_TYPES, Action, Event, Relationship
@@ -79,3 +79,11 @@ def _revive(name: str, value: Any) -> Any:
             for a in value
         )
     return value
+
+
+def utc_position(moment: datetime | str) -> str:
+    """A moment (or its ISO 8601 text) as fixed-width UTC text, which sorts as the moments do: an event's
+    position in the folds, kept beside each subject it names (`event_subjects.at`)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")

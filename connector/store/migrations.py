@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import sqlite_utils
+
+from connector.store.event_codec import utc_position
 
 
 def _001_inbox(db: sqlite_utils.Database) -> None:
@@ -301,11 +302,6 @@ def _013_reevaluate_on(db: sqlite_utils.Database) -> None:
         not_null={"tenant", "platform", "owner", "on_date"},
     )
     db.table("reevaluate_on").create_index(["tenant", "platform", "on_date"])
-
-
-def utc_position(occurred_at: str) -> str:
-    """An ISO 8601 moment as fixed-width UTC text, which sorts as the moments do (as folds.position)."""
-    return datetime.fromisoformat(occurred_at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
