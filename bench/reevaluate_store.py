@@ -228,7 +228,7 @@ STAGES = {
     "rule engine": ("engine/__init__.py", "for_"),
     "ledger diff + outbox": ("ledger.py", "apply"),
     "texts (explanation, form)": ("model.py", "explanation"),
-    "met-by check": ("met.py", "met_by_sessions"),
+    "met-by check": ("met.py", "fold_checks"),
     "commit": ("~", "<method 'commit'"),
 }
 

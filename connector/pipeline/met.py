@@ -115,19 +115,21 @@ def met_by_sessions(
     return _met(meeting_session(events, counting_kinds), _booked(events, booking_kinds))
 
 
-def met_by_fold(
+def fold_checks(
     sessions: Iterable[Session],
     bookings: Iterable[Booking],
     counting_kinds: Callable[[str], frozenset[str]],
     booking_kinds: frozenset[str] = frozenset(),
-) -> MetCheck:
-    """The same check from a kept fold's held sessions and its bookings (each its latest word)."""
+) -> tuple[MetCheck, SessionFinder]:
+    """From a kept fold: whether each ledger row's cycle was met, and the session that met it (the ledger asks
+    both of the same rows), with the sessions sorted once for the two."""
+    finder = meeting_session_of_fold(sessions, counting_kinds)
     booked = [
         (b.worker_id, b.starts_at.astimezone(LONDON).date())
         for b in bookings
         if b.kind in booking_kinds and not b.cancelled
     ]
-    return _met(meeting_session_of_fold(sessions, counting_kinds), booked)
+    return _met(finder, booked), finder
 
 
 def _met(finder: SessionFinder, booked: Sequence[tuple[str, date]]) -> MetCheck:

@@ -24,9 +24,8 @@ from connector.pipeline.met import (
     MetCheck,
     SessionFinder,
     booked_ahead_kinds,
+    fold_checks,
     held_of,
-    meeting_session_of_fold,
-    met_by_fold,
 )
 from connector.pipeline.outbox import Outbox
 from connector.pipeline.reevaluate_on import due_owners, save_reevaluate_on
@@ -123,15 +122,10 @@ class Evaluator:
                 members.append(member)
         return fold.facts(members, self.tenant.team_tags.get(subject_id, frozenset()))
 
-    def met_by(self, facts: _Facts, owner: str) -> MetCheck:
+    def met_checks(self, facts: _Facts, owner: str) -> tuple[MetCheck, SessionFinder]:
+        """Whether each of the owner's ledger rows was met, and by which session, from its kept fold."""
         fold = facts.kept.fold(owner)
-        return met_by_fold(
-            fold.held(), fold.booked(), self.engine.pack.sessions_for, self.booking_kinds
-        )
-
-    def held_by(self, facts: _Facts, owner: str) -> SessionFinder:
-        """The session that met a cycle of this owner's, for the compliance history, from its kept fold."""
-        return meeting_session_of_fold(facts.kept.fold(owner).held(), self.engine.pack.sessions_for)
+        return fold_checks(fold.held(), fold.booked(), self.engine.pack.sessions_for, self.booking_kinds)
 
 
 def owners_affected(facts: _Facts, event: Event) -> set[str]:
@@ -295,8 +289,7 @@ class Processor:
                 # The platform completed this step: never cancel it, whatever the diff says next.
                 self.ledger.mark_closed_by_step(conn, tenant.id, plan.platform, step_ref, session, today)
             for owner, desired in plan.desired:
-                met_by = plan.evaluator.met_by(plan.facts, owner)
-                held_by = plan.evaluator.held_by(plan.facts, owner)
+                met_by, held_by = plan.evaluator.met_checks(plan.facts, owner)
                 counts = self.ledger.apply(
                     conn,
                     tenant.id,
