@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 from tests.support.fake_mosaic import FakeMosaic
-from tests.support.harness import NOW, Connector, config_document, event, signed, start_connector
+from tests.support.harness import NOW, Connector, config_document, config_toml, event, signed, start_connector
 
 from connector.cli import main
 from connector.config import parse_config
@@ -115,7 +114,7 @@ def test_the_api_needs_the_admin_token(connector: Connector) -> None:
 def test_explain_prints_why_for_a_person_and_a_worker(connector: Connector, tmp_path: Path) -> None:
     config_path = tmp_path / "c.toml"
     doc = document(tmp_path, "http://127.0.0.1:9/api")
-    config_path.write_text(_toml(doc))
+    config_path.write_text(config_toml(doc))
     connector.service.db.close()
     result = CliRunner().invoke(
         main, ["explain", "--config", str(config_path), "--tenant", "lincolnshire", "--person", "100234"]
@@ -175,25 +174,6 @@ def test_a_changed_rule_pack_reevaluates_at_the_next_start(tmp_path: Path, https
     assert "every four weeks" in mosaic.open_steps()[0]["notes"]
     assert service.reevaluate_if_rules_changed() == {}  # nothing changed since: nothing re-evaluated
     service.close()
-
-
-def _toml(doc: dict[str, Any]) -> str:
-    lines = [f'[storage]\ndatabase = "{doc["storage"]["database"]}"', f'[service]\nadmin_token = "{TOKEN}"']
-    tenant = doc["tenants"][0]
-    lines.append(
-        f'[[tenants]]\nid = "{tenant["id"]}"\nrule_pack = "{tenant["rule_pack"]}"\nreference_prefix = "linc"'
-    )
-    mosaic = tenant["mosaic"]
-    lines.append(
-        f'[tenants.mosaic]\nbase_url = "{mosaic["base_url"]}"\napi_token = "{mosaic["api_token"]}"\n'
-        f'webhook_secrets = ["{mosaic["webhook_secrets"][0]}"]'
-    )
-    lines.append(
-        "[tenants.mosaic.step_types]\n" + "\n".join(f"{k} = {v}" for k, v in mosaic["step_types"].items())
-    )
-    text = "\n".join(lines) + "\n"
-    tomllib.loads(text)
-    return text
 
 
 def test_an_upgrade_that_changes_the_engine_reevaluates_at_the_next_start(
