@@ -103,28 +103,36 @@ class Inbox:
 
     def _commit(self, batch: list[_Accept]) -> None:
         try:
-            with self.db.transaction() as conn:
-                for request in batch:
-                    cursor = conn.execute(
-                        "INSERT OR IGNORE INTO inbox (tenant, platform, webhook_id, event_type, occurred_at,"
-                        " received_at, event, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
-                        request.row,
-                    )
-                    request.stored = cursor.rowcount == 1
-                    if request.stored:
-                        seq = cursor.lastrowid
-                        tenant, platform = request.row[0], request.row[1]
-                        conn.executemany(
-                            "INSERT OR IGNORE INTO event_subjects (seq, tenant, platform, subject, at)"
-                            " VALUES (?, ?, ?, ?, ?)",
-                            [(seq, tenant, platform, key, request.at) for key in request.subjects],
-                        )
+            self._write(batch)
         except Exception as exc:
-            for request in batch:
-                request.stored = False
-                request.error = exc
+            if len(batch) == 1:
+                batch[0].stored, batch[0].error = False, exc
+            else:
+                # One event the store refuses must not fail the webhooks that happened to share its
+                # transaction: each is written again in one of its own, so only the refused one is not answered.
+                for request in batch:
+                    self._commit([request])
         for request in batch:
             request.done = True
+
+    def _write(self, batch: list[_Accept]) -> None:
+        with self.db.transaction() as conn:
+            for request in batch:
+                cursor = conn.execute(
+                    "INSERT INTO inbox (tenant, platform, webhook_id, event_type, occurred_at, received_at, event,"
+                    " state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')"
+                    " ON CONFLICT (tenant, platform, webhook_id) DO NOTHING",
+                    request.row,
+                )
+                request.stored = cursor.rowcount == 1
+                if request.stored:
+                    seq = cursor.lastrowid
+                    tenant, platform = request.row[0], request.row[1]
+                    conn.executemany(
+                        "INSERT INTO event_subjects (seq, tenant, platform, subject, at) VALUES (?, ?, ?, ?, ?)"
+                        " ON CONFLICT (tenant, platform, subject, seq) DO NOTHING",
+                        [(seq, tenant, platform, key, request.at) for key in request.subjects],
+                    )
 
     def pending(self, limit: int = 200) -> list[InboxItem]:
         rows = self.db.query(
