@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from tests.support.harness import make_config
+from tests.support.harness import event, make_config, signed
 from waitress import wasyncore
 from waitress.server import BaseWSGIServer
 
@@ -24,7 +24,7 @@ from connector.web.serve import build_server
 
 
 @contextmanager
-def running(tmp_path: Path, **service: int) -> Iterator[tuple[int, Service]]:
+def running(tmp_path: Path, **service: int) -> Iterator[tuple[int, Service, BaseWSGIServer]]:
     config = make_config(tmp_path, "http://127.0.0.1:9/api")
     config = replace(config, service=replace(config.service, **service))
     connector = Service(config)
@@ -40,7 +40,7 @@ def running(tmp_path: Path, **service: int) -> Iterator[tuple[int, Service]]:
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
     try:
-        yield server.effective_port, connector
+        yield server.effective_port, connector, server
     finally:
         stop.set()
         thread.join(5)
@@ -60,7 +60,7 @@ def answer_to(sock: socket.socket) -> bytes:
 
 
 def test_a_chunked_body_over_64_kib_is_refused_before_it_ends(tmp_path: Path) -> None:
-    with running(tmp_path) as (port, connector), socket.create_connection(("127.0.0.1", port)) as sock:
+    with running(tmp_path) as (port, connector, _), socket.create_connection(("127.0.0.1", port)) as sock:
         sock.settimeout(3)
         sock.sendall(
             b"POST /webhooks/lincolnshire/mosaic HTTP/1.1\r\nHost: x\r\n"
@@ -85,7 +85,7 @@ def test_a_chunked_body_over_64_kib_is_refused_before_it_ends(tmp_path: Path) ->
 
 def test_idle_connections_are_closed_so_healthz_still_answers(tmp_path: Path) -> None:
     limit = 20
-    with running(tmp_path, connection_limit=limit, channel_timeout_seconds=1) as (port, _):
+    with running(tmp_path, connection_limit=limit, channel_timeout_seconds=1) as (port, _, _):
         idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(limit + 20)]
         try:
             started = time.monotonic()
@@ -121,3 +121,45 @@ def test_serve_logs_the_configs_warnings_at_start(
     with caplog.at_level(logging.WARNING, logger="connector.web.serve"), pytest.raises(SystemExit):
         serve.run_server(config, "127.0.0.1", 0)
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == ["readable by others"]
+
+
+def test_requests_queued_behind_busy_threads_are_not_logged_one_by_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    documents = [
+        event(
+            f"evt_q{n}",
+            "case.allocated",
+            "2026-11-02T09:30:00Z",
+            person_id=100_234 + n,
+            worker_id=5521,
+            team_id=310,
+            relationship="ALLWKR",
+            start_date="2026-11-02",
+        )
+        for n in range(3)
+    ]
+    with caplog.at_level(logging.INFO), running(tmp_path, threads=1) as (port, connector, server):
+        sockets = [socket.create_connection(("127.0.0.1", port)) for _ in documents]
+        try:
+            # The one thread waits for the write lock with the first webhook; the other two queue behind it.
+            with connector.db._write_lock:
+                for sock, document in zip(sockets, documents, strict=True):
+                    body, headers = signed(document, timestamp=int(time.time()))
+                    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+                    sock.sendall(
+                        f"POST /webhooks/lincolnshire/mosaic HTTP/1.1\r\nHost: x\r\n{head}"
+                        f"Content-Length: {len(body)}\r\n\r\n".encode()
+                        + body
+                    )
+                deadline = time.monotonic() + 5
+                while len(server.task_dispatcher.queue) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                assert len(server.task_dispatcher.queue) == 2
+            for sock in sockets:
+                sock.settimeout(5)
+                assert answer_to(sock).startswith(b"HTTP/1.1 202")
+        finally:
+            for sock in sockets:
+                sock.close()
+    assert [r.getMessage() for r in caplog.records if r.name == "waitress.queue"] == []
