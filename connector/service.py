@@ -34,6 +34,10 @@ from rules.version import engine_digest
 log = logging.getLogger(__name__)
 LONDON = ZoneInfo("Europe/London")
 BURST_PAUSE_SECONDS = 0.2
+# Events processed, or writes tried, per step while a burst is on: small, so intake keeps the CPU.
+BURST_STEP = 25
+# Webhooks waiting for their commit at one moment that make a burst, whatever the rate (one is any sender).
+BURST_WAITING = 2
 
 
 def london_today() -> date:
@@ -231,23 +235,43 @@ class Service:
             thread.join(timeout)
         self._threads.clear()
 
+    def in_burst(self) -> bool:
+        """Whether webhooks are arriving at `service.burst_rate` or faster, or several senders are waiting for
+        their commit at once (0: never). The second matters as much: background work that takes the CPU slows
+        intake below the rate, which alone would then never see the burst it is causing."""
+        burst_rate = self.config.service.burst_rate
+        if not burst_rate:
+            return False
+        return self.meter.waiting() >= BURST_WAITING or self.meter.rate() >= burst_rate
+
+    def process_step(self) -> int:
+        """One step of processing: during a burst a small one, else up to `service.batch_size` events in one
+        transaction (so one fsync), short enough (tens of ms) that webhooks never wait long for the lock."""
+        if self.in_burst():
+            return self.processor.run_once(limit=BURST_STEP)
+        return self.processor.run_once(limit=self.config.service.batch_size)
+
+    def deliver_step(self) -> int:
+        """One round of delivery: as `process_step`, small during a burst, else up to `service.batch_size`
+        writes (in flight `delivery.workers` at a time, their confirmations committed together)."""
+        if self.in_burst():
+            return self.dispatcher.run_once(limit=BURST_STEP)
+        return self.dispatcher.run_once(limit=self.config.service.batch_size)
+
     def _work_loop(self) -> None:
         """Processing: accepted events -> facts -> rules -> ledger -> outbox. Delivery has a loop of its own, so
         the two overlap instead of taking turns (a burst's writes go out while its later events are processed)."""
         interval = self.config.service.poll_interval_seconds
-        burst_rate = self.config.service.burst_rate
         while not self.stopping.is_set():
             self.wake.clear()
             try:
-                if burst_rate and self.meter.rate() >= burst_rate:
+                processed = self.process_step()
+                if processed and self.in_burst():
                     # Senders first: while webhooks pour in, answering them quickly matters more than writing
                     # their results at once, so work off the backlog in small steps and leave the CPU to intake.
-                    processed = self.processor.run_once(limit=25)
                     self.deliver_wake.set()
                     self.stopping.wait(BURST_PAUSE_SECONDS)
                     continue
-                # Small batches keep each write transaction short, so webhooks never wait long for the lock.
-                processed = self.processor.run_until_idle(limit=25)
             except Exception:
                 log.exception("processing failed; trying again shortly")
                 processed = 0
@@ -259,15 +283,13 @@ class Service:
     def _delivery_loop(self) -> None:
         """Delivery: what the outbox holds -> the platforms, several writes in flight (the dispatcher's)."""
         interval = self.config.service.poll_interval_seconds
-        burst_rate = self.config.service.burst_rate
         while not self.stopping.is_set():
             self.deliver_wake.clear()
             try:
-                if burst_rate and self.meter.rate() >= burst_rate:
-                    self.dispatcher.run_once(limit=25)
+                delivered = self.deliver_step()
+                if delivered and self.in_burst():
                     self.stopping.wait(BURST_PAUSE_SECONDS)
                     continue
-                delivered = self.dispatcher.run_once()
             except Exception:
                 log.exception("delivery failed; trying again shortly")
                 delivered = 0

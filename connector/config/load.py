@@ -160,6 +160,7 @@ def parse_config(
             admin_token=admin_token,
             threads=service["threads"],
             burst_rate=service["burst_rate"],
+            batch_size=service["batch_size"],
             connection_limit=service["connection_limit"],
             channel_timeout_seconds=service["channel_timeout_seconds"],
             future_tolerance_seconds=service["future_tolerance_seconds"],

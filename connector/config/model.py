@@ -69,6 +69,9 @@ class ServiceConfig:
     admin_token: str | None = None
     threads: int = 8
     burst_rate: float = 200.0
+    # Events per processing transaction, and writes per delivery round, while no burst is on: a backlog is
+    # worked off in few commits (one fsync per batch), each short enough not to hold intake up for long.
+    batch_size: int = 200
     connection_limit: int = 500
     channel_timeout_seconds: int = 30
     future_tolerance_seconds: float = 86400.0

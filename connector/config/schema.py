@@ -64,6 +64,7 @@ class ServiceSchema(StrictSchema):
     admin_token_env = fields.String(validate=validate.Length(min=1))
     threads = fields.Integer(load_default=8, validate=validate.Range(min=1, max=64))
     burst_rate = fields.Float(load_default=200.0, validate=validate.Range(min=0))
+    batch_size = fields.Integer(load_default=200, validate=validate.Range(min=1, max=2000))
     connection_limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=10000))
     channel_timeout_seconds = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3600))
     future_tolerance_seconds = fields.Float(

@@ -17,7 +17,8 @@ from webhooks.signature import secret_key
 
 
 class IntakeMeter:
-    """How many events were accepted in about the last second (two one-second buckets, no per-event state)."""
+    """How many events were accepted in about the last second (two one-second buckets, no per-event state), and
+    how many webhooks are waiting for their commit right now."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
@@ -25,6 +26,20 @@ class IntakeMeter:
         self._second = 0
         self._current = 0
         self._previous = 0
+        self._waiting = 0
+
+    def begin_wait(self) -> None:
+        with self._lock:
+            self._waiting += 1
+
+    def end_wait(self) -> None:
+        with self._lock:
+            self._waiting -= 1
+
+    def waiting(self) -> int:
+        """Webhooks between their checks and their commit: senders that are waiting for an answer now."""
+        with self._lock:
+            return self._waiting
 
     def _roll(self, now: float) -> None:
         second = int(now)
@@ -68,7 +83,13 @@ class Intake:
         return self.routes.get((tenant, platform))
 
     def accept(self, tenant: str, platform: str, webhook_id: str, event: Event) -> bool:
-        stored = self.inbox.accept(tenant, platform, webhook_id, event)
+        if self.meter is not None:
+            self.meter.begin_wait()
+        try:
+            stored = self.inbox.accept(tenant, platform, webhook_id, event)
+        finally:
+            if self.meter is not None:
+                self.meter.end_wait()
         if stored and self.meter is not None:
             self.meter.record()
         if stored and self.wake is not None:

@@ -16,6 +16,7 @@ from tests.support.harness import make_config, write_config_file
 from connector.cli import main
 from connector.pipeline.scheduler import TickCounts
 from connector.service import LONDON, Service, next_daily_run
+from connector.web.intake import IntakeMeter
 
 
 def test_the_last_tick_is_seen_by_another_service_and_by_connector_status(
@@ -169,3 +170,58 @@ def test_tick_twice_for_one_day_from_the_command_line_writes_nothing_new(
     assert second.exit_code == 0, second.output
     assert second.output.startswith("tick 2026-11-30: 0 reminder(s), 0 newly overdue, 0 escalation(s)")
     assert sum(mosaic.calls.values()) == calls
+
+
+def _accept_allocations(service: Service, count: int) -> None:
+    from rules.events import CaseAllocated, Relationship
+
+    for n in range(count):
+        service.inbox.accept(
+            "lincolnshire",
+            "mosaic",
+            f"evt_{n}",
+            CaseAllocated(
+                f"evt_{n}",
+                datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
+                str(300_000 + n),
+                str(5521 + n % 7),
+                "310",
+                Relationship.ALLOCATED_WORKER,
+                date(2026, 11, 2),
+            ),
+        )
+
+
+def test_a_backlog_is_processed_in_batches_of_batch_size_and_in_small_steps_during_a_burst(
+    tmp_path: Path,
+) -> None:
+    config = make_config(tmp_path, "http://127.0.0.1:9/api")
+    config = replace(config, service=replace(config.service, batch_size=60, burst_rate=50))
+    service = Service(config, today=lambda: date(2026, 12, 1))
+    now = [100.5]
+    service.meter = IntakeMeter(lambda: now[0])
+    _accept_allocations(service, 100)
+    for _ in range(100):
+        service.meter.record()
+    # 100 accepted within the last second: a burst, so one step takes a small bite.
+    assert service.in_burst()
+    assert service.process_step() == 25
+    now[0] = 200.0  # the burst is over
+    assert service.process_step() == 60
+    assert service.process_step() == 15
+    assert service.inbox.count("pending") == 0
+    assert service.outbox.count("pending") == 100
+    assert service.deliver_step() == 60  # one round: its confirmations in one commit (no platform here)
+    service.close()
+
+
+def test_senders_waiting_for_their_commit_make_a_burst_whatever_the_rate(tmp_path: Path) -> None:
+    service = Service(make_config(tmp_path, "http://127.0.0.1:9/api"), today=lambda: date(2026, 12, 1))
+    assert not service.in_burst()
+    service.meter.begin_wait()
+    assert not service.in_burst()  # one sender waiting is any sender
+    service.meter.begin_wait()
+    assert service.in_burst()
+    service.meter.end_wait()
+    service.meter.end_wait()
+    service.close()

@@ -113,3 +113,24 @@ def test_an_event_the_store_refuses_does_not_fail_the_others_committed_with_it(t
     assert stored == set(statuses)
     assert service.db.scalar("SELECT COUNT(*) FROM event_subjects") == 15 * 3
     service.close()
+
+
+def test_the_meter_counts_the_webhooks_waiting_for_their_commit(tmp_path: Path) -> None:
+    service = Service(make_config(tmp_path, "http://127.0.0.1:9/api"), today=lambda: date(2026, 12, 1))
+    events = [_allocation(n) for n in range(4)]
+    seen: list[int] = []
+    begin = service.db.transaction
+
+    @contextmanager
+    def looking() -> Iterator[sqlite3.Connection]:
+        seen.append(service.meter.waiting())
+        with begin() as conn:
+            yield conn
+
+    with patch.object(service.db, "transaction", looking):
+        statuses, _ = _post_together(service, events)
+    assert set(statuses.values()) == {202}
+    # The group queued behind the leader's commit: its three senders were all still waiting when it began.
+    assert len(seen) == 2 and seen[1] == 3
+    assert service.meter.waiting() == 0
+    service.close()
