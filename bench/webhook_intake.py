@@ -216,7 +216,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each measured phase")
     parser.add_argument("--senders", type=int, default=16)
     parser.add_argument("--rate", type=float, default=100.0)
-    parser.add_argument("--threads", type=int, default=8, help="server threads (connector and bare alike)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=16,
+        help="server threads (connector and bare alike; the default of both)",
+    )
     parser.add_argument(
         "--separate-worker",
         action="store_true",

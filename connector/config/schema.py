@@ -62,7 +62,7 @@ class ServiceSchema(StrictSchema):
     )
     admin_token = fields.String(validate=validate.Length(min=MIN_ADMIN_TOKEN_LENGTH))
     admin_token_env = fields.String(validate=validate.Length(min=1))
-    threads = fields.Integer(load_default=8, validate=validate.Range(min=1, max=64))
+    threads = fields.Integer(load_default=16, validate=validate.Range(min=1, max=64))
     burst_rate = fields.Float(load_default=200.0, validate=validate.Range(min=0))
     batch_size = fields.Integer(load_default=200, validate=validate.Range(min=1, max=2000))
     connection_limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=10000))

@@ -190,11 +190,14 @@ def test_server_limits_have_defaults_and_are_validated(tmp_path: Path) -> None:
         config_document(tmp_path, "http://127.0.0.1:9001/api"), base_dir=tmp_path, environ={}
     )
     assert (config.service.connection_limit, config.service.channel_timeout_seconds) == (500, 30)
+    # Threads waiting for a shared commit: 16 senders fit in one fsync; a backlog goes 200 events a commit.
+    assert (config.service.threads, config.service.batch_size) == (16, 200)
     document = config_document(tmp_path, "http://127.0.0.1:9001/api")
-    document["service"] = {"connection_limit": 0, "channel_timeout_seconds": "soon"}
+    document["service"] = {"connection_limit": 0, "channel_timeout_seconds": "soon", "batch_size": 0}
     errors = errors_of(document, tmp_path)
     assert "service.connection_limit" in errors
     assert "service.channel_timeout_seconds" in errors
+    assert "service.batch_size" in errors
 
 
 def test_one_pass_reports_every_part_with_one_wording_for_unknown_keys(tmp_path: Path) -> None:
