@@ -18,6 +18,7 @@ import requests
 
 from connector.config import Config
 from connector.observability.metrics import Metrics
+from connector.pipeline.arrivals import InboxArrivals
 from connector.pipeline.dispatcher import Dispatcher
 from connector.pipeline.failures import count_failures
 from connector.pipeline.inbox import Inbox
@@ -82,6 +83,7 @@ class Service:
         # Set when processing queued writes, so delivery starts on them at once rather than at its next poll.
         self.deliver_wake = threading.Event()
         self.meter = IntakeMeter()
+        self.arrivals = InboxArrivals(self.inbox.last_seq)
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -242,7 +244,10 @@ class Service:
         burst_rate = self.config.service.burst_rate
         if not burst_rate:
             return False
-        return self.meter.waiting() >= BURST_WAITING or self.meter.rate() >= burst_rate
+        if self.meter.waiting() >= BURST_WAITING or self.meter.rate() >= burst_rate:
+            return True
+        # Webhooks answered by another process (this one may be `connector work`) are seen in the inbox.
+        return self.arrivals.rate() >= burst_rate
 
     def process_step(self) -> int:
         """One step of processing: during a burst a small one, else up to `service.batch_size` events in one

@@ -134,6 +134,10 @@ class Inbox:
                         [(seq, tenant, platform, key, request.at) for key in request.subjects],
                     )
 
+    def last_seq(self) -> int:
+        """The seq of the latest event accepted (0: none yet), whichever process accepted it."""
+        return int(self.db.scalar("SELECT MAX(seq) FROM inbox") or 0)
+
     def pending(self, limit: int = 200) -> list[InboxItem]:
         rows = self.db.query(
             "SELECT seq, tenant, platform, webhook_id, event FROM inbox WHERE state = 'pending' ORDER BY seq LIMIT ?",

@@ -225,3 +225,22 @@ def test_senders_waiting_for_their_commit_make_a_burst_whatever_the_rate(tmp_pat
     service.meter.end_wait()
     service.meter.end_wait()
     service.close()
+
+
+def test_a_worker_process_sees_a_burst_of_webhooks_another_process_accepts(tmp_path: Path) -> None:
+    config = make_config(tmp_path, "http://127.0.0.1:9/api")
+    config = replace(config, service=replace(config.service, burst_rate=20))
+    serving = Service(config, today=lambda: date(2026, 12, 1))
+    working = Service(config, today=lambda: date(2026, 12, 1))  # as `connector work`: answers no webhook
+    now = [10.0]
+    working.arrivals.clock = lambda: now[0]
+    assert not working.in_burst()
+    _accept_allocations(serving, 10)
+    now[0] = 10.4
+    assert working.in_burst()  # 25 a second
+    now[0] = 12.0
+    working.in_burst()
+    now[0] = 12.5
+    assert not working.in_burst()  # the burst is over
+    serving.close()
+    working.close()
