@@ -22,10 +22,13 @@ import io
 import json
 import logging
 import pstats
+import sqlite3
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +130,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=16,
+        help="threads calling the app at once, for the group-commit figures",
+    )
     args = parser.parse_args()
     n = args.requests
     # Logged as `connector serve --log-level INFO` would: the per-webhook line is part of the cost.
@@ -155,8 +164,8 @@ def main() -> None:
     )
     service = Service(config)
     app = create_app(service, clock=lambda: NOW)
-    bodies = [body_of(i) for i in range(2 * n + 200)]
-    run_requests(app, [environ_of(*b) for b in bodies[2 * n : 2 * n + 200]])  # warm-up
+    bodies = [body_of(i) for i in range(3 * n + 200)]
+    run_requests(app, [environ_of(*b) for b in bodies[3 * n : 3 * n + 200]])  # warm-up
 
     environs = [environ_of(*b) for b in bodies[:n]]
     profiler = cProfile.Profile() if args.profile else None
@@ -214,10 +223,43 @@ def main() -> None:
         if name.startswith("HMAC"):
             wall, cpu = wall - signing, cpu - signing_cpu
         print(f"  {name:<36}{per_request_us(wall, n):7.0f} us wall, {per_request_us(cpu, n):5.0f} us CPU")
+    together(service, app, [environ_of(*b) for b in bodies[2 * n : 3 * n]], args.senders)
     service.close()
     if profiler is not None:
         stats = pstats.Stats(profiler)
         stats.sort_stats("cumulative").print_stats(40)
+
+
+def together(service: Service, app: WSGIApp, environs: list[dict[str, Any]], senders: int) -> None:
+    """The whole request from `senders` threads at once: the commits they share (one fsync each)."""
+    commits = 0
+    begin = service.db.transaction
+
+    @contextmanager
+    def counted() -> Iterator[sqlite3.Connection]:
+        nonlocal commits
+        commits += 1
+        with begin() as conn:
+            yield conn
+
+    shares = [environs[i::senders] for i in range(senders)]
+    results: list[dict[str, int]] = []
+    service.db.transaction = counted  # type: ignore[method-assign]
+    started, cpu = time.perf_counter(), time.process_time()
+    threads = [threading.Thread(target=lambda s=s: results.append(run_requests(app, s)[2])) for s in shares]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    service.db.transaction = begin  # type: ignore[method-assign]
+    n = len(environs)
+    answered = sum(r.get("202 Accepted", 0) for r in results)
+    print(
+        f"{senders} senders at once, in process: {n / wall:.0f} requests/s, {per_request_us(cpu, n):.0f} us CPU"
+        f" per request (all threads), {n / max(commits, 1):.1f} events per commit (one fsync each);"
+        f" {answered} of {n} answered 202"
+    )
 
 
 def _timed(stage: Callable[[], None]) -> tuple[float, float]:

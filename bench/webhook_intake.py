@@ -312,6 +312,9 @@ webhook_secrets = ["{SECRET}"]
         )
         print(
             f"  backlog of {ok} events processed and written to Mosaic {drain:.1f} s after the load stopped"
+            f" ({drain / args.seconds:.2f} of the burst's {args.seconds:g} s; goal: within it);"
+            f" sustained {ok / (args.seconds + drain):.0f} events/s from the first webhook to the last write"
+            f" (goal: >= {GOAL_RATE}/s)"
         )
 
         latencies, sent_at = paced(connector_port, args.rate, args.seconds, events)
