@@ -37,9 +37,9 @@ LONDON = ZoneInfo("Europe/London")
 BURST_PAUSE_SECONDS = 0.2
 # Events processed, or writes tried, per step while a burst is on: small, so intake keeps the CPU.
 BURST_STEP = 25
-# Webhooks waiting for their commit at one moment that make a burst, whatever the rate. Fewer is ordinary
-# traffic on a slow disk (measured: at 100 webhooks/s, two or three often wait for a 10-30 ms fsync, and
-# taking that for a burst put writes a second behind); 16 senders flat out keep about 8 waiting.
+# Webhooks waiting for their commit, on average over the last half second, that make a burst whatever the rate.
+# Fewer is ordinary traffic on a slow disk (measured: at 100 webhooks/s, often two or three wait for one slow
+# fsync; taking each such moment for a burst put writes a few hundred ms behind); 16 senders flat out keep 8+.
 BURST_WAITING = 4
 
 
@@ -246,7 +246,7 @@ class Service:
         burst_rate = self.config.service.burst_rate
         if not burst_rate:
             return False
-        if self.meter.waiting() >= BURST_WAITING or self.meter.rate() >= burst_rate:
+        if self.meter.waiting_average() >= BURST_WAITING or self.meter.rate() >= burst_rate:
             return True
         # Webhooks answered by another process (this one may be `connector work`) are seen in the inbox.
         return self.arrivals.rate() >= burst_rate

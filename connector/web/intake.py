@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -15,10 +16,13 @@ from rules.events import Event
 from webhooks.edge import Rejected, Route
 from webhooks.signature import secret_key
 
+# The time constant of the average count of webhooks waiting for their commit.
+WAITING_AVERAGE_SECONDS = 0.5
+
 
 class IntakeMeter:
     """How many events were accepted in about the last second (two one-second buckets, no per-event state), and
-    how many webhooks are waiting for their commit right now."""
+    how many webhooks are waiting for their commit: now, and on average over about the last half second."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
@@ -27,19 +31,36 @@ class IntakeMeter:
         self._current = 0
         self._previous = 0
         self._waiting = 0
+        self._average = 0.0
+        self._settled_at = clock()
+
+    def _settle(self) -> None:
+        # An exponential average of the count over time: a moment's crowd behind one slow fsync fades at once.
+        now = self.clock()
+        weight = 1.0 - math.exp(-max(0.0, now - self._settled_at) / WAITING_AVERAGE_SECONDS)
+        self._average += (self._waiting - self._average) * weight
+        self._settled_at = now
 
     def begin_wait(self) -> None:
         with self._lock:
+            self._settle()
             self._waiting += 1
 
     def end_wait(self) -> None:
         with self._lock:
+            self._settle()
             self._waiting -= 1
 
     def waiting(self) -> int:
         """Webhooks between their checks and their commit: senders that are waiting for an answer now."""
         with self._lock:
             return self._waiting
+
+    def waiting_average(self) -> float:
+        """How many webhooks were waiting for their commit, on average over about the last half second."""
+        with self._lock:
+            self._settle()
+            return self._average
 
     def _roll(self, now: float) -> None:
         second = int(now)

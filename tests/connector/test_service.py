@@ -215,16 +215,20 @@ def test_a_backlog_is_processed_in_batches_of_batch_size_and_in_small_steps_duri
     service.close()
 
 
-def test_senders_waiting_for_their_commit_make_a_burst_whatever_the_rate(tmp_path: Path) -> None:
+def test_senders_kept_waiting_for_their_commit_make_a_burst_whatever_the_rate(tmp_path: Path) -> None:
     service = Service(make_config(tmp_path, "http://127.0.0.1:9/api"), today=lambda: date(2026, 12, 1))
+    now = [0.0]
+    service.meter = IntakeMeter(lambda: now[0])
     assert not service.in_burst()
-    for _ in range(3):
+    for _ in range(8):
         service.meter.begin_wait()
-    assert not service.in_burst()  # a few waiting for a slow fsync is ordinary traffic
-    service.meter.begin_wait()
-    assert service.in_burst()
-    for _ in range(4):
+    now[0] = 0.02
+    assert not service.in_burst()  # a moment's crowd behind one slow fsync is ordinary traffic
+    now[0] = 1.0
+    assert service.in_burst()  # eight kept waiting for a second: senders are queuing
+    for _ in range(8):
         service.meter.end_wait()
+    now[0] = 2.0
     assert not service.in_burst()
     service.close()
 
