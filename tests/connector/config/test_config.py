@@ -310,7 +310,9 @@ def test_every_ladder_key_is_checked_by_its_path(tmp_path: Path) -> None:
         "ladder": [{"offset_days": -7, "to": "manager"}, {"offset_days": "soon", "to": "assignee"}],
         "kinds": {
             "case_supervisions": {"ladder": []},
-            "agenda": {"ladder": [{"offset_days": 0, "to": "assignee"}, {"offset_days": 0, "to": "assignee"}]},
+            "agenda": {
+                "ladder": [{"offset_days": 0, "to": "assignee"}, {"offset_days": 0, "to": "assignee"}]
+            },
             "dip_sample": {"ladder": [{"offset_days": 400, "to": "assignee", "when": "x"}]},
         },
         "colour": "red",
