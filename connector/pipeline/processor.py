@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from connector.config import Config, TenantConfig
+from connector.pipeline.collector import fewer_collections
 from connector.pipeline.failures import record_failures
 from connector.pipeline.folds import TEAM_FACT_EVENTS, CaseFold, TeamFold, WorkerFold
 from connector.pipeline.inbox import Inbox, InboxItem, subject_keys
@@ -309,6 +310,10 @@ class Processor:
         """Re-evaluate every subject a tenant's events ever mentioned (after a rule or config change); with
         `only_due` (the daily run), only those whose obligations the day alone may have changed since they were
         last evaluated, and those never evaluated with a day to re-evaluate on (a database from before it)."""
+        with fewer_collections():
+            return self._reevaluate_all(tenant_id, platform, only_due)
+
+    def _reevaluate_all(self, tenant_id: str, platform: str, only_due: bool) -> DiffCounts:
         evaluator = self.evaluators[tenant_id]
         today = self.today()
         due = due_owners(self.db.conn, tenant_id, platform, today) if only_due else None
