@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -78,19 +79,19 @@ class Ledger:
         today: date,
         met_by: MetCheck = never_met,
         held_by: SessionFinder = no_session,
+        rows: list[sqlite3.Row] | None = None,
     ) -> DiffCounts:
         """Make the ledger hold `desired` for this owner and queue the platform writes that takes.
 
         A cycle that leaves the desired set ends `met` (its step completed) when the desired set holds a later
         cycle of the same kind, scope and holder, or when `met_by` says a session met it (see connector/met.py);
         otherwise it is `withdrawn` (its step cancelled). `held_by` names the session that met it, for the
-        compliance history (connector/pipeline/outcomes.py)."""
+        compliance history (connector/pipeline/outcomes.py). `rows`: the owner's ledger rows, when the caller read
+        them already (`rows_of`, one query for a whole re-evaluation slice)."""
         if met_by is never_met and held_by is not no_session:
             met_by = _found_by(held_by)
-        rows = conn.execute(
-            "SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND owner = ?",
-            (tenant, platform, owner),
-        ).fetchall()
+        if rows is None:
+            rows = self.rows_of(conn, tenant, platform, [owner]).get(owner, [])
         by_key: dict[tuple[str, str, str, int], list[sqlite3.Row]] = {}
         for row in rows:
             by_key.setdefault((row["kind"], row["scope"], row["holder"], row["cycle"]), []).append(row)
@@ -105,7 +106,6 @@ class Ledger:
         for obligation in desired:
             history = by_key.get(obligation.key, [])
             live = [r for r in history if r["status"] in ("open", "closed", "met")]
-            payload = obligation_payload(obligation, today)
             if live:
                 row = live[0]
                 wanted.add(row["reference"])
@@ -113,6 +113,8 @@ class Ledger:
                     # Done on the platform already; the session that closed it opens the next cycle.
                     continue
                 if _changed(row, obligation):
+                    # Made only for a write: most obligations of a re-evaluation are unchanged.
+                    payload = obligation_payload(obligation, today)
                     payload["incoming_on"] = row["created_at"][:10]
                     self._update(conn, tenant, platform, row["reference"], obligation, now)
                     self.outbox.put(conn, tenant, platform, row["reference"], "obligation", "move", payload)
@@ -124,6 +126,7 @@ class Ledger:
                 reference = f"{reference}.r{len(history) + 1}"
             wanted.add(reference)
             self._insert(conn, tenant, platform, reference, owner, obligation, now)
+            payload = obligation_payload(obligation, today)
             self.outbox.put(conn, tenant, platform, reference, "obligation", "create", payload)
             created += 1
 
@@ -137,6 +140,21 @@ class Ledger:
                     self._end(conn, tenant, platform, row, False, None, today)
                     withdrawn += 1
         return DiffCounts(created, moved, withdrawn, met)
+
+    def rows_of(
+        self, conn: sqlite3.Connection, tenant: str, platform: str, owners: Sequence[str]
+    ) -> dict[str, list[sqlite3.Row]]:
+        """The ledger rows of each of `owners`, in one query per 500 owners (a re-evaluation slice's)."""
+        found: dict[str, list[sqlite3.Row]] = {}
+        for start in range(0, len(owners), 500):
+            chunk = owners[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for row in conn.execute(
+                f"SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND owner IN ({marks})",
+                (tenant, platform, *chunk),
+            ):
+                found.setdefault(row["owner"], []).append(row)
+        return found
 
     def _end(
         self,

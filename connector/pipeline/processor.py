@@ -289,6 +289,8 @@ class Processor:
             for step_ref, session in plan.completed_steps:
                 # The platform completed this step: never cancel it, whatever the diff says next.
                 self.ledger.mark_closed_by_step(conn, tenant.id, plan.platform, step_ref, session, today)
+            # Every owner's ledger rows in one query, not one per owner.
+            rows = self.ledger.rows_of(conn, tenant.id, plan.platform, [owner for owner, _ in plan.desired])
             for owner, desired in plan.desired:
                 met_by, held_by = plan.evaluator.met_checks(plan.facts, owner)
                 counts = self.ledger.apply(
@@ -301,6 +303,7 @@ class Processor:
                     today,
                     met_by=met_by,
                     held_by=held_by,
+                    rows=rows.get(owner, []),
                 )
                 totals = _add(totals, counts)
             save_reevaluate_on(conn, tenant.id, plan.platform, plan.changes)
@@ -334,6 +337,7 @@ class Processor:
         for start in range(0, len(owners), REEVALUATION_SLICE):
             facts = _Facts(KeptState(self.inbox, tenant_id, platform, self.folds))
             chunk = owners[start : start + REEVALUATION_SLICE]
+            _read_slice(facts, chunk)
             desired, changes, failed = self._desired_each(evaluator, facts, chunk, today)
             plan = _Plan(evaluator, platform, [], desired, facts, changes)
             with self.db.transaction() as conn:
@@ -344,6 +348,20 @@ class Processor:
             facts.kept.publish()
             self.failed_owners.update(failed)
         return totals
+
+
+def _read_slice(facts: _Facts, owners: list[str]) -> None:
+    """The kept folds of a slice's subjects and of the workers its cases are allocated to, read in bulk."""
+    facts.kept.read_many(owners)
+    workers: list[str] = []
+    for owner in owners:
+        if owner.startswith("case:"):
+            try:
+                case = facts.case(owner[5:])
+            except Exception:  # the owner's own evaluation meets it again, and records it
+                continue
+            workers += [f"worker:{a.worker_id}" for a in case.allocations] if case is not None else []
+    facts.kept.read_many(workers)
 
 
 @dataclass(frozen=True)
