@@ -222,6 +222,7 @@ def _insert(db: Database, events: list[Event]) -> None:
 
 
 STAGES = {
+    "read kept folds in bulk (SQL + unpickle)": ("kept_state.py", "read_many"),
     "read events (SQL + JSON)": ("inbox.py", "events_about"),
     "decode events": ("event_codec.py", "event_from_json"),
     "fold facts": ("facts.py", "fold_"),

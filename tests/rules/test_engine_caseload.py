@@ -98,3 +98,10 @@ def test_the_caseload_gives_the_obligations_the_engine_gave_before_it_was_made_f
         found = lines(shared, pack, CASELOAD, as_of)
         assert sum(1 for f in found if " changes " not in f) > 100  # the caseload owes plenty
         assert digest(found) == GOLDEN[(name, as_of)]
+
+
+def test_the_fast_constructor_refuses_a_class_whose_fields_it_does_not_fill() -> None:
+    from rules.engine.build import check_made
+
+    with pytest.raises(TypeError, match="Obligation"):
+        check_made(Obligation, {"kind", "scope"})  # a field added to Obligation must be added to build.py too
