@@ -185,8 +185,11 @@ def _case_supervision(
         supervisor_id=None if worker is None else worker.supervisor_id,
         what=f"Case supervision for person {case.case_id}",
         form=form,
-        more=_disposal_named(case),
+        more=_disposal_named(case) if case.status is not None and case.status.status in _DISPOSALS else (),
     )
+
+
+_DISPOSALS = frozenset(YOUTH_JUSTICE_DISPOSALS)  # asked of every case: a set, not the contract's tuple
 
 
 def _status_words(status: str) -> str:
@@ -196,7 +199,7 @@ def _status_words(status: str) -> str:
 def _disposal_named(case: CaseFacts) -> list[str]:
     """A Youth Offending Service case says which disposal it is under, though no rule of the policy names one."""
     status = case.status
-    if status is None or status.status not in YOUTH_JUSTICE_DISPOSALS:
+    if status is None or status.status not in _DISPOSALS:
         return []
     looked_after = ", and looked after" if status.looked_after else ""
     return [
