@@ -17,7 +17,7 @@ from connector.pipeline.met import Held, MetCheck, SessionFinder, never_met, no_
 from connector.pipeline.outbox import Outbox
 from connector.pipeline.outcomes import record_outcome
 from connector.store.database import Database, utc_now_text
-from rules.model import Obligation
+from rules.model import Obligation, Reason
 
 TITLES = {
     "case_supervision": "Case supervision due",
@@ -112,11 +112,12 @@ class Ledger:
                 if row["status"] in ("closed", "met"):
                     # Done on the platform already; the session that closed it opens the next cycle.
                     continue
-                if _changed(row, obligation):
+                columns = _mutable_columns(obligation)
+                if tuple(row[c] for c in _MUTABLE) != columns:
                     # Made only for a write: most obligations of a re-evaluation are unchanged.
                     payload = obligation_payload(obligation, today)
                     payload["incoming_on"] = row["created_at"][:10]
-                    self._update(conn, tenant, platform, row["reference"], obligation, now)
+                    self._update(conn, tenant, platform, row["reference"], columns, now)
                     self.outbox.put(conn, tenant, platform, row["reference"], "obligation", "move", payload)
                     moved += 1
                 continue
@@ -213,14 +214,15 @@ class Ledger:
         tenant: str,
         platform: str,
         reference: str,
-        obligation: Obligation,
+        columns: tuple[Any, ...],
         now: str,
     ) -> None:
+        """`columns`: the obligation's `_mutable_columns`, made once for the comparison and the write."""
         conn.execute(
             "UPDATE obligations SET case_id = ?, assignee_id = ?, team_id = ?, due_date = ?, rules = ?,"
             " counted_from_fact = ?, counted_from_date = ?, explanation = ?, form = ?, overdue_since = NULL,"
             " updated_at = ? WHERE tenant = ? AND platform = ? AND reference = ?",
-            (*_mutable_columns(obligation), now, tenant, platform, reference),
+            (*columns, now, tenant, platform, reference),
         )
 
     def record_confirmation(
@@ -279,7 +281,7 @@ def _mutable_columns(obligation: Obligation) -> tuple[Any, ...]:
         obligation.assignee_id,
         obligation.team_id,
         obligation.due_date.isoformat(),
-        json.dumps([[r.rule_id, r.source, r.words] for r in obligation.reasons]),
+        _rules_json(obligation.reasons),
         obligation.counted_from.fact,
         obligation.counted_from.on.isoformat(),
         obligation.explanation,
@@ -287,8 +289,18 @@ def _mutable_columns(obligation: Obligation) -> tuple[Any, ...]:
     )
 
 
-def _changed(row: sqlite3.Row, obligation: Obligation) -> bool:
-    return tuple(row[c] for c in _MUTABLE) != _mutable_columns(obligation)
+_RULES_JSON: dict[tuple[Reason, ...], str] = {}
+
+
+def _rules_json(reasons: tuple[Reason, ...]) -> str:
+    """The `rules` column: the same few rule combinations time every obligation of a tenant, so each one's JSON
+    is written once (bounded: a pack change brings new ones)."""
+    found = _RULES_JSON.get(reasons)
+    if found is None:
+        if len(_RULES_JSON) > 10_000:
+            _RULES_JSON.clear()
+        found = _RULES_JSON[reasons] = json.dumps([[r.rule_id, r.source, r.words] for r in reasons])
+    return found
 
 
 _MUTABLE = (
