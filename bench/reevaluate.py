@@ -20,6 +20,7 @@ and prints each pack's figure beside it with the ratio. Prints figures only; ass
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -244,6 +245,7 @@ def baseline(directory: str, name: str, args: argparse.Namespace) -> dict[str, f
     """The same measure, in a fresh process, with the engine of the checkout in `directory`."""
     command = [sys.executable, __file__, "--engine-from", directory, "--packs", name, "--json"]
     command += ["--cases", str(args.cases), "--workers", str(args.workers), "--chunk", str(args.chunk)]
+    command += ["--gc-threshold", str(args.gc_threshold)]
     done = subprocess.run(
         command, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": ""}
     )
@@ -260,9 +262,19 @@ def main() -> None:
     parser.add_argument(
         "--baseline", metavar="DIR", help="a checkout whose engine to measure beside this one"
     )
+    parser.add_argument(
+        "--gc-threshold",
+        type=int,
+        default=700,
+        metavar="N",
+        help="young objects between garbage collections while timing (700, the interpreter's default; the"
+        " service's whole re-evaluation runs with 50000, see connector/pipeline/collector.py)",
+    )
     parser.add_argument("--engine-from", metavar="DIR", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # Set here, not by importing the service's collector, so a baseline checkout without one is timed alike.
+    gc.set_threshold(args.gc_threshold, *gc.get_threshold()[1:])
 
     started = time.perf_counter()
     workers = make_workers(args.workers, seed=1)
@@ -272,7 +284,7 @@ def main() -> None:
     print(
         f"caseload: {args.cases:,} open cases, {args.workers:,} workers in teams of 15, a year of sessions"
         f" to {AS_OF.isoformat()} (workers built in {time.perf_counter() - started:.1f} s);"
-        " engine time in CPU seconds of one core"
+        f" engine time in CPU seconds of one core; a garbage collection every {args.gc_threshold:,} young objects"
     )
     for name in args.packs.split(","):
         now = measure(name, args, workers)

@@ -17,14 +17,17 @@ Delivery to the platform is not part of it (nothing is written to Mosaic). Print
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import json
 import pstats
 import random
 import resource
+import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -86,15 +89,17 @@ def main() -> None:
         )
 
         profile = cProfile.Profile() if args.profile else None
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         second = run(config_for(work, str(changed_pack)), profile)
-        took = time.perf_counter() - started
+        took, cpu = time.perf_counter() - started, time.process_time() - cpu
         print(
             f"rule-pack change: {took:.1f} s until every difference is in the outbox"
-            f" ({args.cases / took:,.0f} cases/s); {second['counts']}, {second['pending']:,} writes pending in the"
+            f" ({args.cases / took:,.0f} cases/s; {cpu:.1f} s CPU, so {args.cases / cpu:,.0f} cases/s on a core"
+            f" of its own); {second['counts']}, {second['pending']:,} writes pending in the"
             " outbox (a move of a write not yet delivered replaces it);"
             f" peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
         )
+        print(f"intake's wait: {second['holds']}")
         if profile is not None:
             stages(profile)
 
@@ -122,11 +127,41 @@ def config_for(folder: Path, pack: str) -> Config:
     )
 
 
+class Holds:
+    """How long each write transaction held the database's write lock (wall and this thread's CPU seconds): what
+    a webhook arriving meanwhile would wait for."""
+
+    def __init__(self, db: Database) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        original = db.transaction
+
+        @contextlib.contextmanager
+        def timed() -> Iterator[sqlite3.Connection]:
+            wall, cpu = time.perf_counter(), time.thread_time()
+            with original() as conn:
+                yield conn
+            self.wall.append(time.perf_counter() - wall)
+            self.cpu.append(time.thread_time() - cpu)
+
+        db.transaction = timed  # type: ignore[method-assign]
+
+    def summary(self) -> str:
+        if not self.wall:
+            return "no write transactions"
+        wall = sorted(self.wall)
+        return (
+            f"{len(wall)} write transactions, the longest held the write lock {1000 * wall[-1]:.0f} ms"
+            f" ({1000 * max(self.cpu):.0f} ms CPU at most), median {1000 * wall[len(wall) // 2]:.0f} ms"
+        )
+
+
 def run(config: Config, profile: cProfile.Profile | None) -> dict[str, object]:
     """One start of the service's rule-change check, as `connector serve` does at start."""
     service = Service(config, today=lambda: TODAY)
     db = service.db
     before = db.scalar("SELECT COUNT(*) FROM outbox") or 0
+    holds = Holds(db)
     if profile is not None:
         profile.enable()
     changed = service.reevaluate_if_rules_changed()
@@ -136,7 +171,12 @@ def run(config: Config, profile: cProfile.Profile | None) -> dict[str, object]:
         service.reevaluate_everything()
     pending = int(db.scalar("SELECT COUNT(*) FROM outbox") or 0)
     service.close()
-    return {"queued": pending - int(before), "pending": pending, "counts": changed.get("lincolnshire")}
+    return {
+        "queued": pending - int(before),
+        "pending": pending,
+        "counts": changed.get("lincolnshire"),
+        "holds": holds.summary(),
+    }
 
 
 def store_caseload(db: Database, cases: int, workers: int) -> int:
@@ -222,6 +262,7 @@ def _insert(db: Database, events: list[Event]) -> None:
 
 
 STAGES = {
+    "read kept folds in bulk (SQL + unpickle)": ("kept_state.py", "read_many"),
     "read events (SQL + JSON)": ("inbox.py", "events_about"),
     "decode events": ("event_codec.py", "event_from_json"),
     "fold facts": ("facts.py", "fold_"),

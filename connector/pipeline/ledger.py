@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -16,7 +17,7 @@ from connector.pipeline.met import Held, MetCheck, SessionFinder, never_met, no_
 from connector.pipeline.outbox import Outbox
 from connector.pipeline.outcomes import record_outcome
 from connector.store.database import Database, utc_now_text
-from rules.model import Obligation
+from rules.model import Obligation, Reason
 
 TITLES = {
     "case_supervision": "Case supervision due",
@@ -78,19 +79,19 @@ class Ledger:
         today: date,
         met_by: MetCheck = never_met,
         held_by: SessionFinder = no_session,
+        rows: list[sqlite3.Row] | None = None,
     ) -> DiffCounts:
         """Make the ledger hold `desired` for this owner and queue the platform writes that takes.
 
         A cycle that leaves the desired set ends `met` (its step completed) when the desired set holds a later
         cycle of the same kind, scope and holder, or when `met_by` says a session met it (see connector/met.py);
         otherwise it is `withdrawn` (its step cancelled). `held_by` names the session that met it, for the
-        compliance history (connector/pipeline/outcomes.py)."""
+        compliance history (connector/pipeline/outcomes.py). `rows`: the owner's ledger rows, when the caller read
+        them already (`rows_of`, one query for a whole re-evaluation slice)."""
         if met_by is never_met and held_by is not no_session:
             met_by = _found_by(held_by)
-        rows = conn.execute(
-            "SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND owner = ?",
-            (tenant, platform, owner),
-        ).fetchall()
+        if rows is None:
+            rows = self.rows_of(conn, tenant, platform, [owner]).get(owner, [])
         by_key: dict[tuple[str, str, str, int], list[sqlite3.Row]] = {}
         for row in rows:
             by_key.setdefault((row["kind"], row["scope"], row["holder"], row["cycle"]), []).append(row)
@@ -105,16 +106,18 @@ class Ledger:
         for obligation in desired:
             history = by_key.get(obligation.key, [])
             live = [r for r in history if r["status"] in ("open", "closed", "met")]
-            payload = obligation_payload(obligation, today)
             if live:
                 row = live[0]
                 wanted.add(row["reference"])
                 if row["status"] in ("closed", "met"):
                     # Done on the platform already; the session that closed it opens the next cycle.
                     continue
-                if _changed(row, obligation):
+                columns = _mutable_columns(obligation)
+                if tuple(row[c] for c in _MUTABLE) != columns:
+                    # Made only for a write: most obligations of a re-evaluation are unchanged.
+                    payload = obligation_payload(obligation, today)
                     payload["incoming_on"] = row["created_at"][:10]
-                    self._update(conn, tenant, platform, row["reference"], obligation, now)
+                    self._update(conn, tenant, platform, row["reference"], columns, now)
                     self.outbox.put(conn, tenant, platform, row["reference"], "obligation", "move", payload)
                     moved += 1
                 continue
@@ -124,6 +127,7 @@ class Ledger:
                 reference = f"{reference}.r{len(history) + 1}"
             wanted.add(reference)
             self._insert(conn, tenant, platform, reference, owner, obligation, now)
+            payload = obligation_payload(obligation, today)
             self.outbox.put(conn, tenant, platform, reference, "obligation", "create", payload)
             created += 1
 
@@ -137,6 +141,21 @@ class Ledger:
                     self._end(conn, tenant, platform, row, False, None, today)
                     withdrawn += 1
         return DiffCounts(created, moved, withdrawn, met)
+
+    def rows_of(
+        self, conn: sqlite3.Connection, tenant: str, platform: str, owners: Sequence[str]
+    ) -> dict[str, list[sqlite3.Row]]:
+        """The ledger rows of each of `owners`, in one query per 500 owners (a re-evaluation slice's)."""
+        found: dict[str, list[sqlite3.Row]] = {}
+        for start in range(0, len(owners), 500):
+            chunk = owners[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for row in conn.execute(
+                f"SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND owner IN ({marks})",
+                (tenant, platform, *chunk),
+            ):
+                found.setdefault(row["owner"], []).append(row)
+        return found
 
     def _end(
         self,
@@ -195,14 +214,15 @@ class Ledger:
         tenant: str,
         platform: str,
         reference: str,
-        obligation: Obligation,
+        columns: tuple[Any, ...],
         now: str,
     ) -> None:
+        """`columns`: the obligation's `_mutable_columns`, made once for the comparison and the write."""
         conn.execute(
             "UPDATE obligations SET case_id = ?, assignee_id = ?, team_id = ?, due_date = ?, rules = ?,"
             " counted_from_fact = ?, counted_from_date = ?, explanation = ?, form = ?, overdue_since = NULL,"
             " updated_at = ? WHERE tenant = ? AND platform = ? AND reference = ?",
-            (*_mutable_columns(obligation), now, tenant, platform, reference),
+            (*columns, now, tenant, platform, reference),
         )
 
     def record_confirmation(
@@ -261,7 +281,7 @@ def _mutable_columns(obligation: Obligation) -> tuple[Any, ...]:
         obligation.assignee_id,
         obligation.team_id,
         obligation.due_date.isoformat(),
-        json.dumps([[r.rule_id, r.source, r.words] for r in obligation.reasons]),
+        _rules_json(obligation.reasons),
         obligation.counted_from.fact,
         obligation.counted_from.on.isoformat(),
         obligation.explanation,
@@ -269,8 +289,18 @@ def _mutable_columns(obligation: Obligation) -> tuple[Any, ...]:
     )
 
 
-def _changed(row: sqlite3.Row, obligation: Obligation) -> bool:
-    return tuple(row[c] for c in _MUTABLE) != _mutable_columns(obligation)
+_RULES_JSON: dict[tuple[Reason, ...], str] = {}
+
+
+def _rules_json(reasons: tuple[Reason, ...]) -> str:
+    """The `rules` column: the same few rule combinations time every obligation of a tenant, so each one's JSON
+    is written once (bounded: a pack change brings new ones)."""
+    found = _RULES_JSON.get(reasons)
+    if found is None:
+        if len(_RULES_JSON) > 10_000:
+            _RULES_JSON.clear()
+        found = _RULES_JSON[reasons] = json.dumps([[r.rule_id, r.source, r.words] for r in reasons])
+    return found
 
 
 _MUTABLE = (

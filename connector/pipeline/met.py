@@ -123,7 +123,15 @@ def fold_checks(
 ) -> tuple[MetCheck, SessionFinder]:
     """From a kept fold: whether each ledger row's cycle was met, and the session that met it (the ledger asks
     both of the same rows), with the sessions sorted once for the two."""
-    finder = meeting_session_of_fold(sessions, counting_kinds)
+    # Asked only of rows that leave the desired set, which most re-evaluations have none of: the sessions are
+    # made into `Held` and sorted on the first question, not for every subject.
+    found: list[SessionFinder] = []
+
+    def finder(row: sqlite3.Row) -> Held | None:
+        if not found:
+            found.append(meeting_session_of_fold(sessions, counting_kinds))
+        return found[0](row)
+
     booked = [
         (b.worker_id, b.starts_at.astimezone(LONDON).date())
         for b in bookings

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from connector.config import Config, TenantConfig
+from connector.pipeline.collector import fewer_collections
 from connector.pipeline.failures import record_failures
 from connector.pipeline.folds import TEAM_FACT_EVENTS, CaseFold, TeamFold, WorkerFold
 from connector.pipeline.inbox import Inbox, InboxItem, subject_keys
@@ -288,6 +289,8 @@ class Processor:
             for step_ref, session in plan.completed_steps:
                 # The platform completed this step: never cancel it, whatever the diff says next.
                 self.ledger.mark_closed_by_step(conn, tenant.id, plan.platform, step_ref, session, today)
+            # Every owner's ledger rows in one query, not one per owner.
+            rows = self.ledger.rows_of(conn, tenant.id, plan.platform, [owner for owner, _ in plan.desired])
             for owner, desired in plan.desired:
                 met_by, held_by = plan.evaluator.met_checks(plan.facts, owner)
                 counts = self.ledger.apply(
@@ -300,6 +303,7 @@ class Processor:
                     today,
                     met_by=met_by,
                     held_by=held_by,
+                    rows=rows.get(owner, []),
                 )
                 totals = _add(totals, counts)
             save_reevaluate_on(conn, tenant.id, plan.platform, plan.changes)
@@ -309,6 +313,10 @@ class Processor:
         """Re-evaluate every subject a tenant's events ever mentioned (after a rule or config change); with
         `only_due` (the daily run), only those whose obligations the day alone may have changed since they were
         last evaluated, and those never evaluated with a day to re-evaluate on (a database from before it)."""
+        with fewer_collections():
+            return self._reevaluate_all(tenant_id, platform, only_due)
+
+    def _reevaluate_all(self, tenant_id: str, platform: str, only_due: bool) -> DiffCounts:
         evaluator = self.evaluators[tenant_id]
         today = self.today()
         due = due_owners(self.db.conn, tenant_id, platform, today) if only_due else None
@@ -329,6 +337,7 @@ class Processor:
         for start in range(0, len(owners), REEVALUATION_SLICE):
             facts = _Facts(KeptState(self.inbox, tenant_id, platform, self.folds))
             chunk = owners[start : start + REEVALUATION_SLICE]
+            _read_slice(facts, chunk)
             desired, changes, failed = self._desired_each(evaluator, facts, chunk, today)
             plan = _Plan(evaluator, platform, [], desired, facts, changes)
             with self.db.transaction() as conn:
@@ -339,6 +348,20 @@ class Processor:
             facts.kept.publish()
             self.failed_owners.update(failed)
         return totals
+
+
+def _read_slice(facts: _Facts, owners: list[str]) -> None:
+    """The kept folds of a slice's subjects and of the workers its cases are allocated to, read in bulk."""
+    facts.kept.read_many(owners)
+    workers: list[str] = []
+    for owner in owners:
+        if owner.startswith("case:"):
+            try:
+                case = facts.case(owner[5:])
+            except Exception:  # the owner's own evaluation meets it again, and records it
+                continue
+            workers += [f"worker:{a.worker_id}" for a in case.allocations] if case is not None else []
+    facts.kept.read_many(workers)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,19 @@ class Engine:
             1 for _, name in form_fields(pack.content_of("case_supervision")) if name == "previous_actions"
         )
 
+        # The worker's facts that decide which case-level rules apply: the key `cases.case_rules` keeps its answer
+        # under is made of these alone, so workers who differ only in facts no case rule asks about share one.
+        self.case_worker_facts = tuple(
+            sorted(
+                {
+                    name
+                    for kind in ("case_supervision", "fsm_group_supervision", "supervision_record")
+                    for rule in pack.rules_of(kind)
+                    for name in rule.applies_to.worker_attributes
+                }
+            )
+        )
+
         # The rules whose schedules read the day of evaluation (see changes.py).
         self.date_rules = pack.date_rules()
 

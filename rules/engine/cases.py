@@ -11,14 +11,21 @@ from typing import TYPE_CHECKING
 
 from rules.codes import YOUTH_JUSTICE_DISPOSALS
 from rules.dates import format_day
-from rules.engine.build import obligation
-from rules.engine.settle import assignee, held_sessions, left, recorded, strictest
+from rules.engine.build import check_made, made, obligation
+from rules.engine.settle import (
+    assignee,
+    earliest,
+    fixed_contenders,
+    held_sessions,
+    recorded,
+    strictest,
+)
 from rules.engine.workers import personal_due, personal_sessions
 from rules.explain import Later, cited, label
 from rules.model import Basis, CaseAllocation, CaseFacts, Obligation, Session, WorkerFacts
 from rules.pack import Rule
 from rules.schedules.assignment import roles
-from rules.schedules.base import Clock, booked_on
+from rules.schedules.base import Clock, basis_of, booked_on
 
 if TYPE_CHECKING:
     from rules.engine import Engine
@@ -33,8 +40,8 @@ def for_case(
     allocations = case.allocations
     for allocation in allocations if len(allocations) < 2 else sorted(allocations, key=_by_worker):
         worker = workers.get(allocation.worker_id)
-        if left(worker, as_of):
-            continue  # rule 5: a worker who left owes nothing
+        if worker is not None and worker.end_date is not None and worker.end_date <= as_of:
+            continue  # rule 5: a worker who left owes nothing (settle.left, written out in the hot loop)
         rules = case_rules(engine, case, allocation, worker)
         if rules.case_supervision:
             found = _case_supervision(engine, rules, case, allocation, worker, as_of)
@@ -61,20 +68,22 @@ class CaseRules:
     records: tuple[Rule, ...]
     # Whether a case supervision rule is about a status, so its first date may count from the status's start.
     by_status: bool
+    # The case supervision rules that contend whatever the clock (rule 3), when none decides by the clock.
+    supervision_contenders: tuple[Rule, ...] | None
 
 
 def case_rules(
     engine: Engine, case: CaseFacts, allocation: CaseAllocation, worker: WorkerFacts | None
 ) -> CaseRules:
-    # Which rules apply depends only on a few codes and flags, so the answer is kept per combination: a
-    # national caseload has thousands of cases for each.
+    # Which rules apply depends only on a few codes and flags (the worker's: those a case rule names), so the
+    # answer is kept per combination: a national caseload has thousands of cases for each.
     status = case.status
     key = (
         allocation.relationship,
         None
         if status is None
         else (status.status, status.permanency_plan_agreed, status.fsm, status.looked_after),
-        None if worker is None else _worker_key(worker),
+        None if worker is None else tuple([getattr(worker, name) for name in engine.case_worker_facts]),
     )
     found = engine.applicable.get(key)
     if found is None:
@@ -94,20 +103,10 @@ def case_rules(
             of("fsm_group_supervision"),
             of("supervision_record"),
             any(r.applies_to.statuses is not None for r in supervision),
+            fixed_contenders(supervision),
         )
         engine.applicable[key] = found
     return found
-
-
-def _worker_key(worker: WorkerFacts) -> tuple[object, ...]:
-    return (
-        worker.job_role,
-        worker.case_holding,
-        worker.supervises_case_holders,
-        worker.frontline,
-        worker.asye,
-        worker.employment,
-    )
 
 
 def case_start(case: CaseFacts, allocation: CaseAllocation, with_status: bool) -> Basis:
@@ -121,10 +120,10 @@ def case_start(case: CaseFacts, allocation: CaseAllocation, with_status: bool) -
     if case.known_since > on:
         on, winner = case.known_since, 2
     if winner == 0:
-        return Basis("transfer" if allocation.transferred else "allocation", on)
+        return basis_of("transfer" if allocation.transferred else "allocation", on)
     if winner == 1 and status is not None:
-        return Basis(f"{_status_words(status.status)} began", on)
-    return Basis("first event the connector received about the case", on)
+        return basis_of(f"{_status_words(status.status)} began", on)
+    return basis_of("first event the connector received about the case", on)
 
 
 def _case_supervision(
@@ -137,7 +136,7 @@ def _case_supervision(
 ) -> Obligation | None:
     pack = engine.pack
     applicable = rules.case_supervision
-    qualifying = held_sessions(case.sessions, pack.sessions_for("case_supervision"))
+    qualifying = held_sessions(case.sessions, pack.qualifying_case_sessions)  # sessions_for(case_supervision)
     # Rule 8: a keyworker's clock is the child's (sessions of this and earlier keyworkers count, not those of
     # workers only involved in the case now); an involved worker's clock is their own.
     holder = allocation.worker_id
@@ -164,12 +163,14 @@ def _case_supervision(
         personal_due=lambda: _personal_due(engine, worker, as_of),
         personal_sessions=lambda: () if worker is None else personal_sessions(engine, worker),
     )
-    settled = strictest(applicable, clock)
+    fixed = rules.supervision_contenders
+    settled = strictest(applicable, clock) if fixed is None else earliest(fixed, clock)
     if settled is None:
         return None
-    form: list[tuple[str, str | Later]] = [
-        ("previous_actions", PreviousActions(qualifying[-1] if qualifying else None, as_of))
-    ] * engine.carries_actions
+    form: list[tuple[str, str | Later]] = []
+    if engine.carries_actions:
+        carried = made(PreviousActions, previous=qualifying[-1] if qualifying else None, as_of=as_of)
+        form = [("previous_actions", carried)] * engine.carries_actions
     # A cycle ends with each qualifying session this worker held on the case since the allocation began.
     return obligation(
         pack,
@@ -184,8 +185,11 @@ def _case_supervision(
         supervisor_id=None if worker is None else worker.supervisor_id,
         what=f"Case supervision for person {case.case_id}",
         form=form,
-        more=_disposal_named(case),
+        more=_disposal_named(case) if case.status is not None and case.status.status in _DISPOSALS else (),
     )
+
+
+_DISPOSALS = frozenset(YOUTH_JUSTICE_DISPOSALS)  # asked of every case: a set, not the contract's tuple
 
 
 def _status_words(status: str) -> str:
@@ -195,7 +199,7 @@ def _status_words(status: str) -> str:
 def _disposal_named(case: CaseFacts) -> list[str]:
     """A Youth Offending Service case says which disposal it is under, though no rule of the policy names one."""
     status = case.status
-    if status is None or status.status not in YOUTH_JUSTICE_DISPOSALS:
+    if status is None or status.status not in _DISPOSALS:
         return []
     looked_after = ", and looked after" if status.looked_after else ""
     return [
@@ -317,3 +321,6 @@ class PreviousActions(Later):
             for n, a in enumerate(previous.actions, start=1)
         )
         return f"Agreed at the case supervision held {previous.held_on.isoformat()}: {listed}"
+
+
+check_made(PreviousActions, {"previous", "as_of"})

@@ -9,10 +9,10 @@ from operator import attrgetter
 
 from rules.model import Basis, Booking, Session, WorkerFacts
 from rules.pack import Rule
-from rules.schedules.base import Candidate, Clock
+from rules.schedules.base import Candidate, Clock, Schedule
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, as Clock: one per slot, read once by `build.obligation`
 class Due:
     """The settled due date of one slot: the date, the rules that gave it, the fact it counted from."""
 
@@ -29,11 +29,36 @@ def contenders(rules: Iterable[Rule], clock: Clock) -> list[Rule]:
     return applicable
 
 
-def strictest(rules: Iterable[Rule], clock: Clock) -> Due | None:
+def fixed_contenders(rules: Sequence[Rule]) -> tuple[Rule, ...] | None:
+    """`contenders` worked out once, for rules whose schedules all take part whatever the clock (None when one
+    decides by the clock): the same answer for every subject the rules apply to."""
+    if any(type(r.schedule).applies is not Schedule.applies for r in rules):
+        return None
+    if any(r.precedence == "specific" for r in rules):
+        return tuple(r for r in rules if r.precedence != "general")
+    return tuple(rules)
+
+
+def strictest(rules: Sequence[Rule], clock: Clock) -> Due | None:
     """Rule 3: then the earliest date wins, and every rule that gave that date is kept."""
-    candidates = [c for r in contenders(rules, clock) if (c := r.schedule.due(r, clock)) is not None]
+    if len(rules) == 1:
+        # Most slots have one rule in force, which replaces nothing and is replaced by nothing.
+        rule = rules[0]
+        schedule = rule.schedule
+        if schedule.applies(clock) and (found := schedule.due(rule, clock)) is not None:
+            return Due(found.due, (rule,), found.basis)
+        return None
+    return earliest(contenders(rules, clock), clock)
+
+
+def earliest(contending: Sequence[Rule], clock: Clock) -> Due | None:
+    """Rule 3, second half, on the contenders alone (from `contenders` or `fixed_contenders`)."""
+    if len(contending) == 1:
+        rule = contending[0]
+        found = rule.schedule.due(rule, clock)
+        return None if found is None else Due(found.due, (rule,), found.basis)
+    candidates = [c for r in contending if (c := r.schedule.due(r, clock)) is not None]
     if len(candidates) < 2:
-        # Most slots have one rule in force: nothing to compare.
         return Due(candidates[0].due, (candidates[0].rule,), candidates[0].basis) if candidates else None
     due = min(c.due for c in candidates)
     winners = [c for c in candidates if c.due == due]

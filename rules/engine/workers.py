@@ -62,11 +62,16 @@ def personal_sessions(engine: Engine, worker: WorkerFacts) -> list[Session]:
     return sessions
 
 
+_UNKNOWN = Due(date.min, (), Basis("", date.min))  # not yet worked out (None is an answer: nothing is due)
+
+
 def personal_due(engine: Engine, worker: WorkerFacts, as_of: date) -> Due | None:
     # Every child a worker holds asks for the same answer (BFC-CS-EVERY): work it out once per worker's facts.
     cached = engine.personal.get(worker.worker_id)
-    if cached is not None and cached[0] is worker and as_of in cached[2]:
-        return cached[2][as_of]
+    if cached is not None and cached[0] is worker:
+        known = cached[2].get(as_of, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known
     sessions = personal_sessions(engine, worker)
     rules = [
         r
@@ -146,11 +151,7 @@ def _leave_gap(worker: WorkerFacts, sessions: list[Session], since: date, due: d
 
 
 def _booked_ahead(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
-    rules = [
-        r
-        for r in engine.pack.rules_of("supervision_booking")
-        if r.applies_to.worker_matches(worker)
-    ]
+    rules = [r for r in engine.pack.rules_of("supervision_booking") if r.applies_to.worker_matches(worker)]
     if not rules:
         return None
     clock = Clock(as_of, engine.calendar, worker_start(worker), worker=worker)

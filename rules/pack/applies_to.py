@@ -39,6 +39,16 @@ class AppliesTo:
     def names_worker(self) -> bool:
         return bool(self.flags) or any(v is not None for v in (self.any_of, self.job_roles, self.employment))
 
+    @property
+    def worker_attributes(self) -> frozenset[str]:
+        """The worker's facts `worker_matches` reads (its answer is the same for two workers alike in these)."""
+        named = {*self.flags, *(self.any_of or ())}
+        if self.job_roles is not None:
+            named.add("job_role")
+        if self.employment is not None:
+            named.add("employment")
+        return frozenset(named)
+
     def case_matches(
         self, status: StatusSpell | None, allocation: CaseAllocation, counts_as: frozenset[str] = frozenset()
     ) -> bool:

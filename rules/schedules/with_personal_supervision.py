@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from rules.explain import held
-from rules.model import Basis
-from rules.schedules.base import Candidate, Clock, Schedule
+from rules.schedules.base import Candidate, Clock, Schedule, basis_of, held_basis
 
 if TYPE_CHECKING:
     from rules.pack import Rule
@@ -43,5 +41,5 @@ class WithPersonalSupervision(Schedule):
         at = bisect_right(sessions, after, key=_held_on)
         if at < len(sessions):
             missed = sessions[at]
-            return Candidate(rule, missed.held_on, Basis(held(missed.kind), missed.held_on))
-        return Candidate(rule, personal, Basis("worker's personal supervision due", personal))
+            return Candidate(rule, missed.held_on, held_basis(missed.kind, missed.held_on))
+        return Candidate(rule, personal, basis_of("worker's personal supervision due", personal))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-from connector.pipeline.met import met_by_sessions
+from connector.pipeline.met import fold_checks, met_by_sessions
 from rules.events import CaseAllocated, Relationship, SupervisionRecorded
+from rules.model import Session
 from rules.pack import COUNTING_SESSIONS
 
 AT = datetime(2026, 11, 20, tzinfo=UTC)
@@ -62,3 +64,18 @@ def test_no_sessions_never_meets() -> None:
         "evt_a", AT, "100234", "5521", "310", Relationship.ALLOCATED_WORKER, date(2026, 11, 2)
     )
     assert not met_by_sessions([allocation], counting)(row())  # type: ignore[arg-type]
+
+
+def test_a_folds_checks_read_its_sessions_only_when_a_row_is_asked_about() -> None:
+    read: list[str] = []
+
+    def sessions() -> Iterator[Session]:
+        read.append("read")
+        yield Session("s1", "agreement", "5521", "5500", "310", (), date(2026, 11, 10), date(2026, 11, 10))
+
+    met, found = fold_checks(sessions(), (), counting)
+    assert read == []  # a re-evaluation whose rows all stay desired never sorts the fold's sessions
+    assert met(row())  # type: ignore[arg-type]
+    held = found(row())  # type: ignore[arg-type]
+    assert held is not None and held.held_on == date(2026, 11, 10)
+    assert read == ["read"]  # made once, for both questions

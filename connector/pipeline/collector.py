@@ -1,0 +1,28 @@
+"""Fewer of Python's cyclic garbage collections while a whole caseload is re-evaluated.
+
+A re-evaluation reads every subject's kept fold (unpickling millions of small objects) and keeps tens of
+thousands of them in the fold cache; with the default threshold (a young collection every 700 allocations, and
+a full one as the survivors pile up) the collector walked those objects again and again: about 40% of a
+rule-pack change's CPU time. Folds, facts and obligations hold no reference cycles, so reference counting frees
+them either way; only the rare cycle waits longer. The threshold is raised for the re-evaluation alone and put
+back after, so the rest of the service runs with the interpreter's own settings.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+# Young objects allocated between collections while re-evaluating (the default is 700).
+BULK_THRESHOLD = 50_000
+
+
+@contextmanager
+def fewer_collections(threshold: int = BULK_THRESHOLD) -> Iterator[None]:
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], threshold), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)

@@ -1,0 +1,59 @@
+"""A whole re-evaluation reads kept folds and ledger rows in bulk, per slice, not per subject, and changes
+nothing by it: the same ledger as before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_httpserver import HTTPServer
+from tests.support.fake_mosaic import FakeMosaic
+from tests.support.harness import event, make_config, start_connector
+
+CASES = 30
+
+
+def allocation(n: int) -> dict[str, object]:
+    return event(
+        f"evt_a{n}",
+        "case.allocated",
+        "2026-11-02T09:30:00Z",
+        person_id=100_000 + n,
+        worker_id=5500 + n % 4,
+        team_id=310,
+        relationship="ALLWKR",
+        start_date="2026-11-02",
+    )
+
+
+def test_a_re_evaluation_reads_folds_and_ledger_rows_per_slice_not_per_subject(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    mosaic = FakeMosaic(httpserver).install()
+    running = start_connector(make_config(tmp_path, mosaic.base_url))
+    try:
+        for n in range(CASES):
+            assert running.post(allocation(n)).status_code == 202
+        running.service.drain()
+        db = running.service.db
+        before = db.query(
+            "SELECT reference, status, due_date, explanation FROM obligations ORDER BY reference"
+        )
+        assert len(before) >= CASES
+        statements: list[str] = []
+        running.service.processor.folds.clear()  # as after a restart: every fold is read from the store
+        db.conn.set_trace_callback(statements.append)
+        try:
+            running.service.processor.reevaluate_all("lincolnshire", "mosaic")
+        finally:
+            db.conn.set_trace_callback(None)
+        fold_reads = [s for s in statements if "FROM subject_folds" in s and s.lstrip().startswith("SELECT")]
+        ledger_reads = [s for s in statements if "FROM obligations" in s and s.lstrip().startswith("SELECT")]
+        # 30 cases and 4 workers in one slice: two queries for the cases' folds, two for their workers'.
+        assert len(fold_reads) <= 4, fold_reads
+        assert len(ledger_reads) == 1, ledger_reads
+        after = db.query(
+            "SELECT reference, status, due_date, explanation FROM obligations ORDER BY reference"
+        )
+        assert [tuple(r) for r in after] == [tuple(r) for r in before]
+    finally:
+        running.close()

@@ -1,0 +1,78 @@
+"""Fewer garbage collections while re-evaluating: raised for the re-evaluation alone, and put back after."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from tests.support.fake_mosaic import FakeMosaic
+from tests.support.harness import event, make_config, start_connector
+
+from connector.pipeline.collector import BULK_THRESHOLD, fewer_collections
+from connector.pipeline.processor import Evaluator, _Facts
+from rules.model import Obligation
+
+ALLOCATED = event(
+    "evt_a",
+    "case.allocated",
+    "2026-11-02T09:30:00Z",
+    person_id=100234,
+    worker_id=5521,
+    team_id=310,
+    relationship="ALLWKR",
+    start_date="2026-11-02",
+)
+
+
+@pytest.fixture
+def default_threshold() -> Iterator[tuple[int, ...]]:
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    yield gc.get_threshold()
+    gc.set_threshold(*before)
+
+
+def test_the_threshold_is_raised_inside_and_put_back_after_even_on_an_error(
+    default_threshold: tuple[int, ...],
+) -> None:
+    with fewer_collections():
+        assert gc.get_threshold() == (BULK_THRESHOLD, 10, 10)
+    assert gc.get_threshold() == default_threshold
+    with pytest.raises(RuntimeError), fewer_collections():
+        raise RuntimeError("a slice failed")
+    assert gc.get_threshold() == default_threshold
+    gc.set_threshold(100_000, 10, 10)
+    with fewer_collections():
+        assert gc.get_threshold()[0] == 100_000  # never lowered
+
+
+def test_a_whole_re_evaluation_runs_with_fewer_collections(
+    tmp_path: Path,
+    httpserver: HTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+    default_threshold: tuple[int, ...],
+) -> None:
+    mosaic = FakeMosaic(httpserver).install()
+    running = start_connector(make_config(tmp_path, mosaic.base_url))
+    try:
+        assert running.post(ALLOCATED).status_code == 202
+        running.service.drain()
+        seen: list[int] = []
+        evaluate = Evaluator.evaluate
+
+        def watched(
+            self: Evaluator, facts: _Facts, owner: str, today: date
+        ) -> tuple[list[Obligation], date | None]:
+            seen.append(gc.get_threshold()[0])
+            return evaluate(self, facts, owner, today)
+
+        monkeypatch.setattr(Evaluator, "evaluate", watched)
+        running.service.processor.reevaluate_all("lincolnshire", "mosaic")
+        assert seen and set(seen) == {BULK_THRESHOLD}
+        assert gc.get_threshold() == default_threshold
+    finally:
+        running.close()
