@@ -12,7 +12,7 @@ import hashlib
 from typing import Any
 from urllib.parse import quote
 
-from adapters.base import FatalError, ObligationWrite, ReminderWrite, WriteResult
+from adapters.base import FatalError, ObligationWrite, ReminderWrite, RetryableError, WriteResult
 from adapters.childview.client import ChildviewClient
 from adapters.childview.settings import ChildviewSettings
 
@@ -52,6 +52,9 @@ class ChildviewWriter:
             prompt_id = self._create_prompt(write, idempotency_key(write.reference))
         else:
             current = self.client.call("GET", f"/prompts/{_seg(prompt_id)}")
+            if not isinstance(current.field("staff_id"), str) or not isinstance(current.field("status"), str):
+                # Read as another assignee's, a garbled answer would withdraw the prompt and make a second one.
+                raise RetryableError(f"Childview's answer to GET /prompts/{_seg(prompt_id)} is not a prompt")
             if current.field("staff_id") != write.assignee_id:
                 # A prompt cannot change hands in Childview: the old one is withdrawn, the new assignee gets
                 # their own, under a key of their own (and of this due date, so a later move back is new too).
@@ -143,7 +146,8 @@ class ChildviewWriter:
             )
         value = answer.field(id_name)
         if not isinstance(value, str) or not value:
-            raise FatalError(f"Childview's answer to POST {path} (key {key!r}) has no {id_name}")
+            # Sent again under the same key, the create is answered with the record it made, if it made one.
+            raise RetryableError(f"Childview's answer to POST {path} (key {key!r}) has no {id_name}")
         return value
 
 
