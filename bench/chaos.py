@@ -1,0 +1,429 @@
+"""Chaos: a seeded workload through failing platforms and SIGKILLed connectors ends as if delivered once, in order.
+
+    python bench/chaos.py [--children 300] [--workers 30] [--instances 1] [--database URL] [--seed 7]
+
+Two runs of the same events (bench/chaos_workload.py), each against its own simulated Mosaic and its own
+`connector serve` processes on loopback:
+
+- the reference: every event posted once, in the order it happened, to one connector on a fresh SQLite
+  database, against a healthy platform;
+- the chaos run: every event posted by concurrent senders to `--instances` connectors on `--database`, some of
+  them twice, in a shuffled order, against a platform (bench/chaos_platform.py) that fails a fifth of calls
+  (5xx, 429, hangs, HTML) and loses some answers after applying them; a connector is SIGKILLed at random
+  points and restarted, and senders retry anything not answered 2xx, as real senders do.
+
+Each run then drains, restarts its connectors once (so the day's tick at start sees every obligation: reminders
+are part of the comparison) and drains again. Prints the events, deliveries, duplicates, kills, the
+differences between the two platforms' states (open steps with their due dates, assignees and notes; forms;
+reminders), doubled records, dead letters, failed events and the time. Exit status 1 if any difference,
+doubled record, dead letter or failed event was found.
+
+On SQLite only the first instance runs the background work (a second is refused, README "Installing for
+real"); with a `postgresql://` URL every instance runs it (issue 11: the PostgreSQL store). The database must be
+empty at the start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.chaos_compare import Comparison, compare, platform_state  # noqa: E402
+from bench.chaos_workload import workload  # noqa: E402
+from bench.webhook_intake import free_port, get_json, wait_ready  # noqa: E402
+
+from connector.sandbox.run import STEP_TYPES  # noqa: E402
+from webhooks.signature import secret_key, sign  # noqa: E402
+
+SECRET = "whsec_Y2hhb3Mtc2VjcmV0LWNoYW9zLXNlY3JldC1jaGFvcw=="
+TOKEN = "chaos-token"
+KEY = secret_key(SECRET)
+
+
+@dataclass
+class Figures:
+    events: int = 0
+    deliveries: int = 0
+    duplicates: int = 0
+    kills: int = 0
+    refused: int = 0
+    seconds: float = 0.0
+    comparison: Comparison | None = None
+    dead_letters: int = 0
+    failed_events: int = 0
+    platform_faults: dict[str, int] = field(default_factory=dict)
+
+
+def spawn(args: list[str], log: Any) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=log)
+
+
+class Connectors:
+    """`connector serve` processes on one database, each on its own port, killed and restarted at will."""
+
+    def __init__(
+        self, work: Path, name: str, database: str, platform_port: int, instances: int, log: Any
+    ) -> None:
+        self.log = log
+        self.ports = [free_port() for _ in range(instances)]
+        shared = database.startswith("postgresql://")
+        self.configs = []
+        for i in range(instances):
+            path = work / f"{name}-{i}.toml"
+            path.write_text(config_text(database, platform_port, background=shared or i == 0))
+            self.configs.append(path)
+        self.procs: list[subprocess.Popen[bytes] | None] = [None] * instances
+        self.lock = threading.Lock()
+
+    def start(self, i: int) -> None:
+        command = ["-m", "connector.cli", "--log-level", "ERROR", "serve", "--config", str(self.configs[i])]
+        self.procs[i] = spawn([*command, "--port", str(self.ports[i])], self.log)
+
+    def start_all(self) -> None:
+        for i in range(len(self.ports)):
+            self.start(i)
+        for port in self.ports:
+            wait_ready(port, "/readyz", timeout=60)
+
+    def kill(self, i: int) -> None:
+        with self.lock:
+            proc = self.procs[i]
+            if proc is not None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+            self.start(i)
+
+    def stop_all(self) -> None:
+        with self.lock:
+            for proc in self.procs:
+                if proc is not None and proc.poll() is None:
+                    proc.terminate()
+            for proc in self.procs:
+                if proc is not None:
+                    try:
+                        proc.wait(20)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait()
+
+    def restart_all(self) -> None:
+        """A clean restart: each background instance runs the day's tick as it starts."""
+        self.stop_all()
+        self.start_all()
+        for port in self.background_ports():
+            deadline = time.time() + 60
+            while tick_count(port) < 1 and time.time() < deadline:
+                time.sleep(0.1)
+
+    def background_ports(self) -> list[int]:
+        return [
+            p for p, c in zip(self.ports, self.configs, strict=True) if "background = true" in c.read_text()
+        ]
+
+
+def config_text(database: str, platform_port: int, background: bool) -> str:
+    step_types = "\n".join(f"{k} = {v}" for k, v in STEP_TYPES.items())
+    return f"""
+[storage]
+database = "{database}"
+[service]
+threads = 8
+poll_interval_seconds = 0.05
+background = {"true" if background else "false"}
+[delivery]
+max_attempts = 30
+backoff_seconds = 0.2
+backoff_max_seconds = 1
+[[tenants]]
+id = "lincolnshire"
+rule_pack = "lincolnshire"
+reference_prefix = "linc"
+[tenants.mosaic]
+base_url = "http://127.0.0.1:{platform_port}/api"
+api_token = "{TOKEN}"
+webhook_secrets = ["{SECRET}"]
+timeout_seconds = 1
+max_attempts = 2
+max_retry_wait_seconds = 1
+[tenants.mosaic.step_types]
+{step_types}
+[tenants.mosaic.form_types]
+case_supervision = 7701
+"""
+
+
+def tick_count(port: int) -> float:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        if line.startswith("connector_tick_seconds_count"):
+            return float(line.split()[-1])
+    return 0
+
+
+def post(port: int, event: dict[str, Any]) -> int:
+    """One delivery; the status, or 0 when the connector could not be reached or did not answer."""
+    body = json.dumps(event).encode()
+    timestamp = str(int(time.time()))
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request(
+            "POST",
+            "/webhooks/lincolnshire/mosaic",
+            body=body,
+            headers={
+                "Content-Type": "application/json",
+                "webhook-id": event["id"],
+                "webhook-timestamp": timestamp,
+                "webhook-signature": sign(KEY, event["id"], timestamp, body),
+            },
+        )
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        return response.status
+    except OSError:
+        return 0
+
+
+class Senders:
+    """Threads posting deliveries to random instances; anything not answered 2xx goes to the back of the queue."""
+
+    def __init__(self, deliveries: list[dict[str, Any]], ports: list[int], seed: int) -> None:
+        self.queue = deque(deliveries)
+        self.ports = ports
+        self.seed = seed
+        self.lock = threading.Lock()
+        self.attempts = 0
+        self.refused = 0
+
+    def run(self, threads: int) -> None:
+        workers = [threading.Thread(target=self._send, args=(i,)) for i in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+
+    def _send(self, i: int) -> None:
+        rng = random.Random(self.seed * 1000 + i)
+        while True:
+            with self.lock:
+                if not self.queue:
+                    return
+                event = self.queue.popleft()
+            status = post(rng.choice(self.ports), event)
+            with self.lock:
+                self.attempts += 1
+                if 200 <= status < 300:
+                    continue
+                if 400 <= status < 500 and status != 429:
+                    self.refused += 1  # the connector refused a well-formed, signed event: a finding
+                    continue
+                self.queue.append(event)
+            time.sleep(0.05)
+
+
+class Killer(threading.Thread):
+    """SIGKILLs a random instance every `every` seconds or so (seeded), restarting it at once."""
+
+    def __init__(self, connectors: Connectors, seed: int, every: float) -> None:
+        super().__init__(daemon=True)
+        self.connectors, self.every = connectors, every
+        self.rng = random.Random(seed)
+        self.stopping = threading.Event()
+        self.kills = 0
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.rng.uniform(0.3, 1.7) * self.every):
+            i = self.rng.randrange(len(self.connectors.ports))
+            self.connectors.kill(i)
+            self.kills += 1
+            wait_ready(self.connectors.ports[i], "/readyz", timeout=60)
+
+
+def wait_drained(port: int, timeout: float = 300) -> dict[str, Any]:
+    """Until nothing is pending, twice in a row half a second apart (a retry waiting in the outbox is pending)."""
+    deadline = time.time() + timeout
+    quiet = 0
+    status: dict[str, Any] = {}
+    while time.time() < deadline and quiet < 2:
+        try:
+            status = get_json(port, "/status")
+        except OSError:
+            quiet = 0
+            time.sleep(0.2)
+            continue
+        quiet = quiet + 1 if status["inbox_pending"] == 0 and status["outbox_pending"] == 0 else 0
+        time.sleep(0.5)
+    if quiet < 2:
+        raise SystemExit(f"the connector did not drain within {timeout:g} s: {status}")
+    return status
+
+
+def deliveries(
+    events: list[dict[str, Any]], seed: int, duplicates: float, window: int
+) -> list[dict[str, Any]]:
+    """Every event once, a `duplicates` share of them again later, shuffled within about `window` places."""
+    rng = random.Random(seed)
+    copies = list(enumerate(events))
+    copies += [
+        (n + rng.randrange(1, 4 * window), e) for n, e in enumerate(events) if rng.random() < duplicates
+    ]
+    keyed = [(n + rng.uniform(0, window), e) for n, e in copies]
+    return [e for _, e in sorted(keyed, key=lambda pair: pair[0])]
+
+
+def one_run(
+    work: Path, events: list[dict[str, Any]], args: argparse.Namespace, chaos: bool
+) -> tuple[dict[str, Any], Figures]:
+    name = "chaos" if chaos else "reference"
+    log = open(work / f"{name}.log", "wb")  # noqa: SIM115 - handed to child processes, closed below
+    figures = Figures(events=len(events))
+    platform_port = free_port()
+    faults = ["--fail-rate", str(args.fail_rate), "--lose-rate", str(args.lose_rate)] if chaos else []
+    faults += ["--fail-rate", "0", "--lose-rate", "0"] if not chaos else []
+    platform = spawn(
+        [
+            str(HERE / "chaos_platform.py"),
+            str(platform_port),
+            "--token",
+            TOKEN,
+            "--seed",
+            str(args.seed),
+            *faults,
+        ],
+        log,
+    )
+    database = args.database if chaos and args.database else str(work / f"{name}.db")
+    connectors = Connectors(work, name, database, platform_port, args.instances if chaos else 1, log)
+    started = time.time()
+    try:
+        wait_ready(platform_port, "/_chaos/stats")
+        connectors.start_all()
+        if chaos:
+            sent = deliveries(events, args.seed, args.duplicates, window=20)
+            figures.duplicates = len(sent) - len(events)
+            killer = Killer(connectors, args.seed, args.kill_every)
+            killer.start()
+            senders = Senders(sent, connectors.ports, args.seed)
+            senders.run(args.senders)
+            # Keep killing while the backlog is processed and written, until the asked-for kills are done.
+            while killer.kills < args.kills and time.time() - started < 600:
+                time.sleep(0.2)
+            killer.stopping.set()
+            killer.join()
+            figures.kills, figures.deliveries, figures.refused = (
+                killer.kills,
+                senders.attempts,
+                senders.refused,
+            )
+        else:
+            senders = Senders(list(events), connectors.ports, args.seed)
+            senders.run(1)
+            figures.deliveries, figures.refused = senders.attempts, senders.refused
+        port = connectors.background_ports()[0]
+        wait_drained(port)
+        connectors.restart_all()
+        status = wait_drained(port)
+        figures.dead_letters = int(status["dead_letters"])
+        figures.failed_events = int(status["inbox_failed"]) + int(status["subject_failures"])
+        figures.platform_faults = get_json(platform_port, "/_chaos/stats")
+        state = platform_state(platform_port, TOKEN)
+    finally:
+        connectors.stop_all()
+        platform.terminate()
+        platform.wait(10)
+        log.close()
+    figures.seconds = time.time() - started
+    return state, figures
+
+
+def run(args: argparse.Namespace) -> Figures:
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="connector-chaos-"))
+    work.mkdir(parents=True, exist_ok=True)
+    events = workload(args.seed, args.children, args.workers, date.today())
+    # Side by side: the reference is short, and waiting for it first would only add its time.
+    with ThreadPoolExecutor(2) as pool:
+        healthy = pool.submit(one_run, work, events, args, False)
+        state, figures = one_run(work, events, args, chaos=True)
+        reference, ref_figures = healthy.result()
+    figures.comparison = compare(reference, state)
+    print(f"work folder: {work}")
+    print(
+        f"reference: {ref_figures.events} events delivered once in order, {ref_figures.seconds:.1f} s;"
+        f" {len(reference['steps'])} steps, {len(reference['forms'])} forms,"
+        f" {len(reference['notifications'])} reminders on the platform"
+    )
+    print(
+        f"chaos ({args.instances} instance(s), {'PostgreSQL' if 'postgresql://' in (args.database or '') else 'SQLite'}):"
+        f" {figures.events} events, {figures.deliveries} deliveries ({figures.duplicates} duplicates,"
+        f" {figures.deliveries - figures.events - figures.duplicates} retried by senders),"
+        f" {figures.kills} kills, {figures.seconds:.1f} s"
+    )
+    faults = {k: v for k, v in figures.platform_faults.items() if k != "calls"}
+    print(
+        f"  platform: {figures.platform_faults.get('calls', 0)} calls, faults {json.dumps(faults, sort_keys=True)}"
+    )
+    figures.comparison.print()
+    (work / "differences.txt").write_text("".join(f"{line}\n" for line in figures.comparison.lines()))
+    print(
+        f"  dead letters {figures.dead_letters}, failed events {figures.failed_events},"
+        f" refused deliveries {figures.refused}"
+    )
+    return figures
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--children", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=30)
+    parser.add_argument("--instances", type=int, default=1)
+    parser.add_argument("--database", help="the chaos run's database (default: a fresh SQLite file)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--duplicates", type=float, default=0.15, help="share of events delivered twice")
+    parser.add_argument("--fail-rate", type=float, default=0.2)
+    parser.add_argument("--lose-rate", type=float, default=0.05)
+    parser.add_argument(
+        "--kills", type=int, default=4, help="SIGKILLs at least (more if the senders take longer)"
+    )
+    parser.add_argument("--kill-every", type=float, default=3.0, help="mean seconds between kills")
+    parser.add_argument("--senders", type=int, default=4)
+    parser.add_argument(
+        "--workdir", help="keep logs, configs and databases here (default: a temporary folder)"
+    )
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    figures = run(parse())
+    assert figures.comparison is not None
+    bad = figures.comparison.total() + figures.dead_letters + figures.failed_events + figures.refused
+    raise SystemExit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""What a simulated Mosaic holds, and how two of them differ, for `bench/chaos.py`.
+
+Records are compared by their external reference (the platform's own ids differ between runs): open steps with
+their type, child, assignee, team, due date, title and notes; the forms of open steps with their answers; and
+every reminder still in a tray, with its worker, date, message and the step it is about. A closed step only in
+one run is not a difference (a step made and cancelled on the way, as events arrived out of order), but counted.
+Doubled records: two records with one reference, or more open steps of one type for one child and assignee
+than the reference holds.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+CLOSED = ("COMPLETED", "CANCELLED")
+STEP_FIELDS = (
+    "workflow_step_type_id",
+    "subject_person_id",
+    "assignee_id",
+    "responsible_team_id",
+    "due_date",
+    "step_status",
+    "title",
+    "notes",
+)
+
+
+def _list(port: int, token: str, path: str) -> list[dict[str, Any]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}", "X-Chaos-Exempt": "1"})
+    items = json.loads(conn.getresponse().read())["items"]
+    assert isinstance(items, list)
+    return items
+
+
+def platform_state(port: int, token: str) -> dict[str, Any]:
+    return {
+        "steps": _list(port, token, "/api/workflow-steps"),
+        "forms": _list(port, token, "/api/forms"),
+        "notifications": _list(port, token, "/api/current-work/notifications"),
+    }
+
+
+@dataclass
+class Comparison:
+    differences: list[str] = field(default_factory=list)
+    doubled: list[str] = field(default_factory=list)
+    open_steps: int = 0
+    closed_only_in_chaos: int = 0
+    closed_only_in_reference: int = 0
+
+    def total(self) -> int:
+        return len(self.differences) + len(self.doubled)
+
+    def print(self, show: int = 10) -> None:
+        print(
+            f"  differences {len(self.differences)} (over {self.open_steps} open steps, their forms and"
+            f" reminders), doubled records {len(self.doubled)}; closed steps only in the chaos run"
+            f" {self.closed_only_in_chaos}, only in the reference {self.closed_only_in_reference}"
+        )
+        for line in self.lines()[:show]:
+            print(f"    {line}")
+
+    def lines(self) -> list[str]:
+        return self.differences + self.doubled
+
+
+def _views(
+    state: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[str], set[str]]:
+    doubled: list[str] = []
+    steps: dict[str, dict[str, Any]] = {}
+    by_id: dict[Any, str] = {}
+    for step in state["steps"]:
+        ref = step["external_reference"]
+        if ref in steps:
+            doubled.append(f"two steps hold {ref}")
+        steps[ref] = step
+        by_id[step["workflow_step_id"]] = ref
+    opened = {
+        r: tuple(s.get(f) for f in STEP_FIELDS) for r, s in steps.items() if s["step_status"] not in CLOSED
+    }
+    closed = {r for r, s in steps.items() if s["step_status"] in CLOSED}
+    forms: dict[str, Any] = {}
+    for form in state["forms"]:
+        step_ref = by_id.get(form["workflow_step_id"])
+        if step_ref not in opened:
+            continue
+        if form["external_reference"] in forms:
+            doubled.append(f"two forms hold {form['external_reference']}")
+        answers = sorted((a["question_user_code"], a["value"]) for a in form.get("answers", []))
+        forms[form["external_reference"]] = (step_ref, form["form_type_id"], answers)
+    notes: dict[str, Any] = {}
+    for note in state["notifications"]:
+        # A reminder's reference names the platform's id of its step, which differs between runs: it is keyed
+        # by its step's reference and its rung instead.
+        step_ref = by_id.get(note["workflow_step_id"])
+        rung = note["external_reference"].split(":", 3)[-1]
+        key = f"{step_ref} {rung}"
+        if key in notes:
+            doubled.append(f"two reminders hold {note['external_reference']}")
+        notes[key] = (note["worker_id"], note["notification_date"], note["message"])
+    return opened, forms, notes, doubled, closed
+
+
+def _same_holder(opened: dict[str, Any]) -> Counter[tuple[Any, ...]]:
+    """Open steps by (type, child, assignee): a manager holds several workers' observations, so only more than
+    the reference holds is doubled."""
+    return Counter((s[0], s[1], s[2]) for s in opened.values())
+
+
+def compare(reference: dict[str, Any], chaos: dict[str, Any]) -> Comparison:
+    ref_open, ref_forms, ref_notes, _, ref_closed = _views(reference)
+    open_, forms, notes, doubled, closed = _views(chaos)
+    want = _same_holder(ref_open)
+    for (kind, person, worker), n in _same_holder(open_).items():
+        if n > want[(kind, person, worker)]:
+            doubled.append(f"{n} open steps of type {kind} for person {person}, worker {worker}")
+    result = Comparison(doubled=doubled, open_steps=len(ref_open))
+    for what, want, got in (
+        ("open step", ref_open, open_),
+        ("form", ref_forms, forms),
+        ("reminder", ref_notes, notes),
+    ):
+        for ref in sorted(set(want) | set(got)):
+            if ref not in got:
+                result.differences.append(f"{what} {ref} missing: {_short(want[ref])}")
+            elif ref not in want:
+                result.differences.append(f"{what} {ref} extra: {_short(got[ref])}")
+            elif want[ref] != got[ref]:
+                result.differences.append(
+                    f"{what} {ref}: reference {_short(want[ref])}, chaos {_short(got[ref])}"
+                )
+    result.closed_only_in_chaos = len(closed - ref_closed - set(ref_open))
+    result.closed_only_in_reference = len(ref_closed - closed - set(open_))
+    return result
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "..."
