@@ -307,20 +307,24 @@ class Dispatcher:
                 "UPDATE reminders SET withdrawn_at = ? WHERE tenant = ? AND platform = ? AND reference = ?",
                 (utc_now_text(), row.tenant, row.platform, reminder["reference"]),
             )
+            # A send tried before may have reached the platform with its answer lost (Mosaic cannot look a
+            # notification up): it is finished, and its confirmation withdraws it. One never tried is not sent.
             conn.execute(
-                "DELETE FROM outbox WHERE tenant = ? AND platform = ? AND reference = ? AND state = 'pending'",
+                "DELETE FROM outbox WHERE tenant = ? AND platform = ? AND reference = ? AND state = 'pending'"
+                " AND attempts = 0",
                 (row.tenant, row.platform, reminder["reference"]),
             )
             if reminder["platform_id"]:
-                self.outbox.put(
-                    conn,
-                    row.tenant,
-                    row.platform,
-                    f"{reminder['reference']}{WITHDRAW_SUFFIX}",
-                    "reminder_withdrawal",
-                    "withdraw",
-                    {"platform_id": reminder["platform_id"]},
-                )
+                self._queue_withdrawal(conn, row, reminder["reference"], reminder["platform_id"])
+
+    def _queue_withdrawal(
+        self, conn: sqlite3.Connection, row: OutboxRow, reference: str, platform_id: str
+    ) -> None:
+        withdrawal = f"{reference}{WITHDRAW_SUFFIX}"
+        payload = {"platform_id": platform_id}
+        self.outbox.put(
+            conn, row.tenant, row.platform, withdrawal, "reminder_withdrawal", "withdraw", payload
+        )
 
     def _send_reminder(self, writer: PlatformWriter, row: OutboxRow) -> str:
         p = row.payload
@@ -340,12 +344,16 @@ class Dispatcher:
         return notification_id
 
     def _confirm_reminder(self, conn: sqlite3.Connection, row: OutboxRow, notification_id: str) -> None:
-        conn.execute(
-            "UPDATE reminders SET platform_id = ? WHERE tenant = ? AND platform = ? AND reference = ?",
+        withdrawn = conn.execute(
+            "UPDATE reminders SET platform_id = ? WHERE tenant = ? AND platform = ? AND reference = ?"
+            " RETURNING withdrawn_at",
             (notification_id, row.tenant, row.platform, row.reference),
-        )
+        ).fetchone()
         self.outbox.confirm(conn, row)
         self._audit(row, "confirmed", notification_id, conn=conn)
+        if withdrawn is not None and withdrawn["withdrawn_at"] is not None and notification_id:
+            # Its step ended while this send waited for another try (_withdraw_stale_reminders kept it).
+            self._queue_withdrawal(conn, row, row.reference, notification_id)
 
     def _retry_or_park(self, row: OutboxRow, exc: RetryableError) -> Delivery:
         """Schedule the next try in the outbox: first the platform's quick tries (what its client once did
