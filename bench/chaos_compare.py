@@ -1,6 +1,8 @@
 """What a simulated Mosaic holds, and how two of them differ, for `bench/chaos.py`.
 
-Records are compared by their external reference (the platform's own ids differ between runs): open steps with
+Records are compared by their external reference (the platform's own ids differ between runs), less the `.rN` the
+ledger adds when a withdrawn cycle is wanted again (which cycles were withdrawn on the way depends on the order
+events came in; what is open at the end does not): open steps with
 their type, child, assignee, team, due date, title and notes; the forms of open steps with their answers; and
 every reminder still in a tray, with its worker, date, message and the step it is about. A closed step only in
 one run is not a difference (a step made and cancelled on the way, as events arrived out of order), but counted.
@@ -12,11 +14,13 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 CLOSED = ("COMPLETED", "CANCELLED")
+REOPENED = re.compile(r"\.r\d+$")
 STEP_FIELDS = (
     "workflow_step_type_id",
     "subject_person_id",
@@ -90,10 +94,11 @@ def _views(
         step_ref = by_id.get(form["workflow_step_id"])
         if step_ref not in opened:
             continue
-        if form["external_reference"] in forms:
-            doubled.append(f"two forms hold {form['external_reference']}")
+        key = identity(form["external_reference"])
+        if key in forms:
+            doubled.append(f"two forms hold {key}")
         answers = sorted((a["question_user_code"], a["value"]) for a in form.get("answers", []))
-        forms[form["external_reference"]] = (step_ref, form["form_type_id"], answers)
+        forms[key] = (step_ref, form["form_type_id"], answers)
     notes: dict[str, Any] = {}
     for note in state["notifications"]:
         # A reminder's reference names the platform's id of its step, which differs between runs: it is keyed
@@ -138,6 +143,11 @@ def compare(reference: dict[str, Any], chaos: dict[str, Any]) -> Comparison:
     result.closed_only_in_chaos = len(closed - ref_closed - set(ref_open))
     result.closed_only_in_reference = len(ref_closed - closed - set(open_))
     return result
+
+
+def identity(reference: str) -> str:
+    """A step's or form's reference without the ledger's `.rN` for a cycle wanted again after a withdrawal."""
+    return REOPENED.sub("", reference)
 
 
 def _short(value: Any) -> str:
