@@ -44,9 +44,15 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.chaos_compare import Comparison, compare, platform_state  # noqa: E402
+from bench.chaos_compare import (  # noqa: E402
+    Comparison,
+    childview_state,
+    compare,
+    compare_childview,
+    platform_state,
+)
 from bench.chaos_processes import SECRET, TOKEN, Connectors, Killer, spawn  # noqa: E402
-from bench.chaos_workload import workload  # noqa: E402
+from bench.chaos_workload import as_childview, workload  # noqa: E402
 from bench.webhook_intake import free_port, get_json, wait_ready  # noqa: E402
 
 from webhooks.signature import secret_key, sign  # noqa: E402
@@ -68,15 +74,19 @@ class Figures:
     platform_faults: dict[str, int] = field(default_factory=dict)
 
 
-def post(port: int, event: dict[str, Any]) -> int:
+Delivery = tuple[str, dict[str, Any]]  # (platform, event)
+
+
+def post(port: int, delivery: Delivery) -> int:
     """One delivery; the status, or 0 when the connector could not be reached or did not answer."""
+    platform, event = delivery
     body = json.dumps(event).encode()
     timestamp = str(int(time.time()))
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request(
             "POST",
-            "/webhooks/lincolnshire/mosaic",
+            f"/webhooks/lincolnshire/{platform}",
             body=body,
             headers={
                 "Content-Type": "application/json",
@@ -96,7 +106,7 @@ def post(port: int, event: dict[str, Any]) -> int:
 class Senders:
     """Threads posting deliveries to random instances; anything not answered 2xx goes to the back of the queue."""
 
-    def __init__(self, deliveries: list[dict[str, Any]], ports: list[int], seed: int) -> None:
+    def __init__(self, deliveries: list[Delivery], ports: list[int], seed: int) -> None:
         self.queue = deque(deliveries)
         self.ports = ports
         self.seed = seed
@@ -149,9 +159,7 @@ def wait_drained(port: int, timeout: float = 300) -> dict[str, Any]:
     return status
 
 
-def deliveries(
-    events: list[dict[str, Any]], seed: int, duplicates: float, window: int
-) -> list[dict[str, Any]]:
+def deliveries(events: list[Delivery], seed: int, duplicates: float, window: int) -> list[Delivery]:
     """Every event once, a `duplicates` share of them again later, shuffled within about `window` places."""
     rng = random.Random(seed)
     copies = list(enumerate(events))
@@ -163,31 +171,27 @@ def deliveries(
 
 
 def one_run(
-    work: Path, events: list[dict[str, Any]], args: argparse.Namespace, chaos: bool
+    work: Path, events: list[Delivery], args: argparse.Namespace, chaos: bool
 ) -> tuple[dict[str, Any], Figures]:
     name = "chaos" if chaos else "reference"
     log = open(work / f"{name}.log", "wb")  # noqa: SIM115 - handed to child processes, closed below
     figures = Figures(events=len(events))
-    platform_port = free_port()
-    faults = ["--fail-rate", str(args.fail_rate), "--lose-rate", str(args.lose_rate)] if chaos else []
-    faults += ["--fail-rate", "0", "--lose-rate", "0"] if not chaos else []
-    platform = spawn(
-        [
-            str(HERE / "chaos_platform.py"),
-            str(platform_port),
-            "--token",
-            TOKEN,
-            "--seed",
-            str(args.seed),
-            *faults,
-        ],
-        log,
-    )
+    rates = (args.fail_rate, args.lose_rate) if chaos else (0, 0)
+    faults = ["--seed", str(args.seed), "--fail-rate", str(rates[0]), "--lose-rate", str(rates[1])]
+    ports = {platform: free_port() for platform in args.platforms}
+    simulators = [
+        spawn(
+            [str(HERE / "chaos_platform.py"), str(port), "--platform", platform, "--token", TOKEN, *faults],
+            log,
+        )
+        for platform, port in ports.items()
+    ]
     database = args.database if chaos and args.database else str(work / f"{name}.db")
-    connectors = Connectors(work, name, database, platform_port, args.instances if chaos else 1, log)
+    connectors = Connectors(work, name, database, ports, args.instances if chaos else 1, log)
     started = time.time()
     try:
-        wait_ready(platform_port, "/_chaos/stats")
+        for port in ports.values():
+            wait_ready(port, "/_chaos/stats")
         connectors.start_all()
         if chaos:
             sent = deliveries(events, args.seed, args.duplicates, window=20)
@@ -201,27 +205,28 @@ def one_run(
                 time.sleep(0.2)
             killer.stopping.set()
             killer.join()
-            figures.kills, figures.deliveries, figures.refused = (
-                killer.kills,
-                senders.attempts,
-                senders.refused,
-            )
+            figures.kills = killer.kills
         else:
             senders = Senders(list(events), connectors.ports, args.seed)
             senders.run(1)
-            figures.deliveries, figures.refused = senders.attempts, senders.refused
+        figures.deliveries, figures.refused = senders.attempts, senders.refused
         port = connectors.background_ports()[0]
         wait_drained(port)
         connectors.restart_all()
         status = wait_drained(port)
         figures.dead_letters = int(status["dead_letters"])
         figures.failed_events = int(status["inbox_failed"]) + int(status["subject_failures"])
-        figures.platform_faults = get_json(platform_port, "/_chaos/stats")
-        state = platform_state(platform_port, TOKEN)
+        state: dict[str, Any] = {}
+        for platform, port in ports.items():
+            for fault, n in get_json(port, "/_chaos/stats").items():
+                figures.platform_faults[fault] = figures.platform_faults.get(fault, 0) + n
+            read = platform_state if platform == "mosaic" else childview_state
+            state[platform] = read(port, TOKEN)
     finally:
         connectors.stop_all()
-        platform.terminate()
-        platform.wait(10)
+        for simulator in simulators:
+            simulator.terminate()
+            simulator.wait(10)
         log.close()
     figures.seconds = time.time() - started
     return state, figures
@@ -230,18 +235,36 @@ def one_run(
 def run(args: argparse.Namespace) -> Figures:
     work = Path(args.workdir or tempfile.mkdtemp(prefix="connector-chaos-"))
     work.mkdir(parents=True, exist_ok=True)
-    events = workload(args.seed, args.children, args.workers, date.today())
+    mosaic = workload(args.seed, args.children, args.workers, date.today())
+    events: list[Delivery] = []
+    if "mosaic" in args.platforms:
+        events += [("mosaic", e) for e in mosaic]
+    if "childview" in args.platforms:
+        events += [("childview", e) for e in as_childview(mosaic)]
+    events.sort(key=lambda pair: pair[1]["occurred_at"])
     # Side by side: the reference is short, and waiting for it first would only add its time.
     with ThreadPoolExecutor(2) as pool:
         healthy = pool.submit(one_run, work, events, args, False)
         state, figures = one_run(work, events, args, chaos=True)
         reference, ref_figures = healthy.result()
-    figures.comparison = compare(reference, state)
+    figures.comparison = Comparison()
+    if "mosaic" in args.platforms:
+        figures.comparison = compare(reference["mosaic"], state["mosaic"])
+    if "childview" in args.platforms:
+        compare_childview(reference["childview"], state["childview"], into=figures.comparison)
     print(f"work folder: {work}")
+    held = []
+    if "mosaic" in reference:
+        m = reference["mosaic"]
+        held.append(
+            f"Mosaic {len(m['steps'])} steps, {len(m['forms'])} forms, {len(m['notifications'])} reminders"
+        )
+    if "childview" in reference:
+        c = reference["childview"]
+        held.append(f"Childview {len(c['prompts'])} prompts, {len(c['records'])} oversight records")
     print(
         f"reference: {ref_figures.events} events delivered once in order, {ref_figures.seconds:.1f} s;"
-        f" {len(reference['steps'])} steps, {len(reference['forms'])} forms,"
-        f" {len(reference['notifications'])} reminders on the platform"
+        f" {'; '.join(held)}"
     )
     print(
         f"chaos ({args.instances} instance(s), {'PostgreSQL' if 'postgresql://' in (args.database or '') else 'SQLite'}):"
@@ -251,7 +274,7 @@ def run(args: argparse.Namespace) -> Figures:
     )
     faults = {k: v for k, v in figures.platform_faults.items() if k != "calls"}
     print(
-        f"  platform: {figures.platform_faults.get('calls', 0)} calls, faults {json.dumps(faults, sort_keys=True)}"
+        f"  platforms: {figures.platform_faults.get('calls', 0)} calls, faults {json.dumps(faults, sort_keys=True)}"
     )
     figures.comparison.print()
     (work / "differences.txt").write_text("".join(f"{line}\n" for line in figures.comparison.lines()))
@@ -267,6 +290,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--children", type=int, default=300)
     parser.add_argument("--workers", type=int, default=30)
     parser.add_argument("--instances", type=int, default=1)
+    parser.add_argument(
+        "--platforms",
+        type=lambda text: [p for p in text.split(",") if p],
+        default=["mosaic", "childview"],
+        help="comma-separated: mosaic, childview (default both: the same caseload on each)",
+    )
     parser.add_argument("--database", help="the chaos run's database (default: a fresh SQLite file)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--duplicates", type=float, default=0.15, help="share of events delivered twice")

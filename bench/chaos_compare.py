@@ -153,3 +153,66 @@ def identity(reference: str) -> str:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 200 else text[:200] + "..."
+
+
+# --- Childview: prompts and oversight records have no reference of ours, so they are compared as multisets ---
+
+PROMPT_FIELDS = ("yp_id", "staff_id", "prompt_type", "due_date", "show_from", "text", "severity")
+
+
+def childview_state(port: int, key: str) -> dict[str, Any]:
+    def get(path: str, name: str) -> list[dict[str, Any]]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", path, headers={"X-Api-Key": key, "X-Chaos-Exempt": "1"})
+        items = json.loads(conn.getresponse().read())[name]
+        assert isinstance(items, list)
+        return items
+
+    return {
+        "prompts": get("/api/prompts", "prompts"),
+        "records": get("/api/oversight-records", "oversight_records"),
+    }
+
+
+def _childview_views(state: dict[str, Any]) -> tuple[Counter[Any], Counter[Any]]:
+    """Open prompts (reminders included: they are prompts too), and the oversight records of open prompts. A
+    record's own `due_date` is left out: Childview's contract lets no PATCH change it, so it is the date of
+    whenever the record was made (its `fields` carry the current one, and are compared)."""
+    opened = {
+        p["prompt_id"]: tuple(p.get(f) for f in PROMPT_FIELDS)
+        for p in state["prompts"]
+        if p["status"] == "OPEN"
+    }
+    records = Counter(
+        (
+            *opened[r["prompt_id"]][:4],
+            r["staff_id"],
+            r["manager_id"],
+            tuple(sorted(r["fields"].items())),
+        )
+        for r in state["records"]
+        if r["prompt_id"] in opened
+    )
+    return Counter(opened.values()), records
+
+
+def compare_childview(reference: dict[str, Any], chaos: dict[str, Any], into: Comparison) -> None:
+    ref_prompts, ref_records = _childview_views(reference)
+    prompts, records = _childview_views(chaos)
+    into.open_steps += sum(ref_prompts.values())
+    for what, want, got in (
+        ("Childview open prompt", ref_prompts, prompts),
+        ("oversight record", ref_records, records),
+    ):
+        for item in sorted(set(want) | set(got), key=repr):
+            if want[item] == got[item]:
+                continue
+            if want[item] and got[item] > want[item]:
+                into.doubled.append(
+                    f"{what} {got[item]} times, in the reference {want[item]}: {_short(item)}"
+                )
+            else:
+                into.differences.append(
+                    f"{what} {'missing' if got[item] < want[item] else 'extra'} "
+                    f"({got[item]} for {want[item]}): {_short(item)}"
+                )

@@ -1,6 +1,6 @@
-"""The simulated Mosaic behind a fault injector, for `bench/chaos.py`; run in its own process.
+"""The simulated Mosaic (or Childview) behind a fault injector, for `bench/chaos.py`; run in its own process.
 
-    python bench/chaos_platform.py PORT --seed 7 --fail-rate 0.2 --lose-rate 0.05 --hang 1.5
+    python bench/chaos_platform.py PORT [--platform childview] --seed 7 --fail-rate 0.2 --lose-rate 0.05 --hang 1.5
 
 Before the simulator sees a call, a `--fail-rate` share of them is answered 500, 503 or 429 (Retry-After 1), or
 hangs for `--hang` seconds (longer than the connector's timeout) and is then answered 504, or is answered 200
@@ -28,7 +28,8 @@ from waitress import serve
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.mosaic.simulator import create_simulator_app
+from adapters.childview.simulator import create_simulator_app as childview_app
+from adapters.mosaic.simulator import create_simulator_app as mosaic_app
 
 StartResponse = Callable[..., Any]
 BEFORE = ("500", "503", "429", "hang", "html")
@@ -105,7 +106,10 @@ def _answer(
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("port", type=int)
-    parser.add_argument("--token", default="chaos-token")
+    parser.add_argument("--platform", choices=("mosaic", "childview"), default="mosaic")
+    parser.add_argument(
+        "--token", default="chaos-token", help="Mosaic's bearer token, or Childview's API key"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--fail-rate", type=float, default=0.2)
     parser.add_argument("--lose-rate", type=float, default=0.05)
@@ -113,7 +117,11 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     app = FaultInjector(
-        create_simulator_app(args.token), args.seed, args.fail_rate, args.lose_rate, args.hang
+        (mosaic_app if args.platform == "mosaic" else childview_app)(args.token),
+        args.seed,
+        args.fail_rate,
+        args.lose_rate,
+        args.hang,
     )
     serve(app, host="127.0.0.1", port=args.port, threads=24, _quiet=True)
 

@@ -36,7 +36,7 @@ class Connectors:
     """`connector serve` processes on one database, each on its own port, killed and restarted at will."""
 
     def __init__(
-        self, work: Path, name: str, database: str, platform_port: int, instances: int, log: Any
+        self, work: Path, name: str, database: str, platforms: dict[str, int], instances: int, log: Any
     ) -> None:
         self.log = log
         self.ports = [free_port() for _ in range(instances)]
@@ -44,7 +44,7 @@ class Connectors:
         self.configs = []
         for i in range(instances):
             path = work / f"{name}-{i}.toml"
-            path.write_text(config_text(database, platform_port, background=shared or i == 0))
+            path.write_text(config_text(database, platforms, background=shared or i == 0))
             self.configs.append(path)
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * instances
         self.lock = threading.Lock()
@@ -95,9 +95,10 @@ class Connectors:
         ]
 
 
-def config_text(database: str, platform_port: int, background: bool) -> str:
+def config_text(database: str, platforms: dict[str, int], background: bool) -> str:
+    """One tenant on each platform given (name -> its simulator's port)."""
     step_types = "\n".join(f"{k} = {v}" for k, v in STEP_TYPES.items())
-    return f"""
+    text = f"""
 [storage]
 database = "{database}"
 [service]
@@ -112,8 +113,11 @@ backoff_max_seconds = 1
 id = "lincolnshire"
 rule_pack = "lincolnshire"
 reference_prefix = "linc"
+"""
+    if "mosaic" in platforms:
+        text += f"""
 [tenants.mosaic]
-base_url = "http://127.0.0.1:{platform_port}/api"
+base_url = "http://127.0.0.1:{platforms["mosaic"]}/api"
 api_token = "{TOKEN}"
 webhook_secrets = ["{SECRET}"]
 timeout_seconds = 1
@@ -124,6 +128,17 @@ max_retry_wait_seconds = 1
 [tenants.mosaic.form_types]
 case_supervision = 7701
 """
+    if "childview" in platforms:
+        text += f"""
+[tenants.childview]
+base_url = "http://127.0.0.1:{platforms["childview"]}/api"
+api_key = "{TOKEN}"
+webhook_secrets = ["{SECRET}"]
+timeout_seconds = 1
+max_attempts = 2
+max_retry_wait_seconds = 1
+"""
+    return text
 
 
 def tick_count(port: int) -> float:

@@ -146,3 +146,88 @@ def _session(person: int, worker: int, supervisor: int, team: int, on: date) -> 
 
 def _personal(worker: int, supervisor: int, team: int, on: date) -> dict[str, Any]:
     return {**_session(0, worker, supervisor, team, on), "kind": "personal", "person_ids": []}
+
+
+DISPOSALS = {"CIN": "REFERRAL_ORDER", "CP": "YRO", "LAC": "YRO"}
+
+
+def as_childview(events: list[Event]) -> list[Event]:
+    """The same caseload as a Youth Offending Service's on Childview: staff, young people, disposals and
+    oversight sessions (Childview has no bookings: those are left out)."""
+    out: list[Event] = []
+    for event in events:
+        d, kind = event["data"], event["type"]
+        data: dict[str, Any] | None
+        if kind == "worker.updated":
+            data = {
+                "staff_id": _staff(d["worker_id"]),
+                "yot_team": _team(d["team_id"]),
+                "manager_id": _staff(d["supervisor_id"]),
+                "case_holding": d["case_holding"],
+                "supervises_case_holders": d["supervises_case_holders"],
+                "asye": False,
+                "employment": d["employment"],
+                "start_date": d["start_date"],
+            }
+            kind = "staff.updated"
+        elif kind == "case.allocated":
+            data = {
+                "yp_id": _yp(d["person_id"]),
+                "case_manager_id": _staff(d["worker_id"]),
+                "yot_team": _team(d["team_id"]),
+                "role": "CASE_MANAGER",
+                "start_date": d["start_date"],
+            }
+        elif kind == "case.status_changed":
+            data = {
+                "yp_id": _yp(d["person_id"]),
+                "disposal": DISPOSALS[d["status"]],
+                "start_date": d["start_date"],
+            }
+        elif kind == "case.transferred":
+            data = {
+                "yp_id": _yp(d["person_id"]),
+                "from_case_manager_id": _staff(d["from_worker_id"]),
+                "to_case_manager_id": _staff(d["to_worker_id"]),
+                "yot_team": _team(d["to_team_id"]),
+                "transfer_date": d["transfer_date"],
+            }
+        elif kind == "case.closed":
+            data = {"yp_id": _yp(d["person_id"]), "end_date": d["end_date"], "reason": d["reason"]}
+        elif kind == "case.deallocated":
+            data = {
+                "yp_id": _yp(d["person_id"]),
+                "case_manager_id": _staff(d["worker_id"]),
+                "end_date": d["end_date"],
+            }
+        elif kind == "supervision.recorded":
+            data = {
+                "kind": d["kind"],
+                "staff_id": _staff(d["worker_id"]),
+                "manager_id": _staff(d["supervisor_id"]),
+                "yp_ids": [_yp(p) for p in d["person_ids"]],
+                "held_on": d["held_on"],
+                "recorded_on": d["recorded_on"],
+                "significant": d["significant"],
+                "actions": [],
+            }
+            kind = "oversight.recorded"
+        else:
+            data = None
+        if data is not None:
+            out.append(
+                {**event, "id": event["id"].replace("evt_chaos", "evt_chaos_cv"), "type": kind, "data": data}
+            )
+    return out
+
+
+def _staff(worker: int | None) -> str | None:
+    return None if worker is None else f"S-{worker}"
+
+
+def _team(team: int) -> str:
+    return f"YOT-{team}"
+
+
+def _yp(person: int) -> str:
+    return f"YP-{person}"

@@ -9,6 +9,7 @@ answered 422, which no retry can fix: it is a FatalError, and the dispatcher par
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -34,6 +35,9 @@ def idempotency_key(*parts: str) -> str:
 
 
 class ChildviewWriter:
+    # An idempotency key answers only the body it first saw: the dispatcher keeps that body (first_sent).
+    keys_first_body = True
+
     def __init__(self, client: ChildviewClient, settings: ChildviewSettings, reference_prefix: str) -> None:
         self.client = client
         self.settings = settings
@@ -42,10 +46,17 @@ class ChildviewWriter:
     # --- prompts --------------------------------------------------------------------------------------------
 
     def sync_obligation(self, write: ObligationWrite) -> WriteResult:
+        if write.platform_id is None and write.first_sent is not None:
+            # A create went unanswered and the write has changed since: Childview answers its key only with the
+            # body it first saw, so that body learns the prompt (and record) it made, then they are brought up
+            # to date below. (Childview cannot look a prompt up by reference.)
+            first = write.first_sent
+            made = self._create_prompt(first, idempotency_key(write.reference))
+            write = replace(write, platform_id=made, form_id=self._sync_record(first, made))
         if not write.open:
             if write.platform_id is not None:
                 self._withdraw(write.platform_id)
-            # No platform id: no create was ever confirmed. (Childview cannot look a prompt up by reference.)
+            # No platform id: no create was ever tried, or it was never answered with the same body since.
             return WriteResult(write.platform_id, write.form_id)
         prompt_id = write.platform_id
         if prompt_id is None:

@@ -260,8 +260,14 @@ class Dispatcher:
     def _sync_obligation(self, writer: PlatformWriter, row: OutboxRow) -> tuple[str, Confirm]:
         platform_id, form_id = self.ledger.platform_ids(row.tenant, row.platform, row.reference)
         write = obligation_write(row.reference, row.payload, platform_id, form_id)
-        # A row tried before may have reached the platform without its answer reaching us.
-        result = writer.sync_obligation(replace(write, unsure=row.attempts > 0))
+        # A row tried before may have reached the platform unanswered (a newer state resets its attempts, but
+        # not what it first sent).
+        if platform_id is None and row.first_sent is None and getattr(writer, "keys_first_body", False):
+            self.outbox.note_first_sent(row)
+        first = row.first_sent if platform_id is None and row.first_sent != row.payload else None
+        earlier = None if first is None else obligation_write(row.reference, first, None, None)
+        unsure = row.attempts > 0 or row.first_sent is not None
+        result = writer.sync_obligation(replace(write, unsure=unsure, first_sent=earlier))
 
         def confirm(conn: sqlite3.Connection) -> None:
             self.ledger.record_confirmation(
@@ -318,13 +324,10 @@ class Dispatcher:
                 self._queue_withdrawal(conn, row, reminder["reference"], reminder["platform_id"])
 
     def _queue_withdrawal(
-        self, conn: sqlite3.Connection, row: OutboxRow, reference: str, platform_id: str
+        self, conn: sqlite3.Connection, row: OutboxRow, reference: str, sent_as: str
     ) -> None:
-        withdrawal = f"{reference}{WITHDRAW_SUFFIX}"
-        payload = {"platform_id": platform_id}
-        self.outbox.put(
-            conn, row.tenant, row.platform, withdrawal, "reminder_withdrawal", "withdraw", payload
-        )
+        what = ("reminder_withdrawal", "withdraw", {"platform_id": sent_as})
+        self.outbox.put(conn, row.tenant, row.platform, f"{reference}{WITHDRAW_SUFFIX}", *what)
 
     def _send_reminder(self, writer: PlatformWriter, row: OutboxRow) -> str:
         p = row.payload

@@ -217,3 +217,26 @@ def test_a_garbled_prompt_is_retried_not_read_as_another_assignees(
     with pytest.raises(RetryableError, match="is not a prompt"):
         ChildviewWriter(client, settings, "linc").sync_obligation(obligation(platform_id="P-1"))
     assert [r.method for r, _ in httpserver.log] == ["GET"]
+
+
+@pytest.mark.parametrize("still_open", [True, False])
+def test_a_create_whose_answer_was_lost_is_found_by_its_first_body_after_the_write_changed(
+    childview: Served, still_open: bool
+) -> None:
+    # Found by bench/chaos.py: the first create reached Childview, its answer did not; by the next try the due
+    # date had moved. Sent under the same key with the new body, Childview answers 422 (a dead letter, the old
+    # prompt left as it was); ended instead, the write had no prompt id and left the prompt open for good.
+    first = obligation()
+    writer = childview.writer()
+    writer.sync_obligation(first)  # applied; the connector never heard so
+    moved = obligation(due_date=date(2026, 12, 14), open=still_open, first_sent=first)
+
+    result = writer.sync_obligation(moved)
+
+    [prompt] = childview.store.all_prompts()
+    [record] = childview.store.all_records()
+    assert result.platform_id == prompt["prompt_id"] and result.form_id == record["record_id"]
+    if still_open:
+        assert (prompt["status"], prompt["due_date"]) == ("OPEN", "2026-12-14")
+    else:
+        assert prompt["status"] == "WITHDRAWN"

@@ -486,3 +486,27 @@ def test_a_poison_write_ends_a_dead_letter_while_writes_queued_after_it_go_throu
     assert delivered == {ref(p) for p in range(200001, 200004)} - {poison} | {
         "linc:case_supervision:100234:5521:1"
     }
+
+
+def test_a_writer_keyed_by_its_first_body_is_handed_that_body_after_the_write_changed(
+    dispatcher: tuple[Dispatcher, Clock],
+) -> None:
+    d, clock = dispatcher
+
+    class FirstBodyKeyed(ScriptedWriter):
+        keys_first_body = True
+
+    writer = FirstBodyKeyed([RetryableError("Childview did not answer", None), WriteResult("PR-1")])
+    use(d, writer)
+    d.run_once()  # the create goes unanswered
+    moved = replace(OBLIGATION, due_date=date(2026, 12, 14))
+    with d.db.transaction() as conn:
+        d.ledger.apply(conn, "lincolnshire", "mosaic", "linc", "case:100234", [moved], date(2026, 11, 2))
+    clock.now += timedelta(seconds=60)
+    d.run_once()
+
+    first, second = writer.calls
+    assert first.first_sent is None and not first.unsure
+    assert second.unsure and second.due_date == date(2026, 12, 14)
+    assert second.first_sent is not None and second.first_sent.due_date == date(2026, 11, 30)
+    assert d.outbox.count("pending") == 0
