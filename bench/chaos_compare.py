@@ -84,11 +84,14 @@ def _views(
         if ref in steps:
             doubled.append(f"two steps hold {ref}")
         steps[ref] = step
-        by_id[step["workflow_step_id"]] = ref
-    opened = {
-        r: tuple(s.get(f) for f in STEP_FIELDS) for r, s in steps.items() if s["step_status"] not in CLOSED
-    }
-    closed = {r for r, s in steps.items() if s["step_status"] in CLOSED}
+        by_id[step["workflow_step_id"]] = identity(ref)
+    opened: dict[str, Any] = {}
+    for ref, step in steps.items():
+        if step["step_status"] not in CLOSED:
+            if identity(ref) in opened:
+                doubled.append(f"two open steps of one cycle: {identity(ref)}")
+            opened[identity(ref)] = tuple(step.get(f) for f in STEP_FIELDS)
+    closed = {identity(r) for r, s in steps.items() if s["step_status"] in CLOSED}
     forms: dict[str, Any] = {}
     for form in state["forms"]:
         step_ref = by_id.get(form["workflow_step_id"])
