@@ -56,6 +56,8 @@ class Comparison:
     open_steps: int = 0
     closed_only_in_chaos: int = 0
     closed_only_in_reference: int = 0
+    # Childview oversight records that name another manager than the reference's (see _childview_views).
+    managers_fixed_at_creation: int = 0
 
     def total(self) -> int:
         return len(self.differences) + len(self.doubled)
@@ -64,7 +66,9 @@ class Comparison:
         print(
             f"  differences {len(self.differences)} (over {self.open_steps} open steps, their forms and"
             f" reminders), doubled records {len(self.doubled)}; closed steps only in the chaos run"
-            f" {self.closed_only_in_chaos}, only in the reference {self.closed_only_in_reference}"
+            f" {self.closed_only_in_chaos}, only in the reference {self.closed_only_in_reference};"
+            f" Childview oversight records naming another manager (fixed at creation)"
+            f" {self.managers_fixed_at_creation}"
         )
         for line in self.lines()[:show]:
             print(f"    {line}")
@@ -179,8 +183,9 @@ def childview_state(port: int, key: str) -> dict[str, Any]:
 
 def _childview_views(state: dict[str, Any]) -> tuple[Counter[Any], Counter[Any]]:
     """Open prompts (reminders included: they are prompts too), and the oversight records of open prompts. A
-    record's own `due_date` is left out: Childview's contract lets no PATCH change it, so it is the date of
-    whenever the record was made (its `fields` carry the current one, and are compared)."""
+    record's own `due_date` and `manager_id` are left out of the comparison: Childview's contract lets no PATCH
+    change them, so they are what was known whenever the record was made (its `fields` carry the current due
+    date, and are compared); records naming another manager than the reference's are counted apart."""
     opened = {
         p["prompt_id"]: tuple(p.get(f) for f in PROMPT_FIELDS)
         for p in state["prompts"]
@@ -190,7 +195,6 @@ def _childview_views(state: dict[str, Any]) -> tuple[Counter[Any], Counter[Any]]
         (
             *opened[r["prompt_id"]][:4],
             r["staff_id"],
-            r["manager_id"],
             tuple(sorted(r["fields"].items())),
         )
         for r in state["records"]
@@ -199,9 +203,19 @@ def _childview_views(state: dict[str, Any]) -> tuple[Counter[Any], Counter[Any]]
     return Counter(opened.values()), records
 
 
+def _managers(state: dict[str, Any]) -> Counter[Any]:
+    opened = {p["prompt_id"]: p for p in state["prompts"] if p["status"] == "OPEN"}
+    return Counter(
+        (opened[r["prompt_id"]]["yp_id"], r["staff_id"], r["manager_id"])
+        for r in state["records"]
+        if r["prompt_id"] in opened
+    )
+
+
 def compare_childview(reference: dict[str, Any], chaos: dict[str, Any], into: Comparison) -> None:
     ref_prompts, ref_records = _childview_views(reference)
     prompts, records = _childview_views(chaos)
+    into.managers_fixed_at_creation = sum((_managers(chaos) - _managers(reference)).values())
     into.open_steps += sum(ref_prompts.values())
     for what, want, got in (
         ("Childview open prompt", ref_prompts, prompts),
