@@ -47,6 +47,9 @@ class ObligationWrite:
     # An earlier try of this write failed without a clear answer (a timeout, a dropped connection, a 5xx), so a
     # create may have reached the platform: a platform without idempotency keys looks the reference up first.
     unsure: bool = False
+    # The state that unanswered create carried, when it differs from this one: a platform that ties an
+    # idempotency key to its first body (Childview) is sent that body again to learn what it made.
+    first_sent: ObligationWrite | None = None
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,17 @@ Nothing here is one platform's: each adapter names itself, gives its auth header
 error bodies. 429 (honouring Retry-After), 5xx, timeouts and dropped connections are retryable; any other 4xx
 is fatal, unless the caller lists the status in `allow` (Mosaic's 409 on a known reference, a 404 on a
 withdrawal), in which case it is returned.
+
+A platform cannot wedge a call: the whole answer, headers and body, must arrive within `timeout` (requests'
+own timeout bounds each read, so a server trickling a byte at a time would otherwise hold a delivery thread for
+ever), and a body over `MAX_BODY` bytes is cut off. An answer that is not what a working platform sends (a 2xx
+whose body is not JSON: an HTML error page from a proxy, a body cut off mid-way) is retried like a 5xx: it says
+nothing about whether the request was applied.
 """
 
 from __future__ import annotations
 
+import json as json_module
 import math
 import os
 import time
@@ -16,12 +23,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+import urllib3
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from adapters.base import FatalError, RetryableError
 
 # A response cut off mid-body is a dropped connection too, though requests does not file it under one.
 DROPPED = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
+# No answer of either platform's API comes near this; a longer one is not an answer but a fault.
+MAX_BODY = 4 * 1024 * 1024
+READ_CHUNK = 64 * 1024
 
 # Reads the platform's own explanation out of an error body (its words, never the data we sent), or None.
 ErrorDetail = Callable[[Any], str | None]
@@ -118,10 +129,12 @@ class HttpClient:
         allowed = self.default_allow if allow is None else allow
         url = f"{self.base_url}{path}"
         sent = self.headers if headers is None else {**self.headers, **headers}
+        deadline = time.monotonic() + self.timeout
         try:
             response = self.session.request(
-                method, url, json=json, params=params, headers=sent, timeout=self.timeout
+                method, url, json=json, params=params, headers=sent, timeout=self.timeout, stream=True
             )
+            content = self._content(response, deadline, method, path)
         except requests.Timeout:
             raise RetryableError(
                 f"{self.platform} did not answer {method} {path} within {self.timeout:g} s"
@@ -130,9 +143,14 @@ class HttpClient:
             raise RetryableError(
                 f"could not reach {self.platform} for {method} {path}: {type(exc).__name__}"
             ) from None
-        body = _json(response)
         status = response.status_code
+        body, readable = _json(content)
         if 200 <= status < 300 or status in allowed:
+            if not readable:
+                raise RetryableError(
+                    f"{self.platform} answered {status} to {method} {path} with a body that is not JSON",
+                    status,
+                )
             return Answer(status, body)
         reason = f"{self.platform} answered {status} to {method} {path}"
         detail = self.error_detail(body)
@@ -141,6 +159,33 @@ class HttpClient:
         if status == 429 or status >= 500:
             raise RetryableError(reason, status, retry_after(response.headers.get("Retry-After")))
         raise FatalError(reason, status)
+
+    def _content(self, response: requests.Response, deadline: float, method: str, path: str) -> bytes:
+        """The whole body, read by the call's deadline and within MAX_BODY; RetryableError otherwise.
+
+        read1 returns whatever one read of the socket gave, so the deadline is checked between reads (a
+        plain read of a chunk would wait for the whole chunk, however slowly it trickles in)."""
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while chunk := response.raw.read1(READ_CHUNK, decode_content=True):
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise RetryableError(
+                        f"{self.platform} answered {method} {path} with a body over {MAX_BODY} bytes"
+                    )
+                if time.monotonic() > deadline:
+                    raise requests.Timeout()
+                chunks.append(chunk)
+        except urllib3.exceptions.ReadTimeoutError:
+            raise requests.Timeout() from None
+        except urllib3.exceptions.HTTPError as exc:
+            # A body cut off before its Content-Length or last chunk: the connection dropped mid-answer.
+            raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
+        finally:
+            # A body not read to its end cannot stay on a kept-alive connection.
+            response.close()
+        return b"".join(chunks)
 
 
 def settle_environment(session: requests.Session, url: str) -> None:
@@ -159,13 +204,14 @@ def settle_environment(session: requests.Session, url: str) -> None:
     session.trust_env = False
 
 
-def _json(response: requests.Response) -> Any:
-    if not response.content:
-        return None
+def _json(content: bytes) -> tuple[Any, bool]:
+    """(the decoded body, True) or (None, False) when the body is not JSON; an empty body is None, readable."""
+    if not content.strip():
+        return None, True
     try:
-        return response.json()
+        return json_module.loads(content), True
     except ValueError:
-        return None
+        return None, False
 
 
 def retry_after(value: str | None) -> float | None:

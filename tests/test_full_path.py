@@ -258,3 +258,29 @@ def test_an_event_that_cannot_be_processed_is_set_aside_and_the_rest_go_on(
     assert [s["subject_person_id"] for s in mosaic.open_steps()] == [100234]
     error = connector.service.db.scalar("SELECT error FROM inbox WHERE webhook_id = 'evt_poison'")
     assert error == "RuntimeError: a bug in the rules"
+
+
+KEPT_ON_MOVING_TEAM = event(
+    "evt_tr_same",
+    "case.transferred",
+    "2026-11-25T09:00:00Z",
+    person_id=100234,
+    from_worker_id=5521,
+    to_worker_id=5521,
+    to_team_id=311,
+    relationship="ALLWKR",
+    transfer_date="2026-11-25",
+)
+
+
+@pytest.mark.parametrize("drain_each", [True, False])
+def test_a_worker_who_keeps_the_child_across_a_transfer_keeps_a_step_due(
+    connector: Connector, mosaic: FakeMosaic, drain_each: bool
+) -> None:
+    # Found by bench/chaos.py: the transfer restarted the worker's cycle count at 1, the number of the cycle
+    # the session had already met, so the ledger took the new due date for that closed cycle and the platform
+    # was left with no open step at all when the events came one at a time.
+    deliver(connector, [ALLOCATED, CP_PLAN, SUPERVISED, KEPT_ON_MOVING_TEAM], drain_each=drain_each)
+    step = only_open_step(mosaic)
+    assert (step["assignee_id"], step["responsible_team_id"], step["due_date"]) == (5521, 311, "2026-12-18")
+    assert step["external_reference"] == "linc:case_supervision:100234:5521:2"

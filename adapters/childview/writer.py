@@ -9,10 +9,11 @@ answered 422, which no retry can fix: it is a FatalError, and the dispatcher par
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
-from adapters.base import FatalError, ObligationWrite, ReminderWrite, WriteResult
+from adapters.base import FatalError, ObligationWrite, ReminderWrite, RetryableError, WriteResult
 from adapters.childview.client import ChildviewClient
 from adapters.childview.settings import ChildviewSettings
 
@@ -34,6 +35,9 @@ def idempotency_key(*parts: str) -> str:
 
 
 class ChildviewWriter:
+    # An idempotency key answers only the body it first saw: the dispatcher keeps that body (first_sent).
+    keys_first_body = True
+
     def __init__(self, client: ChildviewClient, settings: ChildviewSettings, reference_prefix: str) -> None:
         self.client = client
         self.settings = settings
@@ -42,16 +46,26 @@ class ChildviewWriter:
     # --- prompts --------------------------------------------------------------------------------------------
 
     def sync_obligation(self, write: ObligationWrite) -> WriteResult:
+        if write.platform_id is None and write.first_sent is not None:
+            # A create went unanswered and the write has changed since: Childview answers its key only with the
+            # body it first saw, so that body learns the prompt (and record) it made, then they are brought up
+            # to date below. (Childview cannot look a prompt up by reference.)
+            first = write.first_sent
+            made = self._create_prompt(first, idempotency_key(write.reference))
+            write = replace(write, platform_id=made, form_id=self._sync_record(first, made))
         if not write.open:
             if write.platform_id is not None:
                 self._withdraw(write.platform_id)
-            # No platform id: no create was ever confirmed. (Childview cannot look a prompt up by reference.)
+            # No platform id: no create was ever tried, or it was never answered with the same body since.
             return WriteResult(write.platform_id, write.form_id)
         prompt_id = write.platform_id
         if prompt_id is None:
             prompt_id = self._create_prompt(write, idempotency_key(write.reference))
         else:
             current = self.client.call("GET", f"/prompts/{_seg(prompt_id)}")
+            if not isinstance(current.field("staff_id"), str) or not isinstance(current.field("status"), str):
+                # Read as another assignee's, a garbled answer would withdraw the prompt and make a second one.
+                raise RetryableError(f"Childview's answer to GET /prompts/{_seg(prompt_id)} is not a prompt")
             if current.field("staff_id") != write.assignee_id:
                 # A prompt cannot change hands in Childview: the old one is withdrawn, the new assignee gets
                 # their own, under a key of their own (and of this due date, so a later move back is new too).
@@ -143,7 +157,8 @@ class ChildviewWriter:
             )
         value = answer.field(id_name)
         if not isinstance(value, str) or not value:
-            raise FatalError(f"Childview's answer to POST {path} (key {key!r}) has no {id_name}")
+            # Sent again under the same key, the create is answered with the record it made, if it made one.
+            raise RetryableError(f"Childview's answer to POST {path} (key {key!r}) has no {id_name}")
         return value
 
 

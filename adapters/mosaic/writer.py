@@ -161,7 +161,11 @@ class MosaicWriter:
             },
         )
         value = answer.field("notification_id")
-        return "" if value is None else str(value)
+        if answer.status == 409:
+            # The contract's 409 need not carry the id: sent already, it is delivered all the same.
+            return "" if value is None else str(value)
+        # A 2xx without the id is garbage, not a confirmation: tried again, the repeat is answered 409.
+        return self._id_from(value, "notification_id", write.reference)
 
     def withdraw_reminder(self, platform_id: str) -> None:
         # 404: already gone; 409: the worker has read it, so it stays as the record of what they were told.
@@ -186,10 +190,11 @@ class MosaicWriter:
                         return existing, False
                 try:
                     answer = self.client.once("POST", path, json=body)
+                    # An answer without the id says nothing of whether the create was applied.
+                    return self._id_from(answer.field(id_name), id_name, reference), answer.status != 409
                 except RetryableError:
                     unsure = True
                     raise
-                return self._id_from(answer.field(id_name), id_name, reference), answer.status != 409
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     def _find(self, path: str, reference: str, id_name: str, retry: bool = True) -> str | None:
@@ -199,7 +204,8 @@ class MosaicWriter:
         answer = (self.client.call if retry else self.client.once)("GET", path, params=params)
         items = answer.field("items")
         if not isinstance(items, list):
-            raise FatalError(f"Mosaic's answer to GET {path} has no items list")
+            # A working Mosaic always sends the list: this is a fault in between (a proxy), worth a retry.
+            raise RetryableError(f"Mosaic's answer to GET {path} has no items list")
         if not items:
             return None
         first = items[0]
@@ -208,5 +214,7 @@ class MosaicWriter:
     @staticmethod
     def _id_from(value: Any, id_name: str, reference: str) -> str:
         if value is None or isinstance(value, bool) or not isinstance(value, int | str) or value == "":
-            raise FatalError(f"Mosaic's answer for {reference} has no {id_name}")
+            # Garbage where an answer should be is retried like a 5xx, never parked: the next try (or the
+            # lookup an unsure create makes first) finds out what Mosaic holds.
+            raise RetryableError(f"Mosaic's answer for {reference} has no {id_name}")
         return str(value)

@@ -260,8 +260,14 @@ class Dispatcher:
     def _sync_obligation(self, writer: PlatformWriter, row: OutboxRow) -> tuple[str, Confirm]:
         platform_id, form_id = self.ledger.platform_ids(row.tenant, row.platform, row.reference)
         write = obligation_write(row.reference, row.payload, platform_id, form_id)
-        # A row tried before may have reached the platform without its answer reaching us.
-        result = writer.sync_obligation(replace(write, unsure=row.attempts > 0))
+        # A row tried before may have reached the platform unanswered (a newer state resets its attempts, but
+        # not what it first sent).
+        if platform_id is None and row.first_sent is None and getattr(writer, "keys_first_body", False):
+            self.outbox.note_first_sent(row)
+        first = row.first_sent if platform_id is None and row.first_sent != row.payload else None
+        earlier = None if first is None else obligation_write(row.reference, first, None, None)
+        unsure = row.attempts > 0 or row.first_sent is not None
+        result = writer.sync_obligation(replace(write, unsure=unsure, first_sent=earlier))
 
         def confirm(conn: sqlite3.Connection) -> None:
             self.ledger.record_confirmation(
@@ -307,20 +313,21 @@ class Dispatcher:
                 "UPDATE reminders SET withdrawn_at = ? WHERE tenant = ? AND platform = ? AND reference = ?",
                 (utc_now_text(), row.tenant, row.platform, reminder["reference"]),
             )
+            # A send tried before may have reached the platform with its answer lost (Mosaic cannot look a
+            # notification up): it is finished, and its confirmation withdraws it. One never tried is not sent.
             conn.execute(
-                "DELETE FROM outbox WHERE tenant = ? AND platform = ? AND reference = ? AND state = 'pending'",
+                "DELETE FROM outbox WHERE tenant = ? AND platform = ? AND reference = ? AND state = 'pending'"
+                " AND attempts = 0",
                 (row.tenant, row.platform, reminder["reference"]),
             )
             if reminder["platform_id"]:
-                self.outbox.put(
-                    conn,
-                    row.tenant,
-                    row.platform,
-                    f"{reminder['reference']}{WITHDRAW_SUFFIX}",
-                    "reminder_withdrawal",
-                    "withdraw",
-                    {"platform_id": reminder["platform_id"]},
-                )
+                self._queue_withdrawal(conn, row, reminder["reference"], reminder["platform_id"])
+
+    def _queue_withdrawal(
+        self, conn: sqlite3.Connection, row: OutboxRow, reference: str, sent_as: str
+    ) -> None:
+        what = ("reminder_withdrawal", "withdraw", {"platform_id": sent_as})
+        self.outbox.put(conn, row.tenant, row.platform, f"{reference}{WITHDRAW_SUFFIX}", *what)
 
     def _send_reminder(self, writer: PlatformWriter, row: OutboxRow) -> str:
         p = row.payload
@@ -340,12 +347,16 @@ class Dispatcher:
         return notification_id
 
     def _confirm_reminder(self, conn: sqlite3.Connection, row: OutboxRow, notification_id: str) -> None:
-        conn.execute(
-            "UPDATE reminders SET platform_id = ? WHERE tenant = ? AND platform = ? AND reference = ?",
+        withdrawn = conn.execute(
+            "UPDATE reminders SET platform_id = ? WHERE tenant = ? AND platform = ? AND reference = ?"
+            " RETURNING withdrawn_at",
             (notification_id, row.tenant, row.platform, row.reference),
-        )
+        ).fetchone()
         self.outbox.confirm(conn, row)
         self._audit(row, "confirmed", notification_id, conn=conn)
+        if withdrawn is not None and withdrawn["withdrawn_at"] is not None and notification_id:
+            # Its step ended while this send waited for another try (_withdraw_stale_reminders kept it).
+            self._queue_withdrawal(conn, row, row.reference, notification_id)
 
     def _retry_or_park(self, row: OutboxRow, exc: RetryableError) -> Delivery:
         """Schedule the next try in the outbox: first the platform's quick tries (what its client once did

@@ -31,6 +31,8 @@ class OutboxRow:
     next_attempt_at: str
     last_error: str | None
     updated_at: str
+    # The payload its first create try sent, while the row is not confirmed (see note_first_sent).
+    first_sent: dict[str, Any] | None = None
 
 
 def _row(row: sqlite3.Row) -> OutboxRow:
@@ -48,6 +50,7 @@ def _row(row: sqlite3.Row) -> OutboxRow:
         next_attempt_at=row["next_attempt_at"],
         last_error=row["last_error"],
         updated_at=row["updated_at"],
+        first_sent=None if row["first_sent"] is None else json.loads(row["first_sent"]),
     )
 
 
@@ -125,6 +128,15 @@ class Outbox:
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, updated_at = ?"
                 " WHERE id = ? AND version = ?",
                 (at, error[:500], utc_now_text(), row.id, row.version),
+            )
+
+    def note_first_sent(self, row: OutboxRow) -> None:
+        """Keep the payload a create is about to send, before it is sent (the process may die with it in
+        flight): the first one only, whatever replaces the payload later, until the row is confirmed."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET first_sent = COALESCE(first_sent, ?) WHERE id = ?",
+                (json.dumps(row.payload, separators=(",", ":"), sort_keys=True), row.id),
             )
 
     def park(self, row: OutboxRow, error: str) -> None:

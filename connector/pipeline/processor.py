@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -168,9 +169,16 @@ class Processor:
         self.folds = FoldCache(fold_cache_size)
         # The owners the last `reevaluate_all` could not evaluate, with the reason (also kept in `failures`).
         self.failed_owners: dict[str, str] = {}
+        # One batch or slice at a time: each folds from what it read before its commit, so two at once (the
+        # work loop and the daily run's catch-up at start) would each save a fold without the other's events.
+        self._one_at_a_time = threading.RLock()
 
     def run_once(self, limit: int = 200) -> int:
         """Process up to `limit` pending events; returns how many were processed."""
+        with self._one_at_a_time:
+            return self._run_once(limit)
+
+    def _run_once(self, limit: int) -> int:
         items = self.inbox.pending(limit)
         if not items:
             return 0
@@ -201,13 +209,14 @@ class Processor:
     def retry_event(self, seq: int) -> tuple[str, str | None] | None:
         """Process one failed event again now: (its new state, the reason if it failed again); None if no such
         failed event. Back to pending first, so its own event is folded again."""
-        item = self.inbox.item(seq)
-        state = self.inbox.state_of(seq)
-        if item is None or state is None or state[0] != "failed":
-            return None
-        self.inbox.set_pending(seq)
-        self._process_alone(item)
-        return self.inbox.state_of(seq)
+        with self._one_at_a_time:
+            item = self.inbox.item(seq)
+            state = self.inbox.state_of(seq)
+            if item is None or state is None or state[0] != "failed":
+                return None
+            self.inbox.set_pending(seq)
+            self._process_alone(item)
+            return self.inbox.state_of(seq)
 
     def run_until_idle(self, limit: int = 200) -> int:
         total = 0
@@ -335,18 +344,19 @@ class Processor:
         # a whole caseload is re-evaluated; folds are kept between slices in the bounded cache, so a worker
         # holding cases across many slices is read once while memory stays bounded.
         for start in range(0, len(owners), REEVALUATION_SLICE):
-            facts = _Facts(KeptState(self.inbox, tenant_id, platform, self.folds))
-            chunk = owners[start : start + REEVALUATION_SLICE]
-            _read_slice(facts, chunk)
-            desired, changes, failed = self._desired_each(evaluator, facts, chunk, today)
-            plan = _Plan(evaluator, platform, [], desired, facts, changes)
-            with self.db.transaction() as conn:
-                totals = _add(totals, self._apply(conn, [plan], today))
-                record_failures(conn, tenant_id, platform, "evaluate", chunk, failed)
-                # Subjects kept for the first time here (a database from before kept state) are stored.
-                facts.kept.save(conn)
-            facts.kept.publish()
-            self.failed_owners.update(failed)
+            with self._one_at_a_time:
+                facts = _Facts(KeptState(self.inbox, tenant_id, platform, self.folds))
+                chunk = owners[start : start + REEVALUATION_SLICE]
+                _read_slice(facts, chunk)
+                desired, changes, failed = self._desired_each(evaluator, facts, chunk, today)
+                plan = _Plan(evaluator, platform, [], desired, facts, changes)
+                with self.db.transaction() as conn:
+                    totals = _add(totals, self._apply(conn, [plan], today))
+                    record_failures(conn, tenant_id, platform, "evaluate", chunk, failed)
+                    # Subjects kept for the first time here (a database from before kept state) are stored.
+                    facts.kept.save(conn)
+                facts.kept.publish()
+                self.failed_owners.update(failed)
         return totals
 
 

@@ -304,6 +304,12 @@ def _013_reevaluate_on(db: sqlite_utils.Database) -> None:
     db.table("reevaluate_on").create_index(["tenant", "platform", "on_date"])
 
 
+def _014_outbox_first_sent(db: sqlite_utils.Database) -> None:
+    # The payload of a create's first unanswered try, kept while newer states replace the payload: Childview
+    # ties an idempotency key to the body it first saw, so only that body learns what the lost create made.
+    db.table("outbox").add_column("first_sent", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _001_inbox,
     _002_obligations,
@@ -318,4 +324,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _011_kept_state,
     _012_retention,
     _013_reevaluate_on,
+    _014_outbox_first_sent,
 ]

@@ -171,13 +171,15 @@ def _case_supervision(
     if engine.carries_actions:
         carried = made(PreviousActions, previous=qualifying[-1] if qualifying else None, as_of=as_of)
         form = [("previous_actions", carried)] * engine.carries_actions
-    # A cycle ends with each qualifying session this worker held on the case since the allocation began.
+    # A cycle ends with each qualifying session this worker held on the case, in any allocation of it: counted
+    # from this allocation's start only, a worker given the child back (or kept across a transfer) would start
+    # again at a cycle number a session already met, and a met cycle is never reopened.
     return obligation(
         pack,
         "case_supervision",
         scope=case.case_id,
         holder=allocation.worker_id,
-        cycle=1 + len(own),
+        cycle=1 + sum(1 for s in qualifying if s.worker_id == holder),
         assignee=allocation.worker_id,
         case_id=case.case_id,
         team_id=allocation.team_id or (worker.team_id if worker else None),

@@ -6,10 +6,14 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from tests.adapters.childview.support import REF, CountingSession, Served, obligation
+import requests
+from pytest_httpserver import HTTPServer
+from tests.adapters.childview.support import REF, SECRET, CountingSession, Served, obligation
 
-from adapters.base import FatalError, ReminderWrite
-from adapters.childview.writer import KEY_MAX, idempotency_key
+from adapters.base import FatalError, ReminderWrite, RetryableError
+from adapters.childview.client import ChildviewClient
+from adapters.childview.settings import parse_childview_settings
+from adapters.childview.writer import KEY_MAX, ChildviewWriter, idempotency_key
 
 
 def test_a_case_obligation_is_a_case_prompt_with_its_oversight_record(childview: Served) -> None:
@@ -197,3 +201,42 @@ def test_keys_are_deterministic_and_at_most_100_characters() -> None:
         len(key) == KEY_MAX and key.startswith("linc:case_supervision:YYY") and key == idempotency_key(long)
     )
     assert idempotency_key(long + "2") != key
+
+
+@pytest.mark.parametrize("garbage", [{}, {"staff_id": None, "status": "OPEN"}, {"items": []}])
+def test_a_garbled_prompt_is_retried_not_read_as_another_assignees(
+    httpserver: HTTPServer, garbage: dict[str, object]
+) -> None:
+    # Read as a prompt of someone else, it would be withdrawn and a second one made for the same step.
+    httpserver.expect_request("/api/prompts/P-1", method="GET").respond_with_json(garbage)
+    client = ChildviewClient(httpserver.url_for("/api"), "sim-key", requests.Session(), max_attempts=1)
+    settings = parse_childview_settings(
+        {"base_url": httpserver.url_for("/api"), "api_key": "sim-key", "webhook_secrets": [SECRET]}, {}
+    )
+
+    with pytest.raises(RetryableError, match="is not a prompt"):
+        ChildviewWriter(client, settings, "linc").sync_obligation(obligation(platform_id="P-1"))
+    assert [r.method for r, _ in httpserver.log] == ["GET"]
+
+
+@pytest.mark.parametrize("still_open", [True, False])
+def test_a_create_whose_answer_was_lost_is_found_by_its_first_body_after_the_write_changed(
+    childview: Served, still_open: bool
+) -> None:
+    # Found by bench/chaos.py: the first create reached Childview, its answer did not; by the next try the due
+    # date had moved. Sent under the same key with the new body, Childview answers 422 (a dead letter, the old
+    # prompt left as it was); ended instead, the write had no prompt id and left the prompt open for good.
+    first = obligation()
+    writer = childview.writer()
+    writer.sync_obligation(first)  # applied; the connector never heard so
+    moved = obligation(due_date=date(2026, 12, 14), open=still_open, first_sent=first)
+
+    result = writer.sync_obligation(moved)
+
+    [prompt] = childview.store.all_prompts()
+    [record] = childview.store.all_records()
+    assert result.platform_id == prompt["prompt_id"] and result.form_id == record["record_id"]
+    if still_open:
+        assert (prompt["status"], prompt["due_date"]) == ("OPEN", "2026-12-14")
+    else:
+        assert prompt["status"] == "WITHDRAWN"

@@ -265,11 +265,33 @@ def test_withdrawing_a_completed_step_is_success(mosaic: Harness) -> None:
     assert result == WriteResult("880012", "4", closed_on_platform=True)
 
 
-def test_a_lookup_answer_without_items_is_fatal(mosaic: Harness) -> None:
+def test_a_lookup_answer_without_items_is_retried_like_a_5xx(mosaic: Harness) -> None:
+    # Not Mosaic's shape (a proxy's, a fault's): parked at once, the write would never be tried again.
     mosaic.server.expect_request(STEPS, method="GET").respond_with_json({"steps": []})
 
-    with pytest.raises(FatalError, match="no items list"):
+    with pytest.raises(RetryableError, match="no items list"):
         mosaic.writer().sync_obligation(dataclasses.replace(WRITE, open=False))
+
+
+@pytest.mark.parametrize(
+    "garbage", [{"status": "ok"}, {"workflow_step_id": None}, {"workflow_step_id": True}]
+)
+def test_a_create_answered_without_its_id_is_looked_up_before_it_is_sent_again(
+    mosaic: Harness, garbage: dict[str, Any]
+) -> None:
+    # The garbled 201 may well have made the step: the next try finds it rather than making a second one.
+    mosaic.server.expect_oneshot_request(STEPS, method="POST").respond_with_json(garbage, 201)
+    found(mosaic, [{**CREATE_BODY, "workflow_step_id": 880012}])
+    patched(mosaic, CHANGES)
+
+    result = mosaic.writer(form_types={}).sync_obligation(WRITE)
+
+    assert result.platform_id == "880012"
+    assert mosaic.calls() == [
+        "POST /api/workflow-steps",
+        f"GET /api/workflow-steps?external_reference={REF.replace(':', '%3A')}",
+        "PATCH /api/workflow-steps/880012",
+    ]
 
 
 def test_an_unsure_create_looks_the_reference_up_first_and_adopts_the_step(mosaic: Harness) -> None:

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import pytest
 import requests
 from pytest_httpserver import HTTPServer
+from tests.support.bad_servers import BadServer
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import make_config
 
@@ -406,3 +407,106 @@ def test_nothing_is_lost_or_doubled_when_writes_fail_midway(tmp_path: Path, http
     for person in range(200001, 200007):
         assert d.ledger.platform_ids("lincolnshire", "mosaic", ref(person))[0] == held[ref(person)]
     db.close()
+
+
+# --- a platform that hangs or always fails holds up no one else ---------------------------------------------
+
+
+def test_a_hung_platform_is_timed_out_and_its_write_ends_a_dead_letter_without_holding_up_others(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    from connector.store.database import Database
+
+    mosaic = FakeMosaic(httpserver).install()
+    base = make_config(tmp_path, mosaic.base_url, max_attempts=1)
+    with BadServer("silent") as hung:
+        lincs = base.tenants["lincolnshire"]
+        hanging = replace(lincs.platforms["mosaic"], base_url=hung.base_url, timeout_seconds=0.2)
+        config = replace(
+            base,
+            tenants={
+                "lincolnshire": replace(lincs, platforms={"mosaic": hanging}),
+                "bracknell-forest": replace(lincs, id="bracknell-forest"),
+            },
+            delivery=DeliveryConfig(max_attempts=3, backoff_seconds=0, backoff_max_seconds=0, workers=2),
+        )
+        db = Database(config.database)
+        db.migrate()
+        d = Dispatcher(db, config)
+        queue(d, range(200001, 200002))
+        queue(d, range(300001, 300004), tenant="bracknell-forest")
+
+        d.run_once()
+        # The other tenant's writes went through in the round the hung platform was timed out in.
+        assert len(mosaic.steps) == 3
+        rounds = 1
+        while d.outbox.count("pending") and rounds < 10:
+            d.run_once()
+            rounds += 1
+        d.close()
+
+    [dead] = d.outbox.dead_letters()
+    assert (dead.tenant, dead.reference, rounds) == ("lincolnshire", ref(200001), 3)
+    # After the first try timed out, each later one first looks up whether that create was applied.
+    assert (
+        dead.last_error == "gave up after 3 attempts: Mosaic did not answer GET /workflow-steps within 0.2 s"
+    )
+    assert hung.accepted == 3
+    db.close()
+
+
+def test_a_poison_write_ends_a_dead_letter_while_writes_queued_after_it_go_through(
+    dispatcher: tuple[Dispatcher, Clock],
+) -> None:
+    d, clock = dispatcher
+    queue(d, range(200001, 200004))
+    poison = ref(200001)
+
+    class Poisoned(Recording):
+        def sync_obligation(self, write: ObligationWrite) -> WriteResult:
+            if write.reference == poison:
+                with self.lock:
+                    self.calls.append(write.reference)
+                raise RetryableError("Mosaic answered 500 to POST /workflow-steps", 500)
+            return super().sync_obligation(write)
+
+    writer = Poisoned()
+    use(d, writer)  # type: ignore[arg-type]
+    for _ in range(3):
+        d.run_once()
+        clock.now += timedelta(seconds=15)
+
+    assert writer.calls.count(poison) == 3
+    assert d.outbox.count("pending") == 0
+    [dead] = d.outbox.dead_letters()
+    assert dead.reference == poison
+    delivered = {
+        r["reference"] for r in d.db.query("SELECT reference FROM audit WHERE outcome = 'confirmed'")
+    }
+    assert delivered == {ref(p) for p in range(200001, 200004)} - {poison} | {
+        "linc:case_supervision:100234:5521:1"
+    }
+
+
+def test_a_writer_keyed_by_its_first_body_is_handed_that_body_after_the_write_changed(
+    dispatcher: tuple[Dispatcher, Clock],
+) -> None:
+    d, clock = dispatcher
+
+    class FirstBodyKeyed(ScriptedWriter):
+        keys_first_body = True
+
+    writer = FirstBodyKeyed([RetryableError("Childview did not answer", None), WriteResult("PR-1")])
+    use(d, writer)
+    d.run_once()  # the create goes unanswered
+    moved = replace(OBLIGATION, due_date=date(2026, 12, 14))
+    with d.db.transaction() as conn:
+        d.ledger.apply(conn, "lincolnshire", "mosaic", "linc", "case:100234", [moved], date(2026, 11, 2))
+    clock.now += timedelta(seconds=60)
+    d.run_once()
+
+    first, second = writer.calls
+    assert first.first_sent is None and not first.unsure
+    assert second.unsure and second.due_date == date(2026, 12, 14)
+    assert second.first_sent is not None and second.first_sent.due_date == date(2026, 11, 30)
+    assert d.outbox.count("pending") == 0

@@ -55,3 +55,21 @@ def test_a_new_desired_state_revives_a_dead_letter(db: Database) -> None:
     put(db, action="move", payload={"a": 3})
     [row] = outbox.due(later(1))
     assert row.state == "pending" and row.attempts == 0 and row.payload == {"a": 3}
+
+
+def test_the_first_body_a_create_sent_outlives_newer_states_until_it_is_confirmed(db: Database) -> None:
+    outbox = Outbox(db)
+    put(db)
+    [row] = outbox.due(later(1))
+    outbox.note_first_sent(row)  # then the process dies with the create in flight
+    put(db, payload={"a": 2})
+    [again] = outbox.due(later(1))
+    outbox.note_first_sent(again)  # only the first is kept
+    put(db, payload={"a": 3})
+    [latest] = outbox.due(later(1))
+    assert (latest.payload, latest.first_sent, latest.attempts) == ({"a": 3}, {"a": 1}, 0)
+    with db.transaction() as conn:
+        assert outbox.confirm(conn, latest) is True
+    put(db, payload={"a": 4})
+    [fresh] = outbox.due(later(1))
+    assert fresh.first_sent is None

@@ -225,3 +225,37 @@ def test_one_obligation_the_tick_cannot_handle_does_not_stop_the_others(
     [failure] = connector.service.db.query("SELECT stage, subject, reason FROM failures")
     assert tuple(failure) == ("tick", "linc:case_supervision:100234:5521:1", failure["reason"])
     assert "OverflowError" in failure["reason"]
+
+
+def test_two_threads_never_process_at_once(tmp_path: Path, mosaic: FakeMosaic) -> None:
+    # Found by bench/chaos.py: at every start the daily run processes what is pending on the ticker thread
+    # while the work loop does the same; both folded one case from the events each had read, and the later
+    # commit kept a fold without the other's events (a session lost: a due date counted from the transfer).
+    import threading
+
+    running = start_connector(make_config(tmp_path, mosaic.base_url))
+    try:
+        for item in (ALLOCATED, CP_PLAN):
+            assert running.post(item).status_code == 202
+        processor = running.service.processor
+        inside, second_done = threading.Event(), threading.Event()
+        evaluate = processor._desired
+
+        def slow_first(*args: object, **kwargs: object) -> object:
+            if not inside.is_set():
+                inside.set()
+                second_done.wait(timeout=0.5)  # a second processor, if allowed, runs meanwhile
+            return evaluate(*args, **kwargs)  # type: ignore[arg-type]
+
+        processor._desired = slow_first  # type: ignore[method-assign]
+        first = threading.Thread(target=processor.run_once)
+        first.start()
+        assert inside.wait(timeout=10)
+        second = processor.run_once()
+        second_done.set()
+        first.join()
+
+        assert second == 0  # it waited for the first, then found nothing pending
+        assert running.service.status()["inbox_pending"] == 0
+    finally:
+        running.close()

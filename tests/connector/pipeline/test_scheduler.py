@@ -389,3 +389,52 @@ def test_the_tick_commits_in_short_slices_and_a_failing_row_spoils_only_itself(
     assert counts.reminders == 1  # the other case's reminder still goes
     assert len(begun) >= 3  # a transaction per slice (one obligation each), the failing one tried twice
     assert db.scalar("SELECT COUNT(*) FROM failures WHERE stage = 'tick'") == 1
+
+
+def test_a_reminder_whose_answer_was_lost_is_withdrawn_when_its_step_ends_before_it_is_confirmed(
+    tmp_path: Path, mosaic: FakeMosaic
+) -> None:
+    # Found by bench/chaos.py: the reminder reached Mosaic but its answer did not reach the connector; while it
+    # waited to be sent again, a session ended its step, and the reminder's queued send was simply dropped as
+    # never sent, leaving it in the worker's tray for good. It is finished instead, and then withdrawn.
+    from datetime import UTC, datetime
+
+    from tests.adapters.mosaic.support import LosesAnswers
+
+    config = make_config(tmp_path, mosaic.base_url, max_retry_wait_seconds=30)
+    running = start_connector(
+        config, session_factory=lambda: LosesAnswers("POST", "/current-work/notifications")
+    )
+    try:
+        for item in (WORKER, ALLOCATED):
+            assert running.post(item).status_code == 202
+        running.service.drain()
+        running.service.tick(date(2026, 11, 23))
+        running.service.drain()
+        assert len(mosaic.notifications) == 1  # applied, though the connector never heard so
+        assert (
+            running.service.status()["outbox_pending"] == 1
+        )  # its send waits half a second to be tried again
+        supervised = event(
+            "evt_cs",
+            "supervision.recorded",
+            "2026-11-24T16:00:00Z",
+            kind="case",
+            worker_id=5521,
+            supervisor_id=5500,
+            team_id=310,
+            person_ids=[100234],
+            held_on="2026-11-20",
+            recorded_on="2026-11-24",
+            significant=False,
+        )
+        assert running.post(supervised).status_code == 202
+        running.service.drain()  # the step is completed while the reminder's send still waits
+        running.service.dispatcher.clock = lambda: datetime.now(UTC) + timedelta(hours=1)
+        running.service.drain()
+
+        assert mosaic.notifications == {}
+        assert mosaic.calls["DELETE /current-work/notifications/{id}"] == 1
+        assert running.service.status()["outbox_pending"] == 0
+    finally:
+        running.close()
