@@ -30,7 +30,7 @@ from connector.pipeline.inbox import Inbox
 from connector.store.database import utc_now_text
 from rules.events import Event
 
-FOLD_VERSION = 1
+FOLD_VERSION = 2  # 2: held sessions also kept in held order
 # A checkpoint every this many events of a subject, and this many kept: a late event re-folds at most this many
 # events (unless it is older than the oldest checkpoint), and a subject stores a bounded number of states.
 CHECKPOINT_EVERY = 200
@@ -123,11 +123,15 @@ class KeptState:
             self._revisions[subject] = revision
             fold = self.cache.get(self._key(subject), revision)
             if fold is None:
-                blob = self.inbox.db.conn.execute(
-                    "SELECT state FROM subject_folds WHERE tenant = ? AND platform = ? AND subject = ?",
+                stored = self.inbox.db.conn.execute(
+                    "SELECT at, event_id, state FROM subject_folds WHERE tenant = ? AND platform = ? AND subject = ?",
                     (self.tenant, self.platform, subject),
-                ).fetchone()["state"]
-                fold = pickle.loads(blob)
+                ).fetchone()
+                fold = pickle.loads(stored["state"])
+                kept_at = (stored["at"], stored["event_id"])
+                if fold.at != kept_at:
+                    # The stored state is the subject's last snapshot: the events processed since it follow.
+                    fold = self._fold_events(subject, fold, fold.at, with_batch=False)
                 self.cache.put(self._key(subject), revision, fold)
         if fold is None:
             # Nothing kept yet (a database from before kept state, or a subject first heard of now): fold it
@@ -204,9 +208,13 @@ class KeptState:
         ).fetchone()
         return None if row is None else pickle.loads(row["state"])
 
-    def _fold_events(self, subject: str, fold: Fold, after: Position | None) -> Fold:
+    def _fold_events(self, subject: str, fold: Fold, after: Position | None, with_batch: bool = True) -> Fold:
         events = self.inbox.events_to_fold(
-            self.tenant, self.platform, subject, None if after is None else after[0], self.batch
+            self.tenant,
+            self.platform,
+            subject,
+            None if after is None else after[0],
+            self.batch if with_batch else frozenset(),
         )
         for event in in_order(events):
             if after is None or position(event) > after:
@@ -219,11 +227,31 @@ class KeptState:
         """Write the changed folds and their checkpoints (in the caller's transaction)."""
         now = utc_now_text()
         rows = []
+        moved = []
         for subject in sorted(self._dirty):
             fold = self._folds[subject]
             if fold.at is None:
                 continue
             self._revisions[subject] = self._revisions.get(subject, 0) + 1
+            supervisor = fold.supervisor_id if isinstance(fold, WorkerFold) else None
+            state = self._snapshot(subject, fold)
+            if state is None:
+                # Only the position moves: the stored snapshot and the processed events after it are the fold,
+                # so an event does not re-write the subject's whole history.
+                moved.append(
+                    (
+                        fold.at[0],
+                        fold.at[1],
+                        self._revisions[subject],
+                        now,
+                        supervisor,
+                        _closed_on(fold),
+                        self.tenant,
+                        self.platform,
+                        subject,
+                    )
+                )
+                continue
             rows.append(
                 (
                     self.tenant,
@@ -233,12 +261,17 @@ class KeptState:
                     fold.at[1],
                     FOLD_VERSION,
                     self._revisions[subject],
-                    pickle.dumps(fold, protocol=5),
+                    state,
                     now,
-                    fold.supervisor_id if isinstance(fold, WorkerFold) else None,
+                    supervisor,
                     _closed_on(fold),
                 )
             )
+        conn.executemany(
+            "UPDATE subject_folds SET at = ?, event_id = ?, revision = ?, updated_at = ?, supervisor_id = ?,"
+            " closed_on = ? WHERE tenant = ? AND platform = ? AND subject = ?",
+            moved,
+        )
         conn.executemany(
             "INSERT INTO subject_folds (tenant, platform, subject, at, event_id, version, revision, state,"
             " updated_at, supervisor_id, closed_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -268,6 +301,18 @@ class KeptState:
                 " ORDER BY at DESC LIMIT ?)",
                 (*key, subject, *key, subject, CHECKPOINTS_KEPT),
             )
+
+    def _snapshot(self, subject: str, fold: Fold) -> bytes | None:
+        """The state to store for a changed fold, or None to keep the stored snapshot and move the position.
+
+        The whole fold when it was built or re-folded just now (the stored state, if any, is not its past) or
+        is a closed case (retention keeps the stored state as the case's base once its events are deleted);
+        otherwise the newest checkpoint this batch took, so the stored snapshot is never more than
+        `CHECKPOINT_EVERY` events behind, and a fold read back folds at most that many events onto it."""
+        if subject in self._rebuilt or subject in self._restarted or _closed_on(fold) is not None:
+            return pickle.dumps(fold, protocol=5)
+        taken = self._checkpoints.get(subject)
+        return taken[-1][1] if taken else None
 
     def publish(self) -> None:
         """After the commit: the saved folds become what the cache holds."""

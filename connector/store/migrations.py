@@ -304,6 +304,11 @@ def _013_reevaluate_on(db: sqlite_utils.Database) -> None:
     db.table("reevaluate_on").create_index(["tenant", "platform", "on_date"])
 
 
+def _014_obligation_cycles(db: sqlite_utils.Database) -> None:
+    # The ledger's diff reads the rows of the cycles it is given by their key, not every row its owner ever had.
+    db.table("obligations").create_index(["tenant", "platform", "owner", "kind", "scope", "holder", "cycle"])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _001_inbox,
     _002_obligations,
@@ -318,4 +323,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _011_kept_state,
     _012_retention,
     _013_reevaluate_on,
+    _014_obligation_cycles,
 ]
