@@ -8,13 +8,17 @@ professional), INVWKR (involved worker). ALLWKR and LEADPROF are keyworkers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 # Re-exported (the `as` form): callers import them from here.
 from rules.codes import KEYWORKER_RELATIONSHIPS as KEYWORKER_RELATIONSHIPS
 from rules.codes import OBLIGATION_KINDS as OBLIGATION_KINDS
+
+if TYPE_CHECKING:
+    from rules.held import HeldIndex
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,7 @@ class CaseFacts:
     closed_on: date | None
     sessions: tuple[Session, ...]
     bookings: tuple[Booking, ...] = ()
+    held: HeldIndex | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,9 @@ class WorkerFacts:
     bookings: tuple[Booking, ...] = ()
     allocated_case_ids: tuple[str, ...] = ()
     leave: tuple[Leave, ...] = ()
+    # `sessions` indexed (rules/held.py), when whoever built the facts kept one; the same sessions, so left out of
+    # comparisons.
+    held: HeldIndex | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -156,6 +164,7 @@ class TeamFacts:
     sessions: tuple[Session, ...] = ()
     tags: frozenset[str] = frozenset()
     known_since: date | None = None
+    held: HeldIndex | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from rules.events import (
     WorkerLeave,
     WorkerUpdated,
 )
+from rules.held import SessionsKept
 from rules.model import (
     AgreedAction,
     Booking,
@@ -109,11 +110,13 @@ def _status(current: StatusSpell | None, event: CaseStatusChanged) -> StatusSpel
     return StatusSpell(event.status, start, agreed, fsm, looked_after)
 
 
-def _hold(sessions: list[Session], in_held_order: list[Session], session: Session) -> None:
-    """Keep a session in the order it was folded and in held order (ties in the order folded, as a stable sort
-    would leave them), so the met-check finds the session after a date by halving, not by a pass over all."""
-    sessions.append(session)
-    insort(in_held_order, session, key=_held_on)
+def _hold(fold: CaseFold | WorkerFold | TeamFold, session: Session) -> None:
+    """Keep a session in the order it was folded, in held order (ties in the order folded, as a stable sort
+    would leave them: the met-check finds the session after a date by halving, not by a pass over all), and
+    indexed as the rules ask of it (rules/held.py)."""
+    fold.sessions.append(session)
+    insort(fold.in_held_order, session, key=_held_on)
+    fold.indexed.add(session)
 
 
 def _held_on(session: Session) -> date:
@@ -150,12 +153,14 @@ class CaseFold(_Fold):
     closed_on: date | None = None
     sessions: list[Session] = field(default_factory=list)
     in_held_order: list[Session] = field(default_factory=list)
+    indexed: SessionsKept = field(default_factory=SessionsKept)
     bookings: dict[str, Booking] = field(default_factory=dict)
 
     def _own(self) -> Self:
         self.allocations = dict(self.allocations)
         self.sessions = list(self.sessions)
         self.in_held_order = list(self.in_held_order)
+        self.indexed = self.indexed.copy()
         self.bookings = dict(self.bookings)
         return self
 
@@ -187,7 +192,7 @@ class CaseFold(_Fold):
             self.closed_on = event.end_date
             self.allocations.clear()
         elif isinstance(event, SupervisionRecorded):
-            _hold(self.sessions, self.in_held_order, session_of(event))
+            _hold(self, session_of(event))
         elif isinstance(event, SupervisionBooked):
             self.bookings[event.booking_id] = booking_of(event)
 
@@ -203,6 +208,7 @@ class CaseFold(_Fold):
             closed_on=self.closed_on,
             sessions=tuple(self.sessions),
             bookings=tuple(sorted(self.bookings.values(), key=lambda b: b.booking_id)),
+            held=self.indexed.index(),
         )
 
     def held(self) -> list[Session]:
@@ -219,6 +225,7 @@ class WorkerFold(_Fold):
     supervisor_since: date | None = None
     sessions: list[Session] = field(default_factory=list)
     in_held_order: list[Session] = field(default_factory=list)
+    indexed: SessionsKept = field(default_factory=SessionsKept)
     shifts: set[date] = field(default_factory=set)
     bookings: dict[str, Booking] = field(default_factory=dict)
     cases: dict[str, None] = field(default_factory=dict)
@@ -229,6 +236,7 @@ class WorkerFold(_Fold):
     def _own(self) -> Self:
         self.sessions = list(self.sessions)
         self.in_held_order = list(self.in_held_order)
+        self.indexed = self.indexed.copy()
         self.shifts = set(self.shifts)
         self.bookings = dict(self.bookings)
         self.cases = dict(self.cases)
@@ -262,7 +270,7 @@ class WorkerFold(_Fold):
                 else Leave(event.leave_id, event.reason, event.start_date, event.end_date)
             )
         elif isinstance(event, SupervisionRecorded) and event.worker_id == worker_id:
-            _hold(self.sessions, self.in_held_order, session_of(event))
+            _hold(self, session_of(event))
         elif isinstance(event, SupervisionBooked) and event.worker_id == worker_id:
             self.bookings[event.booking_id] = booking_of(event)
         elif isinstance(event, CaseAllocated) and event.worker_id == worker_id:
@@ -301,6 +309,7 @@ class WorkerFold(_Fold):
             leave=tuple(
                 sorted((v for v in self.leave.values() if v is not None), key=lambda v: v.start_date)
             ),
+            held=self.indexed.index(),
         )
 
     @property
@@ -324,12 +333,14 @@ class TeamFold(_Fold):
     team_id: str = ""
     sessions: list[Session] = field(default_factory=list)
     in_held_order: list[Session] = field(default_factory=list)
+    indexed: SessionsKept = field(default_factory=SessionsKept)
     bookings: dict[str, Booking] = field(default_factory=dict)
     named: set[str] = field(default_factory=set)
 
     def _own(self) -> Self:
         self.sessions = list(self.sessions)
         self.in_held_order = list(self.in_held_order)
+        self.indexed = self.indexed.copy()
         self.bookings = dict(self.bookings)
         self.named = set(self.named)
         return self
@@ -339,7 +350,7 @@ class TeamFold(_Fold):
             return
         self._advance(event)
         if isinstance(event, SupervisionRecorded):
-            _hold(self.sessions, self.in_held_order, session_of(event))
+            _hold(self, session_of(event))
         elif isinstance(event, SupervisionBooked):
             self.bookings[event.booking_id] = booking_of(event)
         else:
@@ -353,6 +364,7 @@ class TeamFold(_Fold):
             sessions=tuple(self.sessions),
             tags=tags,
             known_since=self.known_since,
+            held=self.indexed.index(),
         )
 
     def held(self) -> list[Session]:

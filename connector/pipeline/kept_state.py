@@ -30,7 +30,7 @@ from connector.pipeline.inbox import Inbox
 from connector.store.database import utc_now_text
 from rules.events import Event
 
-FOLD_VERSION = 2  # 2: held sessions also kept in held order
+FOLD_VERSION = 2  # 2: held sessions also kept in held order and indexed for the rules
 # A checkpoint every this many events of a subject, and this many kept: a late event re-folds at most this many
 # events (unless it is older than the oldest checkpoint), and a subject stores a bounded number of states.
 CHECKPOINT_EVERY = 200

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from rules.codes import YOUTH_JUSTICE_DISPOSALS
 from rules.dates import format_day
 from rules.engine.build import obligation
-from rules.engine.settle import assignee, held_sessions, left, recorded, strictest
+from rules.engine.settle import assignee, held_sessions, left, own_since, recorded, strictest
 from rules.engine.workers import personal_due, personal_sessions
 from rules.explain import Later, cited, label
 from rules.model import Basis, CaseAllocation, CaseFacts, Obligation, Session, WorkerFacts
@@ -137,7 +137,8 @@ def _case_supervision(
 ) -> Obligation | None:
     pack = engine.pack
     applicable = rules.case_supervision
-    qualifying = held_sessions(case.sessions, pack.sessions_for("case_supervision"))
+    kinds = pack.sessions_for("case_supervision")
+    qualifying = held_sessions(case.sessions, kinds, case.held)
     # Rule 8: a keyworker's clock is the child's (sessions of this and earlier keyworkers count, not those of
     # workers only involved in the case now); an involved worker's clock is their own.
     holder = allocation.worker_id
@@ -149,7 +150,7 @@ def _case_supervision(
     else:
         sessions = qualifying
     since = allocation.start_date
-    own = [s for s in qualifying if s.worker_id == holder and s.held_on >= since]
+    own = own_since(qualifying, holder, since, case.held, kinds)
     clock = Clock(
         as_of,
         engine.calendar,
@@ -219,7 +220,7 @@ def _fsm_group(
 ) -> Obligation | None:
     pack = engine.pack
     kind = "fsm_group_supervision"
-    sessions = held_sessions(case.sessions, pack.sessions_for(kind))
+    sessions = held_sessions(case.sessions, pack.sessions_for(kind), case.held)
     clock = Clock(
         as_of,
         engine.calendar,

@@ -57,7 +57,7 @@ def personal_sessions(engine: Engine, worker: WorkerFacts) -> list[Session]:
     cached = engine.personal.get(worker.worker_id)
     if cached is not None and cached[0] is worker:
         return cached[1]
-    sessions = held_sessions(worker.sessions, engine.pack.sessions_for("personal_supervision"))
+    sessions = held_sessions(worker.sessions, engine.pack.sessions_for("personal_supervision"), worker.held)
     _remember(engine, worker, sessions, {})
     return sessions
 
@@ -146,11 +146,7 @@ def _leave_gap(worker: WorkerFacts, sessions: list[Session], since: date, due: d
 
 
 def _booked_ahead(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
-    rules = [
-        r
-        for r in engine.pack.rules_of("supervision_booking")
-        if r.applies_to.worker_matches(worker)
-    ]
+    rules = [r for r in engine.pack.rules_of("supervision_booking") if r.applies_to.worker_matches(worker)]
     if not rules:
         return None
     clock = Clock(as_of, engine.calendar, worker_start(worker), worker=worker)
@@ -179,7 +175,7 @@ def _agreement(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation |
     since = worker.supervisor_since
     if worker.supervisor_id is None or since is None:
         return None  # no supervisor, or a relationship older than what the connector saw (rule 13)
-    made = [s for s in worker.sessions if s.kind in pack.sessions_for(kind)]
+    made = held_sessions(worker.sessions, pack.sessions_for(kind), worker.held)
     start = latest(
         Basis("joining" if since == worker.start_date else "new supervisor", since),
         Basis("first event the connector received about the worker", worker.known_since),
@@ -208,7 +204,7 @@ def _agreement(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation |
 def _practice_observation(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
     pack = engine.pack
     kind = "practice_observation"
-    done = [s for s in worker.sessions if s.kind in pack.sessions_for(kind)]
+    done = held_sessions(worker.sessions, pack.sessions_for(kind), worker.held)
     rules = [r for r in pack.rules_of(kind) if r.applies_to.worker_matches(worker)]
     if not rules:
         return None
