@@ -8,6 +8,7 @@ professional), INVWKR (involved worker). ALLWKR and LEADPROF are keyworkers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -114,7 +115,7 @@ class CaseFacts:
     status: StatusSpell | None
     allocations: tuple[CaseAllocation, ...]
     closed_on: date | None
-    sessions: tuple[Session, ...]
+    sessions: Sequence[Session]
     bookings: tuple[Booking, ...] = ()
     held: HeldIndex | None = field(default=None, compare=False, repr=False)
 
@@ -142,7 +143,7 @@ class WorkerFacts:
     employment: str
     start_date: date
     end_date: date | None
-    sessions: tuple[Session, ...] = ()
+    sessions: Sequence[Session] = ()
     shifts: tuple[date, ...] = ()
     bookings: tuple[Booking, ...] = ()
     allocated_case_ids: tuple[str, ...] = ()
@@ -161,7 +162,7 @@ class TeamFacts:
 
     team_id: str
     members: tuple[WorkerFacts, ...]
-    sessions: tuple[Session, ...] = ()
+    sessions: Sequence[Session] = ()
     tags: frozenset[str] = frozenset()
     known_since: date | None = None
     held: HeldIndex | None = field(default=None, compare=False, repr=False)

@@ -30,7 +30,7 @@ from rules.events import (
     WorkerLeave,
     WorkerUpdated,
 )
-from rules.held import SessionsKept
+from rules.held import Prefix, SessionsKept
 from rules.model import (
     AgreedAction,
     Booking,
@@ -138,7 +138,8 @@ class _Fold:
         self.applied += 1
 
     def copy(self) -> Self:
-        # Containers are copied, the frozen values in them shared: a kept state is never changed in place.
+        # Containers are copied, the frozen values in them shared. The kept state changes its folds in place
+        # (a copy per event touched every session); this is for a caller that must keep one as it was.
         return copy.copy(self)._own()
 
     def _own(self) -> Self:
@@ -206,7 +207,7 @@ class CaseFold(_Fold):
             status=self.status,
             allocations=tuple(sorted(self.allocations.values(), key=lambda a: a.worker_id)),
             closed_on=self.closed_on,
-            sessions=tuple(self.sessions),
+            sessions=Prefix(self.sessions),
             bookings=tuple(sorted(self.bookings.values(), key=lambda b: b.booking_id)),
             held=self.indexed.index(),
         )
@@ -302,7 +303,7 @@ class WorkerFold(_Fold):
             employment=latest.employment,
             start_date=latest.start_date,
             end_date=latest.end_date,
-            sessions=tuple(self.sessions),
+            sessions=Prefix(self.sessions),
             shifts=tuple(sorted(self.shifts)),
             bookings=tuple(sorted(self.bookings.values(), key=lambda b: b.booking_id)),
             allocated_case_ids=tuple(sorted(self.cases)),
@@ -361,7 +362,7 @@ class TeamFold(_Fold):
         return TeamFacts(
             team_id=self.team_id,
             members=tuple(sorted(members, key=lambda m: m.worker_id)),
-            sessions=tuple(self.sessions),
+            sessions=Prefix(self.sessions),
             tags=tags,
             known_since=self.known_since,
             held=self.indexed.index(),

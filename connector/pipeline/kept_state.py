@@ -35,6 +35,8 @@ FOLD_VERSION = 2  # 2: held sessions also kept in held order and indexed for the
 # events (unless it is older than the oldest checkpoint), and a subject stores a bounded number of states.
 CHECKPOINT_EVERY = 200
 CHECKPOINTS_KEPT = 8
+# A kept fold's stored state when its snapshot is its newest checkpoint.
+REFER_TO_CHECKPOINT = b""
 
 
 class EventBeforeCompaction(ValueError):
@@ -68,6 +70,9 @@ class FoldCache:
         while len(self._folds) > self.size:
             self._folds.popitem(last=False)
 
+    def drop(self, key: tuple[str, str, str]) -> None:
+        self._folds.pop(key, None)
+
     def clear(self) -> None:
         self._folds.clear()
 
@@ -79,8 +84,9 @@ class KeptState:
     """The folds of one tenant's platform for one batch of events (or one re-evaluation slice).
 
     Read the kept folds, `apply` the batch's events, evaluate from `fold(...)`, then `save` in the transaction
-    that applies the diff and `publish` once it committed. Nothing is written until `save`, and kept folds are
-    copied before they change, so a batch that fails leaves neither the database nor the cache changed.
+    that applies the diff and `publish` once it committed, or `discard` if the batch failed. Nothing is written
+    until `save`, and the cached folds a failed batch changed are dropped, so it leaves neither the database nor
+    the cache changed.
     """
 
     def __init__(
@@ -99,6 +105,8 @@ class KeptState:
         self._folds: dict[str, Fold] = {}
         self._revisions: dict[str, int] = {}
         self._dirty: set[str] = set()
+        # Cached folds this batch changed in place.
+        self._changed: set[str] = set()
         self._checkpoints: dict[str, list[tuple[Position, bytes]]] = {}
         # Subjects re-folded from a checkpoint: the stored checkpoints after it are stale.
         self._restarted: dict[str, Position | None] = {}
@@ -123,16 +131,9 @@ class KeptState:
             self._revisions[subject] = revision
             fold = self.cache.get(self._key(subject), revision)
             if fold is None:
-                stored = self.inbox.db.conn.execute(
-                    "SELECT at, event_id, state FROM subject_folds WHERE tenant = ? AND platform = ? AND subject = ?",
-                    (self.tenant, self.platform, subject),
-                ).fetchone()
-                fold = pickle.loads(stored["state"])
-                kept_at = (stored["at"], stored["event_id"])
-                if fold.at != kept_at:
-                    # The stored state is the subject's last snapshot: the events processed since it follow.
-                    fold = self._fold_events(subject, fold, fold.at, with_batch=False)
-                self.cache.put(self._key(subject), revision, fold)
+                fold = self._stored(subject)
+                if fold is not None:
+                    self.cache.put(self._key(subject), revision, fold)
         if fold is None:
             # Nothing kept yet (a database from before kept state, or a subject first heard of now): fold it
             # from its events, the batch's included, and keep the result.
@@ -146,6 +147,31 @@ class KeptState:
             if fold.at is not None:
                 self._dirty.add(subject)
         self._folds[subject] = fold
+        return fold
+
+    def _stored(self, subject: str) -> Fold | None:
+        """The kept fold from the store: its snapshot (the row's own state, or when that is empty the newest
+        checkpoint at or before the row's position), then the events processed since the snapshot."""
+        conn = self.inbox.db.conn
+        key = (self.tenant, self.platform, subject)
+        row = conn.execute(
+            "SELECT at, event_id, state FROM subject_folds WHERE tenant = ? AND platform = ? AND subject = ?",
+            key,
+        ).fetchone()
+        kept_at = (row["at"], row["event_id"])
+        state = row["state"]
+        if not state:
+            checkpoint = conn.execute(
+                "SELECT state FROM fold_checkpoints WHERE tenant = ? AND platform = ? AND subject = ?"
+                " AND version = ? AND (at < ? OR (at = ? AND event_id <= ?)) ORDER BY at DESC, event_id DESC LIMIT 1",
+                (*key, FOLD_VERSION, kept_at[0], kept_at[0], kept_at[1]),
+            ).fetchone()
+            if checkpoint is None:
+                return None  # folded again from the events
+            state = checkpoint["state"]
+        fold: Fold = pickle.loads(state)
+        if fold.at != kept_at:
+            fold = self._fold_events(subject, fold, fold.at, with_batch=False)
         return fold
 
     # --- changing -----------------------------------------------------------------------------------------
@@ -166,7 +192,9 @@ class KeptState:
                     raise EventBeforeCompaction(subject, first, base_at)
                 continue  # built just now from the events, the batch's among them
             if fold.at is None or first > fold.at:
-                fold = fold.copy()
+                # In place: a copy would touch every session the subject ever had. Should the batch fail,
+                # `discard` drops the changed folds from the cache, so they are read again from the store.
+                self._changed.add(subject)
                 for event in ordered:
                     self._apply_one(subject, fold, event)
             else:
@@ -303,16 +331,26 @@ class KeptState:
             )
 
     def _snapshot(self, subject: str, fold: Fold) -> bytes | None:
-        """The state to store for a changed fold, or None to keep the stored snapshot and move the position.
+        """The state to store for a changed fold; None to leave the stored state and move only the position.
 
-        The whole fold when it was built or re-folded just now (the stored state, if any, is not its past) or
-        is a closed case (retention keeps the stored state as the case's base once its events are deleted);
-        otherwise the newest checkpoint this batch took, so the stored snapshot is never more than
-        `CHECKPOINT_EVERY` events behind, and a fold read back folds at most that many events onto it."""
-        if subject in self._rebuilt or subject in self._restarted or _closed_on(fold) is not None:
+        Empty (`REFER_TO_CHECKPOINT`) when a checkpoint at or before the fold's position is stored: the newest
+        one is the snapshot, so the row stays small (SQLite rewrites a row whole, its state included, on every
+        update of its position). The whole fold when it is a closed case (retention keeps the row's state as
+        the case's base once its events are deleted) or was built or re-folded just now with no checkpoint to
+        refer to. Otherwise the stored snapshot stands, never more than `CHECKPOINT_EVERY` events behind, and
+        a fold read back folds at most that many events onto it."""
+        if _closed_on(fold) is not None:
             return pickle.dumps(fold, protocol=5)
-        taken = self._checkpoints.get(subject)
-        return taken[-1][1] if taken else None
+        if self._checkpoints.get(subject) or self._restarted.get(subject) is not None:
+            return REFER_TO_CHECKPOINT
+        if subject in self._rebuilt or subject in self._restarted:
+            return pickle.dumps(fold, protocol=5)
+        return None
+
+    def discard(self) -> None:
+        """The batch failed: forget the cached folds it changed (the store still holds them as they were)."""
+        for subject in self._changed:
+            self.cache.drop(self._key(subject))
 
     def publish(self) -> None:
         """After the commit: the saved folds become what the cache holds."""

@@ -224,12 +224,29 @@ class Processor:
         groups: dict[tuple[str, str], list[InboxItem]] = {}
         for item in items:
             groups.setdefault((item.tenant, item.platform), []).append(item)
+        kept_states: list[KeptState] = []
+        try:
+            return self._evaluate_and_apply(groups, kept_states, today, items)
+        except BaseException:
+            for kept in kept_states:
+                kept.discard()
+            raise
+
+    def _evaluate_and_apply(
+        self,
+        groups: dict[tuple[str, str], list[InboxItem]],
+        kept_states: list[KeptState],
+        today: date,
+        items: list[InboxItem],
+    ) -> DiffCounts:
+        """The batch's work; its kept states are added to `kept_states` as they are made, for `discard`."""
         plans: list[_Plan] = []
         for (tenant_id, platform), group in groups.items():
             evaluator = self.evaluators.get(tenant_id)
             if evaluator is None:
                 raise RuntimeError(f"tenant {tenant_id!r} is no longer configured")
             kept = KeptState(self.inbox, tenant_id, platform, self.folds, (item.seq for item in group))
+            kept_states.append(kept)
             kept.apply(
                 [item.event for item in group],
                 {item.event.event_id: sorted(subject_keys(item.event)) for item in group},

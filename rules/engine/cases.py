@@ -142,8 +142,9 @@ def _case_supervision(
     # Rule 8: a keyworker's clock is the child's (sessions of this and earlier keyworkers count, not those of
     # workers only involved in the case now); an involved worker's clock is their own.
     holder = allocation.worker_id
+    sessions: Sequence[Session]
     if not allocation.is_keyworker:
-        sessions = [s for s in qualifying if s.worker_id == holder]
+        sessions = own_since(qualifying, holder, date.min, case.held, kinds)
     elif len(case.allocations) > 1:
         involved = {a.worker_id for a in case.allocations if not a.is_keyworker}
         sessions = [s for s in qualifying if s.worker_id not in involved]

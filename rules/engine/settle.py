@@ -92,7 +92,7 @@ def assignee(rule: Rule, holder: str, supervisor_id: str | None, worker: WorkerF
 
 def held_sessions(
     sessions: Sequence[Session], kinds: frozenset[str], index: HeldIndex | None = None
-) -> list[Session]:
+) -> Sequence[Session]:
     """The sessions of these kinds in held order: from the facts' index when they carry one."""
     if index is not None:
         return index.of_kinds(kinds)
@@ -103,7 +103,7 @@ def held_sessions(
 
 def own_since(
     sessions: Sequence[Session], worker_id: str, since: date, index: HeldIndex | None, kinds: frozenset[str]
-) -> list[Session]:
+) -> Sequence[Session]:
     """Of `sessions` (those of `kinds`, in held order), the worker's held on or after `since`."""
     if index is not None:
         return index.own_since(kinds, worker_id, since)

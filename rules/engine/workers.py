@@ -3,6 +3,7 @@ observations, agendas before booked sessions and dip samples after held ones."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -53,7 +54,7 @@ def worker_start(worker: WorkerFacts) -> Basis:
     )
 
 
-def personal_sessions(engine: Engine, worker: WorkerFacts) -> list[Session]:
+def personal_sessions(engine: Engine, worker: WorkerFacts) -> Sequence[Session]:
     cached = engine.personal.get(worker.worker_id)
     if cached is not None and cached[0] is worker:
         return cached[1]
@@ -79,7 +80,7 @@ def personal_due(engine: Engine, worker: WorkerFacts, as_of: date) -> Due | None
 
 
 def _remember(
-    engine: Engine, worker: WorkerFacts, sessions: list[Session], dues: dict[date, Due | None]
+    engine: Engine, worker: WorkerFacts, sessions: Sequence[Session], dues: dict[date, Due | None]
 ) -> None:
     if len(engine.personal) > 100_000:
         engine.personal.clear()
@@ -126,7 +127,7 @@ def _personal_supervision(engine: Engine, worker: WorkerFacts, as_of: date) -> O
     )
 
 
-def _leave_gap(worker: WorkerFacts, sessions: list[Session], since: date, due: date, why: str) -> str:
+def _leave_gap(worker: WorkerFacts, sessions: Sequence[Session], since: date, due: date, why: str) -> str:
     """Standard n: a gap in supervision that leave caused, from the leave the worker recorded since the last
     session up to the due date (ids, dates and reason codes only)."""
     last = (
