@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, overload
 
-from connector.pipeline.met import met_by_sessions
+from connector.pipeline.met import Held, fold_checks, met_by_sessions
 from rules.events import CaseAllocated, Relationship, SupervisionRecorded
+from rules.explain import HELD
+from rules.model import Session
 from rules.pack import COUNTING_SESSIONS
 
 AT = datetime(2026, 11, 20, tzinfo=UTC)
@@ -62,3 +65,38 @@ def test_no_sessions_never_meets() -> None:
         "evt_a", AT, "100234", "5521", "310", Relationship.ALLOCATED_WORKER, date(2026, 11, 2)
     )
     assert not met_by_sessions([allocation], counting)(row())  # type: ignore[arg-type]
+
+
+class _Counted(Sequence[Session]):
+    """Sessions in held order that count how many of them are looked at."""
+
+    def __init__(self, sessions: list[Session]) -> None:
+        self.sessions = sessions
+        self.looked_at = 0
+
+    def __len__(self) -> int:
+        return len(self.sessions)
+
+    @overload
+    def __getitem__(self, at: int) -> Session: ...
+    @overload
+    def __getitem__(self, at: slice) -> Sequence[Session]: ...
+    def __getitem__(self, at: int | slice) -> Session | Sequence[Session]:
+        self.looked_at += 1
+        return self.sessions[at]
+
+
+def test_the_session_that_met_a_cycle_is_found_by_halving_not_by_a_pass_over_the_history() -> None:
+    start = date(2000, 1, 3)
+    history = _Counted(
+        [
+            Session(f"s{n}", "personal", "5521", "5500", "310", (), start + timedelta(days=n), start, False)
+            for n in range(5000)
+        ]
+    )
+    met, found = fold_checks(history, [], counting)
+    last = start + timedelta(days=4998)
+    cycle = row(kind="personal_supervision", counted_from_fact=HELD["personal"], counted_from_date=str(last))
+    assert met(cycle)
+    assert found(cycle) == Held("personal", "5521", start + timedelta(days=4999), start, "5500")
+    assert history.looked_at < 40
