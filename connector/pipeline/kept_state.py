@@ -202,10 +202,15 @@ class KeptState:
             self._folds[subject] = fold
             self._dirty.add(subject)
 
-    def _apply_one(self, subject: str, fold: Fold, event: Event) -> None:
+    def _apply_one(self, subject: str, fold: Fold, event: Event, keep_from: int = 0) -> None:
         before = fold.applied
         fold.apply(event)
-        if fold.applied != before and fold.applied % CHECKPOINT_EVERY == 0 and fold.at is not None:
+        if (
+            fold.applied != before
+            and fold.applied % CHECKPOINT_EVERY == 0
+            and fold.applied >= keep_from
+            and fold.at is not None
+        ):
             self._checkpoints.setdefault(subject, []).append((fold.at, pickle.dumps(fold, protocol=5)))
 
     def _refold_before(self, subject: str, first: Position) -> Fold:
@@ -244,9 +249,13 @@ class KeptState:
             None if after is None else after[0],
             self.batch if with_batch else frozenset(),
         )
-        for event in in_order(events):
+        ordered = in_order(events)
+        # Only the newest checkpoints are kept: of a long run of events, pickle only those that can be among
+        # them (the events are at most this many, so none later is skipped), not one every CHECKPOINT_EVERY.
+        keep_from = fold.applied + len(ordered) - CHECKPOINT_EVERY * CHECKPOINTS_KEPT
+        for event in ordered:
             if after is None or position(event) > after:
-                self._apply_one(subject, fold, event)
+                self._apply_one(subject, fold, event, keep_from)
         return fold
 
     # --- writing ------------------------------------------------------------------------------------------

@@ -187,3 +187,29 @@ def test_a_failed_batch_leaves_no_changed_fold_in_the_cache(monkeypatch: pytest.
         db.close()
     assert state is not None and state[0] == "processed"
     assert isinstance(fold, WorkerFold) and fold.applied == applied + 1
+
+
+def test_a_refold_of_a_long_history_pickles_only_the_checkpoints_it_keeps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(kept_state, "CHECKPOINT_EVERY", 10)
+    monkeypatch.setattr(kept_state, "CHECKPOINTS_KEPT", 2)
+    events = long_history(200)
+    with tempfile.TemporaryDirectory() as folder:
+        db = Database(Path(folder) / "c.db")
+        db.migrate()
+        processor = Processor(db, make_config(Path(folder), "http://127.0.0.1:9/api"), lambda: TODAY)
+        for e in events:
+            processor.inbox.accept("lincolnshire", "mosaic", e.event_id, e)
+        pickled: list[object] = []
+        real = pickle.dumps
+        monkeypatch.setattr(
+            kept_state.pickle, "dumps", lambda obj, **kw: pickled.append(obj) or real(obj, **kw)
+        )
+        processor.run_until_idle(limit=1000)  # one batch: every subject folded from all its events
+        checkpoints = db.query("SELECT subject, COUNT(*) AS n FROM fold_checkpoints GROUP BY subject")
+        db.close()
+    worker_checkpoints = [c for c in pickled if isinstance(c, WorkerFold) and c.worker_id == "5521"]
+    # The worker's 200 events would make 20 checkpoints; the two newest are kept, so only they are pickled.
+    assert {r["subject"]: r["n"] for r in checkpoints}["worker:5521"] == 2
+    assert len(worker_checkpoints) == 2
