@@ -11,6 +11,11 @@ base, the fold kept when they were deleted: a re-fold starts from the base, and 
 cannot be placed, so it is refused (`EventBeforeCompaction`; the event is set aside as failed, with the reason,
 for an operator to discard) rather than folded in the wrong order.
 
+What is stored is a snapshot, not the fold re-written at every event (that grew with the history): the
+position and revision move at every event, the state only at a checkpoint, and an empty state refers to the
+subject's newest checkpoint. A fold read back is that snapshot plus the processed events after it (at most
+`CHECKPOINT_EVERY`). In memory the kept fold is changed in place; a batch that fails drops what it changed.
+
 Folds are stored with `pickle`: they are the connector's own values in its own database (the same trust as the
 inbox's event codec), pickle handles the frozen dataclasses, dates and sets with no codec to keep in step, and
 it is the fastest stdlib codec for them. `FOLD_VERSION` is bumped when a fold's shape changes; a stored fold of

@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 # Obligations per tick transaction: short enough that a webhook waiting for the write lock waits milliseconds.
 TICK_SLICE = 2_000
 
-
 @dataclass(frozen=True)
 class TickCounts:
     reminders: int = 0
@@ -320,3 +319,5 @@ class Scheduler:
             )
         )
         return True
+
+
