@@ -8,13 +8,18 @@ professional), INVWKR (involved worker). ALLWKR and LEADPROF are keyworkers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 # Re-exported (the `as` form): callers import them from here.
 from rules.codes import KEYWORKER_RELATIONSHIPS as KEYWORKER_RELATIONSHIPS
 from rules.codes import OBLIGATION_KINDS as OBLIGATION_KINDS
+
+if TYPE_CHECKING:
+    from rules.held import HeldIndex
 
 
 @dataclass(frozen=True)
@@ -110,8 +115,9 @@ class CaseFacts:
     status: StatusSpell | None
     allocations: tuple[CaseAllocation, ...]
     closed_on: date | None
-    sessions: tuple[Session, ...]
+    sessions: Sequence[Session]
     bookings: tuple[Booking, ...] = ()
+    held: HeldIndex | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -137,11 +143,14 @@ class WorkerFacts:
     employment: str
     start_date: date
     end_date: date | None
-    sessions: tuple[Session, ...] = ()
+    sessions: Sequence[Session] = ()
     shifts: tuple[date, ...] = ()
     bookings: tuple[Booking, ...] = ()
     allocated_case_ids: tuple[str, ...] = ()
     leave: tuple[Leave, ...] = ()
+    # `sessions` indexed (rules/held.py), when whoever built the facts kept one; the same sessions, so left out of
+    # comparisons.
+    held: HeldIndex | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -153,9 +162,10 @@ class TeamFacts:
 
     team_id: str
     members: tuple[WorkerFacts, ...]
-    sessions: tuple[Session, ...] = ()
+    sessions: Sequence[Session] = ()
     tags: frozenset[str] = frozenset()
     known_since: date | None = None
+    held: HeldIndex | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ and teams a worker was in), so neither reads a subject's raw events again.
 from __future__ import annotations
 
 import copy
+from bisect import insort
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Self, TypeAlias
@@ -29,6 +30,7 @@ from rules.events import (
     WorkerLeave,
     WorkerUpdated,
 )
+from rules.held import Prefix, SessionsKept
 from rules.model import (
     AgreedAction,
     Booking,
@@ -108,6 +110,19 @@ def _status(current: StatusSpell | None, event: CaseStatusChanged) -> StatusSpel
     return StatusSpell(event.status, start, agreed, fsm, looked_after)
 
 
+def _hold(fold: CaseFold | WorkerFold | TeamFold, session: Session) -> None:
+    """Keep a session in the order it was folded, in held order (ties in the order folded, as a stable sort
+    would leave them: the met-check finds the session after a date by halving, not by a pass over all), and
+    indexed as the rules ask of it (rules/held.py)."""
+    fold.sessions.append(session)
+    insort(fold.in_held_order, session, key=_held_on)
+    fold.indexed.add(session)
+
+
+def _held_on(session: Session) -> date:
+    return session.held_on
+
+
 @dataclass
 class _Fold:
     """What every fold keeps: where it has got to, and the first moment it heard of its subject."""
@@ -123,7 +138,8 @@ class _Fold:
         self.applied += 1
 
     def copy(self) -> Self:
-        # Containers are copied, the frozen values in them shared: a kept state is never changed in place.
+        # Containers are copied, the frozen values in them shared. The kept state changes its folds in place
+        # (a copy per event touched every session); this is for a caller that must keep one as it was.
         return copy.copy(self)._own()
 
     def _own(self) -> Self:
@@ -137,11 +153,15 @@ class CaseFold(_Fold):
     allocations: dict[str, CaseAllocation] = field(default_factory=dict)
     closed_on: date | None = None
     sessions: list[Session] = field(default_factory=list)
+    in_held_order: list[Session] = field(default_factory=list)
+    indexed: SessionsKept = field(default_factory=SessionsKept)
     bookings: dict[str, Booking] = field(default_factory=dict)
 
     def _own(self) -> Self:
         self.allocations = dict(self.allocations)
         self.sessions = list(self.sessions)
+        self.in_held_order = list(self.in_held_order)
+        self.indexed = self.indexed.copy()
         self.bookings = dict(self.bookings)
         return self
 
@@ -173,7 +193,7 @@ class CaseFold(_Fold):
             self.closed_on = event.end_date
             self.allocations.clear()
         elif isinstance(event, SupervisionRecorded):
-            self.sessions.append(session_of(event))
+            _hold(self, session_of(event))
         elif isinstance(event, SupervisionBooked):
             self.bookings[event.booking_id] = booking_of(event)
 
@@ -187,12 +207,13 @@ class CaseFold(_Fold):
             status=self.status,
             allocations=tuple(sorted(self.allocations.values(), key=lambda a: a.worker_id)),
             closed_on=self.closed_on,
-            sessions=tuple(self.sessions),
+            sessions=Prefix(self.sessions),
             bookings=tuple(sorted(self.bookings.values(), key=lambda b: b.booking_id)),
+            held=self.indexed.index(),
         )
 
     def held(self) -> list[Session]:
-        return self.sessions
+        return self.in_held_order
 
     def booked(self) -> list[Booking]:
         return list(self.bookings.values())
@@ -204,6 +225,8 @@ class WorkerFold(_Fold):
     latest: WorkerUpdated | None = None
     supervisor_since: date | None = None
     sessions: list[Session] = field(default_factory=list)
+    in_held_order: list[Session] = field(default_factory=list)
+    indexed: SessionsKept = field(default_factory=SessionsKept)
     shifts: set[date] = field(default_factory=set)
     bookings: dict[str, Booking] = field(default_factory=dict)
     cases: dict[str, None] = field(default_factory=dict)
@@ -213,6 +236,8 @@ class WorkerFold(_Fold):
 
     def _own(self) -> Self:
         self.sessions = list(self.sessions)
+        self.in_held_order = list(self.in_held_order)
+        self.indexed = self.indexed.copy()
         self.shifts = set(self.shifts)
         self.bookings = dict(self.bookings)
         self.cases = dict(self.cases)
@@ -246,7 +271,7 @@ class WorkerFold(_Fold):
                 else Leave(event.leave_id, event.reason, event.start_date, event.end_date)
             )
         elif isinstance(event, SupervisionRecorded) and event.worker_id == worker_id:
-            self.sessions.append(session_of(event))
+            _hold(self, session_of(event))
         elif isinstance(event, SupervisionBooked) and event.worker_id == worker_id:
             self.bookings[event.booking_id] = booking_of(event)
         elif isinstance(event, CaseAllocated) and event.worker_id == worker_id:
@@ -278,13 +303,14 @@ class WorkerFold(_Fold):
             employment=latest.employment,
             start_date=latest.start_date,
             end_date=latest.end_date,
-            sessions=tuple(self.sessions),
+            sessions=Prefix(self.sessions),
             shifts=tuple(sorted(self.shifts)),
             bookings=tuple(sorted(self.bookings.values(), key=lambda b: b.booking_id)),
             allocated_case_ids=tuple(sorted(self.cases)),
             leave=tuple(
                 sorted((v for v in self.leave.values() if v is not None), key=lambda v: v.start_date)
             ),
+            held=self.indexed.index(),
         )
 
     @property
@@ -294,7 +320,7 @@ class WorkerFold(_Fold):
     def held(self) -> list[Session]:
         # Sessions where this worker was only the supervisor never meet the worker's own rows (the ledger's
         # worker rows are all held by the worker), so the worker's own sessions are all the met-check needs.
-        return self.sessions
+        return self.in_held_order
 
     def booked(self) -> list[Booking]:
         return list(self.bookings.values())
@@ -307,11 +333,15 @@ class TeamFold(_Fold):
 
     team_id: str = ""
     sessions: list[Session] = field(default_factory=list)
+    in_held_order: list[Session] = field(default_factory=list)
+    indexed: SessionsKept = field(default_factory=SessionsKept)
     bookings: dict[str, Booking] = field(default_factory=dict)
     named: set[str] = field(default_factory=set)
 
     def _own(self) -> Self:
         self.sessions = list(self.sessions)
+        self.in_held_order = list(self.in_held_order)
+        self.indexed = self.indexed.copy()
         self.bookings = dict(self.bookings)
         self.named = set(self.named)
         return self
@@ -321,7 +351,7 @@ class TeamFold(_Fold):
             return
         self._advance(event)
         if isinstance(event, SupervisionRecorded):
-            self.sessions.append(session_of(event))
+            _hold(self, session_of(event))
         elif isinstance(event, SupervisionBooked):
             self.bookings[event.booking_id] = booking_of(event)
         else:
@@ -332,13 +362,14 @@ class TeamFold(_Fold):
         return TeamFacts(
             team_id=self.team_id,
             members=tuple(sorted(members, key=lambda m: m.worker_id)),
-            sessions=tuple(self.sessions),
+            sessions=Prefix(self.sessions),
             tags=tags,
             known_since=self.known_since,
+            held=self.indexed.index(),
         )
 
     def held(self) -> list[Session]:
-        return self.sessions
+        return self.in_held_order
 
     def booked(self) -> list[Booking]:
         return list(self.bookings.values())

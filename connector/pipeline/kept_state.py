@@ -11,6 +11,11 @@ base, the fold kept when they were deleted: a re-fold starts from the base, and 
 cannot be placed, so it is refused (`EventBeforeCompaction`; the event is set aside as failed, with the reason,
 for an operator to discard) rather than folded in the wrong order.
 
+What is stored is a snapshot, not the fold re-written at every event (that grew with the history): the
+position and revision move at every event, the state only at a checkpoint, and an empty state refers to the
+subject's newest checkpoint. A fold read back is that snapshot plus the processed events after it (at most
+`CHECKPOINT_EVERY`). In memory the kept fold is changed in place; a batch that fails drops what it changed.
+
 Folds are stored with `pickle`: they are the connector's own values in its own database (the same trust as the
 inbox's event codec), pickle handles the frozen dataclasses, dates and sets with no codec to keep in step, and
 it is the fastest stdlib codec for them. `FOLD_VERSION` is bumped when a fold's shape changes; a stored fold of
@@ -21,22 +26,24 @@ from __future__ import annotations
 
 import pickle
 import sqlite3
-from collections import OrderedDict
 from collections.abc import Iterable
 
 from connector.pipeline.facts import in_order
+from connector.pipeline.fold_cache import FoldCache
 from connector.pipeline.folds import CaseFold, Fold, Position, WorkerFold, new_fold, position
 from connector.pipeline.inbox import Inbox
 from connector.store.database import utc_now_text
 from rules.events import Event
 
-FOLD_VERSION = 1
+FOLD_VERSION = 2  # 2: held sessions also kept in held order and indexed for the rules
 # A checkpoint every this many events of a subject, and this many kept: a late event re-folds at most this many
 # events (unless it is older than the oldest checkpoint), and a subject stores a bounded number of states.
 CHECKPOINT_EVERY = 200
 CHECKPOINTS_KEPT = 8
 # Subjects per query when reading many folds at once (well under any database's limit on parameters).
 READ_MANY = 500
+# A kept fold's stored state when its snapshot is its newest checkpoint.
+REFER_TO_CHECKPOINT = b""
 
 
 class EventBeforeCompaction(ValueError):
@@ -49,40 +56,13 @@ class EventBeforeCompaction(ValueError):
         )
 
 
-class FoldCache:
-    """Folds kept in memory across batches and re-evaluation slices, least recently used dropped first, each
-    with the stored revision it was read at (so another process's write is noticed, not shadowed)."""
-
-    def __init__(self, size: int = 50_000) -> None:
-        self.size = size
-        self._folds: OrderedDict[tuple[str, str, str], tuple[int, Fold]] = OrderedDict()
-
-    def get(self, key: tuple[str, str, str], revision: int) -> Fold | None:
-        found = self._folds.get(key)
-        if found is None or found[0] != revision:
-            return None
-        self._folds.move_to_end(key)
-        return found[1]
-
-    def put(self, key: tuple[str, str, str], revision: int, fold: Fold) -> None:
-        self._folds[key] = (revision, fold)
-        self._folds.move_to_end(key)
-        while len(self._folds) > self.size:
-            self._folds.popitem(last=False)
-
-    def clear(self) -> None:
-        self._folds.clear()
-
-    def __len__(self) -> int:
-        return len(self._folds)
-
-
 class KeptState:
     """The folds of one tenant's platform for one batch of events (or one re-evaluation slice).
 
     Read the kept folds, `apply` the batch's events, evaluate from `fold(...)`, then `save` in the transaction
-    that applies the diff and `publish` once it committed. Nothing is written until `save`, and kept folds are
-    copied before they change, so a batch that fails leaves neither the database nor the cache changed.
+    that applies the diff and `publish` once it committed, or `discard` if the batch failed. Nothing is written
+    until `save`, and the cached folds a failed batch changed are dropped, so it leaves neither the database nor
+    the cache changed.
     """
 
     def __init__(
@@ -101,6 +81,8 @@ class KeptState:
         self._folds: dict[str, Fold] = {}
         self._revisions: dict[str, int] = {}
         self._dirty: set[str] = set()
+        # Cached folds this batch changed in place.
+        self._changed: set[str] = set()
         self._checkpoints: dict[str, list[tuple[Position, bytes]]] = {}
         # Subjects re-folded from a checkpoint: the stored checkpoints after it are stale.
         self._restarted: dict[str, Position | None] = {}
@@ -125,12 +107,9 @@ class KeptState:
             self._revisions[subject] = revision
             fold = self.cache.get(self._key(subject), revision)
             if fold is None:
-                blob = self.inbox.db.conn.execute(
-                    "SELECT state FROM subject_folds WHERE tenant = ? AND platform = ? AND subject = ?",
-                    (self.tenant, self.platform, subject),
-                ).fetchone()["state"]
-                fold = pickle.loads(blob)
-                self.cache.put(self._key(subject), revision, fold)
+                fold = self._stored(subject)
+                if fold is not None:
+                    self.cache.put(self._key(subject), revision, fold)
         if fold is None:
             # Nothing kept yet (a database from before kept state, or a subject first heard of now): fold it
             # from its events, the batch's included, and keep the result.
@@ -174,15 +153,42 @@ class KeptState:
             # The revision is read again beside the state, so a fold another process wrote meanwhile is kept
             # with its own revision.
             for row in conn.execute(
-                f"SELECT subject, revision, version, state FROM subject_folds WHERE {where}",
+                f"SELECT subject, revision, version, at, event_id, state FROM subject_folds WHERE {where}",
                 (self.tenant, self.platform, *unread),
             ):
-                if row["version"] != FOLD_VERSION:
-                    continue
+                if row["version"] != FOLD_VERSION or not row["state"]:
+                    continue  # its snapshot is a checkpoint: left to `fold`, which reads it and what followed
                 subject, revision = row["subject"], int(row["revision"])
                 fold = pickle.loads(row["state"])
+                if fold.at != (row["at"], row["event_id"]):
+                    continue  # events were processed after the snapshot: likewise left to `fold`
                 self.cache.put(self._key(subject), revision, fold)
                 self._revisions[subject], self._folds[subject] = revision, fold
+
+    def _stored(self, subject: str) -> Fold | None:
+        """The kept fold from the store: its snapshot (the row's own state, or when that is empty the newest
+        checkpoint at or before the row's position), then the events processed since the snapshot."""
+        conn = self.inbox.db.conn
+        key = (self.tenant, self.platform, subject)
+        row = conn.execute(
+            "SELECT at, event_id, state FROM subject_folds WHERE tenant = ? AND platform = ? AND subject = ?",
+            key,
+        ).fetchone()
+        kept_at = (row["at"], row["event_id"])
+        state = row["state"]
+        if not state:
+            checkpoint = conn.execute(
+                "SELECT state FROM fold_checkpoints WHERE tenant = ? AND platform = ? AND subject = ?"
+                " AND version = ? AND (at < ? OR (at = ? AND event_id <= ?)) ORDER BY at DESC, event_id DESC LIMIT 1",
+                (*key, FOLD_VERSION, kept_at[0], kept_at[0], kept_at[1]),
+            ).fetchone()
+            if checkpoint is None:
+                return None  # folded again from the events
+            state = checkpoint["state"]
+        fold: Fold = pickle.loads(state)
+        if fold.at != kept_at:
+            fold = self._fold_events(subject, fold, fold.at, with_batch=False)
+        return fold
 
     # --- changing -----------------------------------------------------------------------------------------
 
@@ -202,7 +208,9 @@ class KeptState:
                     raise EventBeforeCompaction(subject, first, base_at)
                 continue  # built just now from the events, the batch's among them
             if fold.at is None or first > fold.at:
-                fold = fold.copy()
+                # In place: a copy would touch every session the subject ever had. Should the batch fail,
+                # `discard` drops the changed folds from the cache, so they are read again from the store.
+                self._changed.add(subject)
                 for event in ordered:
                     self._apply_one(subject, fold, event)
             else:
@@ -210,10 +218,15 @@ class KeptState:
             self._folds[subject] = fold
             self._dirty.add(subject)
 
-    def _apply_one(self, subject: str, fold: Fold, event: Event) -> None:
+    def _apply_one(self, subject: str, fold: Fold, event: Event, keep_from: int = 0) -> None:
         before = fold.applied
         fold.apply(event)
-        if fold.applied != before and fold.applied % CHECKPOINT_EVERY == 0 and fold.at is not None:
+        if (
+            fold.applied != before
+            and fold.applied % CHECKPOINT_EVERY == 0
+            and fold.applied >= keep_from
+            and fold.at is not None
+        ):
             self._checkpoints.setdefault(subject, []).append((fold.at, pickle.dumps(fold, protocol=5)))
 
     def _refold_before(self, subject: str, first: Position) -> Fold:
@@ -244,13 +257,21 @@ class KeptState:
         ).fetchone()
         return None if row is None else pickle.loads(row["state"])
 
-    def _fold_events(self, subject: str, fold: Fold, after: Position | None) -> Fold:
+    def _fold_events(self, subject: str, fold: Fold, after: Position | None, with_batch: bool = True) -> Fold:
         events = self.inbox.events_to_fold(
-            self.tenant, self.platform, subject, None if after is None else after[0], self.batch
+            self.tenant,
+            self.platform,
+            subject,
+            None if after is None else after[0],
+            self.batch if with_batch else frozenset(),
         )
-        for event in in_order(events):
+        ordered = in_order(events)
+        # Only the newest checkpoints are kept: of a long run of events, pickle only those that can be among
+        # them (the events are at most this many, so none later is skipped), not one every CHECKPOINT_EVERY.
+        keep_from = fold.applied + len(ordered) - CHECKPOINT_EVERY * CHECKPOINTS_KEPT
+        for event in ordered:
             if after is None or position(event) > after:
-                self._apply_one(subject, fold, event)
+                self._apply_one(subject, fold, event, keep_from)
         return fold
 
     # --- writing ------------------------------------------------------------------------------------------
@@ -259,11 +280,31 @@ class KeptState:
         """Write the changed folds and their checkpoints (in the caller's transaction)."""
         now = utc_now_text()
         rows = []
+        moved = []
         for subject in sorted(self._dirty):
             fold = self._folds[subject]
             if fold.at is None:
                 continue
             self._revisions[subject] = self._revisions.get(subject, 0) + 1
+            supervisor = fold.supervisor_id if isinstance(fold, WorkerFold) else None
+            state = self._snapshot(subject, fold)
+            if state is None:
+                # Only the position moves: the stored snapshot and the processed events after it are the fold,
+                # so an event does not re-write the subject's whole history.
+                moved.append(
+                    (
+                        fold.at[0],
+                        fold.at[1],
+                        self._revisions[subject],
+                        now,
+                        supervisor,
+                        _closed_on(fold),
+                        self.tenant,
+                        self.platform,
+                        subject,
+                    )
+                )
+                continue
             rows.append(
                 (
                     self.tenant,
@@ -273,12 +314,17 @@ class KeptState:
                     fold.at[1],
                     FOLD_VERSION,
                     self._revisions[subject],
-                    pickle.dumps(fold, protocol=5),
+                    state,
                     now,
-                    fold.supervisor_id if isinstance(fold, WorkerFold) else None,
+                    supervisor,
                     _closed_on(fold),
                 )
             )
+        conn.executemany(
+            "UPDATE subject_folds SET at = ?, event_id = ?, revision = ?, updated_at = ?, supervisor_id = ?,"
+            " closed_on = ? WHERE tenant = ? AND platform = ? AND subject = ?",
+            moved,
+        )
         conn.executemany(
             "INSERT INTO subject_folds (tenant, platform, subject, at, event_id, version, revision, state,"
             " updated_at, supervisor_id, closed_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -308,6 +354,28 @@ class KeptState:
                 " ORDER BY at DESC LIMIT ?)",
                 (*key, subject, *key, subject, CHECKPOINTS_KEPT),
             )
+
+    def _snapshot(self, subject: str, fold: Fold) -> bytes | None:
+        """The state to store for a changed fold; None to leave the stored state and move only the position.
+
+        Empty (`REFER_TO_CHECKPOINT`) when a checkpoint at or before the fold's position is stored: the newest
+        one is the snapshot, so the row stays small (SQLite rewrites a row whole, its state included, on every
+        update of its position). The whole fold when it is a closed case (retention keeps the row's state as
+        the case's base once its events are deleted) or was built or re-folded just now with no checkpoint to
+        refer to. Otherwise the stored snapshot stands, never more than `CHECKPOINT_EVERY` events behind, and
+        a fold read back folds at most that many events onto it."""
+        if _closed_on(fold) is not None:
+            return pickle.dumps(fold, protocol=5)
+        if self._checkpoints.get(subject) or self._restarted.get(subject) is not None:
+            return REFER_TO_CHECKPOINT
+        if subject in self._rebuilt or subject in self._restarted:
+            return pickle.dumps(fold, protocol=5)
+        return None
+
+    def discard(self) -> None:
+        """The batch failed: forget the cached folds it changed (the store still holds them as they were)."""
+        for subject in self._changed:
+            self.cache.drop(self._key(subject))
 
     def publish(self) -> None:
         """After the commit: the saved folds become what the cache holds."""

@@ -90,11 +90,20 @@ class Ledger:
         them already (`rows_of`, one query for a whole re-evaluation slice)."""
         if met_by is never_met and held_by is not no_session:
             met_by = _found_by(held_by)
-        if rows is None:
-            rows = self.rows_of(conn, tenant, platform, [owner]).get(owner, [])
-        by_key: dict[tuple[str, str, str, int], list[sqlite3.Row]] = {}
-        for row in rows:
-            by_key.setdefault((row["kind"], row["scope"], row["holder"], row["cycle"]), []).append(row)
+        if rows is not None:
+            # A re-evaluation slice read every row of its owners in one query (`rows_of`).
+            by_key: dict[tuple[str, str, str, int], list[sqlite3.Row]] = {}
+            for row in rows:
+                by_key.setdefault((row["kind"], row["scope"], row["holder"], row["cycle"]), []).append(row)
+        else:
+            # Only the rows this diff can touch: the open ones (which it may end) and every row of a desired
+            # cycle (which it may keep, move, or follow with a new reference). An owner's ended cycles grow with
+            # its history; reading them all made each event cost more the longer the subject's past.
+            rows = conn.execute(
+                "SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND owner = ? AND status = 'open'",
+                (tenant, platform, owner),
+            ).fetchall()
+            by_key = _rows_of_cycles(conn, tenant, platform, owner, {o.key for o in desired})
 
         created = moved = withdrawn = met = 0
         wanted: set[str] = set()
@@ -269,6 +278,26 @@ class Ledger:
         for row in rows:
             closed_on = today or (session.held_on if session is not None else date.today())
             self._end(conn, tenant, platform, row, True, session, closed_on)
+
+
+def _rows_of_cycles(
+    conn: sqlite3.Connection,
+    tenant: str,
+    platform: str,
+    owner: str,
+    keys: set[tuple[str, str, str, int]],
+) -> dict[tuple[str, str, str, int], list[sqlite3.Row]]:
+    """Every row (any status) of each of these cycles of the owner, by cycle, oldest reference first."""
+    by_key: dict[tuple[str, str, str, int], list[sqlite3.Row]] = {}
+    for key in sorted(keys):
+        found = conn.execute(
+            "SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND owner = ? AND kind = ?"
+            " AND scope = ? AND holder = ? AND cycle = ? ORDER BY created_at, reference",
+            (tenant, platform, owner, *key),
+        ).fetchall()
+        if found:
+            by_key[key] = found
+    return by_key
 
 
 def _found_by(held_by: SessionFinder) -> MetCheck:

@@ -21,9 +21,11 @@ This predicate answers the second question from the same events the subject's fa
 from __future__ import annotations
 
 import sqlite3
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from rules.events import Event, SupervisionBooked, SupervisionRecorded
 from rules.explain import HELD
@@ -45,6 +47,8 @@ class Held:
     recorded_on: date | None = None
     supervisor_id: str | None = None
 
+
+_S = TypeVar("_S", Held, Session)
 
 # The session that met a ledger row's cycle (the first that counts for it), or None.
 SessionFinder = Callable[[sqlite3.Row], Held | None]
@@ -71,20 +75,27 @@ def meeting_session(
 ) -> SessionFinder:
     """For the ledger's rows of one subject, given every event folded about it: the earliest session that met
     the row's cycle, by the rules in the module's docstring."""
-    return _finder([held_of(e) for e in events if isinstance(e, SupervisionRecorded)], counting_kinds)
+    held = [held_of(e) for e in events if isinstance(e, SupervisionRecorded)]
+    held.sort(key=_held_on)
+    return _finder(held, counting_kinds, lambda h: h)
 
 
 def meeting_session_of_fold(
-    sessions: Iterable[Session], counting_kinds: Callable[[str], frozenset[str]]
+    in_held_order: Sequence[Session], counting_kinds: Callable[[str], frozenset[str]]
 ) -> SessionFinder:
-    """The same, from a kept fold's held sessions."""
-    return _finder([held_of_session(s) for s in sessions], counting_kinds)
+    """The same, from a kept fold's held sessions, already in held order (ties in the order folded)."""
+    return _finder(in_held_order, counting_kinds, held_of_session)
 
 
-def _finder(held: list[Held], counting_kinds: Callable[[str], frozenset[str]]) -> SessionFinder:
+def _held_on(item: Held | Session) -> date:
+    return item.held_on
+
+
+def _finder(
+    held: Sequence[_S], counting_kinds: Callable[[str], frozenset[str]], to_held: Callable[[_S], Held]
+) -> SessionFinder:
     if not held:
         return no_session
-    held.sort(key=lambda h: h.held_on)
 
     def first(row: sqlite3.Row) -> Held | None:
         since = date.fromisoformat(row["counted_from_date"])
@@ -92,13 +103,17 @@ def _finder(held: list[Held], counting_kinds: Callable[[str], frozenset[str]]) -
         scope = str(row["scope"])
         any_kind = scope.startswith("booking-") and scope != "booking-ahead"
         kinds = counting_kinds(row["kind"])
-        for session in held:
-            if row["holder"] != "-" and session.worker_id != row["holder"]:
+        holder = row["holder"]
+        # Sessions held before the fact the cycle counted from cannot meet it: start from there, by halving,
+        # so finding the session that met a cycle does not pass over the subject's whole history.
+        at = (bisect_right if from_session else bisect_left)(held, since, key=_held_on)
+        for n in range(at, len(held)):
+            session = held[n]
+            if holder != "-" and session.worker_id != holder:
                 continue
             if not any_kind and session.kind not in kinds:
                 continue
-            if session.held_on > since or (session.held_on == since and not from_session):
-                return session
+            return to_held(session)
         return None
 
     return first
@@ -112,45 +127,42 @@ def met_by_sessions(
     """A check for the ledger's rows of one subject, given every event folded about that subject.
     `booking_kinds`: the kinds of booked session that count for booking ahead."""
     events = list(events)
-    return _met(meeting_session(events, counting_kinds), _booked(events, booking_kinds))
+    booked = _booked(events, booking_kinds)
+    return _met(meeting_session(events, counting_kinds), lambda: booked)
 
 
 def fold_checks(
-    sessions: Iterable[Session],
+    in_held_order: Sequence[Session],
     bookings: Iterable[Booking],
     counting_kinds: Callable[[str], frozenset[str]],
     booking_kinds: frozenset[str] = frozenset(),
 ) -> tuple[MetCheck, SessionFinder]:
     """From a kept fold: whether each ledger row's cycle was met, and the session that met it (the ledger asks
-    both of the same rows), with the sessions sorted once for the two."""
-    # Asked only of rows that leave the desired set, which most re-evaluations have none of: the sessions are
-    # made into `Held` and sorted on the first question, not for every subject.
-    found: list[SessionFinder] = []
+    both of the same rows). Nothing is built until a row asks: most diffs end no cycle."""
 
-    def finder(row: sqlite3.Row) -> Held | None:
-        if not found:
-            found.append(meeting_session_of_fold(sessions, counting_kinds))
-        return found[0](row)
+    def booked() -> list[tuple[str, date]]:
+        return [
+            (b.worker_id, b.starts_at.astimezone(LONDON).date())
+            for b in bookings
+            if b.kind in booking_kinds and not b.cancelled
+        ]
 
-    booked = [
-        (b.worker_id, b.starts_at.astimezone(LONDON).date())
-        for b in bookings
-        if b.kind in booking_kinds and not b.cancelled
-    ]
+    finder = meeting_session_of_fold(in_held_order, counting_kinds)
     return _met(finder, booked), finder
 
 
-def _met(finder: SessionFinder, booked: Sequence[tuple[str, date]]) -> MetCheck:
-    if finder is no_session and not booked:
-        return never_met
+def _met(finder: SessionFinder, booked: Callable[[], Sequence[tuple[str, date]]]) -> MetCheck:
+    standing: list[Sequence[tuple[str, date]]] = []
 
     def met(row: sqlite3.Row) -> bool:
         if row["kind"] == "supervision_booking":
+            if not standing:
+                standing.append(booked())
             since = date.fromisoformat(row["counted_from_date"])
             counted_from_booking = row["counted_from_fact"] == "furthest session booked"
             return any(
                 worker == row["holder"] and (day > since or not counted_from_booking)
-                for worker, day in booked
+                for worker, day in standing[0]
             )
         return finder(row) is not None
 

@@ -17,9 +17,10 @@ from datetime import date
 from connector.config import Config, TenantConfig
 from connector.pipeline.collector import fewer_collections
 from connector.pipeline.failures import record_failures
+from connector.pipeline.fold_cache import FoldCache
 from connector.pipeline.folds import TEAM_FACT_EVENTS, CaseFold, TeamFold, WorkerFold
 from connector.pipeline.inbox import Inbox, InboxItem, subject_keys
-from connector.pipeline.kept_state import FoldCache, KeptState
+from connector.pipeline.kept_state import KeptState
 from connector.pipeline.ledger import DiffCounts, Ledger
 from connector.pipeline.met import (
     Held,
@@ -234,12 +235,29 @@ class Processor:
         groups: dict[tuple[str, str], list[InboxItem]] = {}
         for item in items:
             groups.setdefault((item.tenant, item.platform), []).append(item)
+        kept_states: list[KeptState] = []
+        try:
+            return self._evaluate_and_apply(groups, kept_states, today, items)
+        except BaseException:
+            for kept in kept_states:
+                kept.discard()
+            raise
+
+    def _evaluate_and_apply(
+        self,
+        groups: dict[tuple[str, str], list[InboxItem]],
+        kept_states: list[KeptState],
+        today: date,
+        items: list[InboxItem],
+    ) -> DiffCounts:
+        """The batch's work; its kept states are added to `kept_states` as they are made, for `discard`."""
         plans: list[_Plan] = []
         for (tenant_id, platform), group in groups.items():
             evaluator = self.evaluators.get(tenant_id)
             if evaluator is None:
                 raise RuntimeError(f"tenant {tenant_id!r} is no longer configured")
             kept = KeptState(self.inbox, tenant_id, platform, self.folds, (item.seq for item in group))
+            kept_states.append(kept)
             kept.apply(
                 [item.event for item in group],
                 {item.event.event_id: sorted(subject_keys(item.event)) for item in group},

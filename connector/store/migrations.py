@@ -310,6 +310,11 @@ def _014_outbox_first_sent(db: sqlite_utils.Database) -> None:
     db.table("outbox").add_column("first_sent", str)
 
 
+def _015_obligation_cycles(db: sqlite_utils.Database) -> None:
+    # The ledger's diff reads the rows of the cycles it is given by their key, not every row its owner ever had.
+    db.table("obligations").create_index(["tenant", "platform", "owner", "kind", "scope", "holder", "cycle"])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _001_inbox,
     _002_obligations,
@@ -325,4 +330,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _012_retention,
     _013_reevaluate_on,
     _014_outbox_first_sent,
+    _015_obligation_cycles,
 ]

@@ -9,7 +9,7 @@ modules (`cases`, `workers`, `teams`) say which sessions count and how each obli
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from rules.calendar import WorkingCalendar
@@ -31,7 +31,7 @@ class Engine:
         # Kept across calls: the rules that apply to each combination of codes and flags, and each worker's
         # personal supervision sessions and due date (asked once for every child the worker holds).
         self.applicable: dict[tuple[object, ...], cases.CaseRules] = {}
-        self.personal: dict[str, tuple[WorkerFacts, list[Session], dict[date, Due | None]]] = {}
+        self.personal: dict[str, tuple[WorkerFacts, Sequence[Session], dict[date, Due | None]]] = {}
         # Asked for every subject the service evaluates: work it out once, not per call.
         self._levels = pack.levels()
         # LINC-CARRY: how many of a case supervision's form fields carry forward the previous one's actions.

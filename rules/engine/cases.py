@@ -17,6 +17,7 @@ from rules.engine.settle import (
     earliest,
     fixed_contenders,
     held_sessions,
+    own_since,
     recorded,
     strictest,
 )
@@ -136,19 +137,21 @@ def _case_supervision(
 ) -> Obligation | None:
     pack = engine.pack
     applicable = rules.case_supervision
-    qualifying = held_sessions(case.sessions, pack.qualifying_case_sessions)  # sessions_for(case_supervision)
+    kinds = pack.qualifying_case_sessions  # pack.sessions_for("case_supervision"), read once
+    qualifying = held_sessions(case.sessions, kinds, case.held)
     # Rule 8: a keyworker's clock is the child's (sessions of this and earlier keyworkers count, not those of
     # workers only involved in the case now); an involved worker's clock is their own.
     holder = allocation.worker_id
+    sessions: Sequence[Session]
     if not allocation.is_keyworker:
-        sessions = [s for s in qualifying if s.worker_id == holder]
+        sessions = own_since(qualifying, holder, date.min, case.held, kinds)
     elif len(case.allocations) > 1:
         involved = {a.worker_id for a in case.allocations if not a.is_keyworker}
         sessions = [s for s in qualifying if s.worker_id not in involved]
     else:
         sessions = qualifying
     since = allocation.start_date
-    own = [s for s in qualifying if s.worker_id == holder and s.held_on >= since]
+    own = own_since(qualifying, holder, since, case.held, kinds)
     clock = Clock(
         as_of,
         engine.calendar,
@@ -179,7 +182,7 @@ def _case_supervision(
         "case_supervision",
         scope=case.case_id,
         holder=allocation.worker_id,
-        cycle=1 + sum(1 for s in qualifying if s.worker_id == holder),
+        cycle=1 + len(own_since(qualifying, holder, date.min, case.held, kinds)),
         assignee=allocation.worker_id,
         case_id=case.case_id,
         team_id=allocation.team_id or (worker.team_id if worker else None),
@@ -225,7 +228,7 @@ def _fsm_group(
 ) -> Obligation | None:
     pack = engine.pack
     kind = "fsm_group_supervision"
-    sessions = held_sessions(case.sessions, pack.sessions_for(kind))
+    sessions = held_sessions(case.sessions, pack.sessions_for(kind), case.held)
     clock = Clock(
         as_of,
         engine.calendar,

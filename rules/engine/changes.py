@@ -16,6 +16,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from rules.dates import add_days
+from rules.engine.settle import held_sessions
 from rules.model import CaseFacts, TeamFacts, WorkerFacts
 from rules.schedules.base import Clock, booked_on
 
@@ -43,7 +44,7 @@ def worker_changes(engine: Engine, worker: WorkerFacts, as_of: date) -> date | N
         days += [add_days(booked_on(b), 1) for b in worker.bookings if not b.cancelled]
     rules = [r for r in engine.date_rules if r.applies_to.worker_matches(worker)]
     if rules:
-        sessions = tuple(s for s in worker.sessions if s.kind in pack.sessions_for("practice_observation"))
+        sessions = held_sessions(worker.sessions, pack.sessions_for("practice_observation"), worker.held)
         clock = Clock(as_of, engine.calendar, worker_start(worker), sessions, worker=worker)
         for rule in rules:
             days += rule.schedule.changes_after(clock)
@@ -60,7 +61,8 @@ def case_changes(
         days += _left_on(workers.get(allocation.worker_id))
     if engine.carries_actions:
         # "(overdue)" is added the day after an action's due date.
-        days += [add_days(a.due_date, 1) for s in case.sessions for a in s.actions if a.due_date is not None]
+        with_actions = case.sessions if case.held is None else case.held.with_actions
+        days += [add_days(a.due_date, 1) for s in with_actions for a in s.actions if a.due_date is not None]
     return _earliest(days, as_of)
 
 

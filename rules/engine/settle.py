@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from operator import attrgetter
 
+from rules.held import HeldIndex
 from rules.model import Basis, Booking, Session, WorkerFacts
 from rules.pack import Rule
 from rules.schedules.base import Candidate, Clock, Schedule
@@ -114,7 +115,21 @@ def assignee(rule: Rule, holder: str, supervisor_id: str | None, worker: WorkerF
     return holder
 
 
-def held_sessions(sessions: Sequence[Session], kinds: frozenset[str]) -> list[Session]:
+def held_sessions(
+    sessions: Sequence[Session], kinds: frozenset[str], index: HeldIndex | None = None
+) -> Sequence[Session]:
+    """The sessions of these kinds in held order: from the facts' index when they carry one."""
+    if index is not None:
+        return index.of_kinds(kinds)
     found = [s for s in sessions if s.kind in kinds]
     found.sort(key=_held_order)
     return found
+
+
+def own_since(
+    sessions: Sequence[Session], worker_id: str, since: date, index: HeldIndex | None, kinds: frozenset[str]
+) -> Sequence[Session]:
+    """Of `sessions` (those of `kinds`, in held order), the worker's held on or after `since`."""
+    if index is not None:
+        return index.own_since(kinds, worker_id, since)
+    return [s for s in sessions if s.worker_id == worker_id and s.held_on >= since]

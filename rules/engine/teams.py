@@ -31,7 +31,7 @@ def for_team(engine: Engine, team: TeamFacts, as_of: date) -> list[Obligation]:
         applicable = [r for r in pack.rules_of(kind) if r.applies_to.team_matches(team)]
         if not applicable:
             continue
-        sessions = held_sessions(team.sessions, pack.sessions_for(kind))
+        sessions = held_sessions(team.sessions, pack.sessions_for(kind), team.held)
         settled = strictest(applicable, Clock(as_of, engine.calendar, start, sessions))
         if settled is None:
             continue

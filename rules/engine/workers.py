@@ -3,6 +3,7 @@ observations, agendas before booked sessions and dip samples after held ones."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -53,11 +54,11 @@ def worker_start(worker: WorkerFacts) -> Basis:
     )
 
 
-def personal_sessions(engine: Engine, worker: WorkerFacts) -> list[Session]:
+def personal_sessions(engine: Engine, worker: WorkerFacts) -> Sequence[Session]:
     cached = engine.personal.get(worker.worker_id)
     if cached is not None and cached[0] is worker:
         return cached[1]
-    sessions = held_sessions(worker.sessions, engine.pack.sessions_for("personal_supervision"))
+    sessions = held_sessions(worker.sessions, engine.pack.sessions_for("personal_supervision"), worker.held)
     _remember(engine, worker, sessions, {})
     return sessions
 
@@ -84,7 +85,7 @@ def personal_due(engine: Engine, worker: WorkerFacts, as_of: date) -> Due | None
 
 
 def _remember(
-    engine: Engine, worker: WorkerFacts, sessions: list[Session], dues: dict[date, Due | None]
+    engine: Engine, worker: WorkerFacts, sessions: Sequence[Session], dues: dict[date, Due | None]
 ) -> None:
     if len(engine.personal) > 100_000:
         engine.personal.clear()
@@ -131,7 +132,7 @@ def _personal_supervision(engine: Engine, worker: WorkerFacts, as_of: date) -> O
     )
 
 
-def _leave_gap(worker: WorkerFacts, sessions: list[Session], since: date, due: date, why: str) -> str:
+def _leave_gap(worker: WorkerFacts, sessions: Sequence[Session], since: date, due: date, why: str) -> str:
     """Standard n: a gap in supervision that leave caused, from the leave the worker recorded since the last
     session up to the due date (ids, dates and reason codes only)."""
     last = (
@@ -180,7 +181,7 @@ def _agreement(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation |
     since = worker.supervisor_since
     if worker.supervisor_id is None or since is None:
         return None  # no supervisor, or a relationship older than what the connector saw (rule 13)
-    made = [s for s in worker.sessions if s.kind in pack.sessions_for(kind)]
+    made = held_sessions(worker.sessions, pack.sessions_for(kind), worker.held)
     start = latest(
         Basis("joining" if since == worker.start_date else "new supervisor", since),
         Basis("first event the connector received about the worker", worker.known_since),
@@ -209,7 +210,7 @@ def _agreement(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation |
 def _practice_observation(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
     pack = engine.pack
     kind = "practice_observation"
-    done = [s for s in worker.sessions if s.kind in pack.sessions_for(kind)]
+    done = held_sessions(worker.sessions, pack.sessions_for(kind), worker.held)
     rules = [r for r in pack.rules_of(kind) if r.applies_to.worker_matches(worker)]
     if not rules:
         return None

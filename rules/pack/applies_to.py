@@ -83,8 +83,11 @@ class AppliesTo:
         if self.team_tags is None and self.or_team_has_held is None:
             return True
         tagged = self.team_tags is not None and bool({tag(t) for t in team.tags} & self.team_tags)
-        held = self.or_team_has_held is not None and any(
-            s.kind in self.or_team_has_held for s in team.sessions
+        kinds = self.or_team_has_held
+        held = kinds is not None and (
+            team.held.has_kind(kinds)
+            if team.held is not None
+            else any(s.kind in kinds for s in team.sessions)
         )
         return tagged or held
 

@@ -52,6 +52,7 @@ class OnceAfter(Schedule):
         ):
             return None
         # Rule 8: met by any qualifying session held on or after the start.
-        if any(s.held_on >= since for s in clock.sessions):
+        # From the newest: the sessions are in held order, so the latest answers at once when it is late enough.
+        if any(s.held_on >= since for s in reversed(clock.sessions)):
             return None
         return Candidate(rule, add_days(clock.start.on, self.days), clock.start)

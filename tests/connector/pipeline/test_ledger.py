@@ -1,6 +1,11 @@
+from __future__ import annotations
+
 import json
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
+from typing import cast
 
 from connector.pipeline.ledger import Ledger
 from connector.pipeline.outbox import Outbox
@@ -119,3 +124,53 @@ def test_a_cycle_closed_on_the_platform_is_left_alone(db: Database) -> None:
 def test_owners_only_see_their_own_rows(db: Database) -> None:
     apply(db, [OBLIGATION], owner="case:100234")
     assert apply(db, [], owner="worker:5521") == (0, 0, 0)
+
+
+class _CountingConnection:
+    """A connection that counts the obligation rows the ledger reads."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.rows_read = 0
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> _CountingCursor:
+        return _CountingCursor(self, self.conn.execute(sql, params), "FROM obligations" in sql)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.conn, name)
+
+
+class _CountingCursor:
+    def __init__(self, owner: _CountingConnection, cursor: sqlite3.Cursor, counts: bool) -> None:
+        self.owner, self.cursor, self.counts = owner, cursor, counts
+
+    def fetchall(self) -> list[sqlite3.Row]:
+        rows = self.cursor.fetchall()
+        self.owner.rows_read += len(rows) if self.counts else 0
+        return rows
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.cursor, name)
+
+
+def test_the_diff_reads_the_open_rows_and_the_desired_cycles_not_every_ended_cycle(db: Database) -> None:
+    # A hundred cycles, each met by the next: the owner's history of ended rows grows with every session.
+    for cycle in range(1, 101):
+        apply(db, [replace(OBLIGATION, cycle=cycle)])
+    ledger = Ledger(db, Outbox(db))
+    with db.transaction() as conn:
+        counting = _CountingConnection(conn)
+        counts = ledger.apply(
+            cast(sqlite3.Connection, counting),
+            "linc",
+            "mosaic",
+            "linc",
+            "case:100234",
+            [replace(OBLIGATION, cycle=101)],
+            TODAY,
+        )
+    assert (counts.created, counts.met) == (1, 1)
+    # The one open row (cycle 100, which the new cycle ends); cycle 101 has no rows yet.
+    assert counting.rows_read == 1
+    statuses = [r["status"] for r in db.query("SELECT status FROM obligations ORDER BY rowid")]
+    assert statuses == ["met"] * 100 + ["open"]

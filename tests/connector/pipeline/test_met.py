@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, date, datetime
-from typing import Any
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, overload
 
-from connector.pipeline.met import fold_checks, met_by_sessions
+from connector.pipeline.met import Held, fold_checks, met_by_sessions
 from rules.events import CaseAllocated, Relationship, SupervisionRecorded
+from rules.explain import HELD
 from rules.model import Session
 from rules.pack import COUNTING_SESSIONS
 
@@ -66,16 +67,47 @@ def test_no_sessions_never_meets() -> None:
     assert not met_by_sessions([allocation], counting)(row())  # type: ignore[arg-type]
 
 
-def test_a_folds_checks_read_its_sessions_only_when_a_row_is_asked_about() -> None:
-    read: list[str] = []
+class _Counted(Sequence[Session]):
+    """Sessions in held order that count how many of them are looked at."""
 
-    def sessions() -> Iterator[Session]:
-        read.append("read")
-        yield Session("s1", "agreement", "5521", "5500", "310", (), date(2026, 11, 10), date(2026, 11, 10))
+    def __init__(self, sessions: list[Session]) -> None:
+        self.sessions = sessions
+        self.looked_at = 0
 
-    met, found = fold_checks(sessions(), (), counting)
-    assert read == []  # a re-evaluation whose rows all stay desired never sorts the fold's sessions
+    def __len__(self) -> int:
+        return len(self.sessions)
+
+    @overload
+    def __getitem__(self, at: int) -> Session: ...
+    @overload
+    def __getitem__(self, at: slice) -> Sequence[Session]: ...
+    def __getitem__(self, at: int | slice) -> Session | Sequence[Session]:
+        self.looked_at += 1
+        return self.sessions[at]
+
+
+def test_the_session_that_met_a_cycle_is_found_by_halving_not_by_a_pass_over_the_history() -> None:
+    start = date(2000, 1, 3)
+    history = _Counted(
+        [
+            Session(f"s{n}", "personal", "5521", "5500", "310", (), start + timedelta(days=n), start, False)
+            for n in range(5000)
+        ]
+    )
+    met, found = fold_checks(history, [], counting)
+    last = start + timedelta(days=4998)
+    cycle = row(kind="personal_supervision", counted_from_fact=HELD["personal"], counted_from_date=str(last))
+    assert met(cycle)
+    assert found(cycle) == Held("personal", "5521", start + timedelta(days=4999), start, "5500")
+    assert history.looked_at < 40
+
+
+def test_a_folds_checks_look_at_no_session_until_a_row_is_asked_about() -> None:
+    history = _Counted(
+        [Session("s1", "agreement", "5521", "5500", "310", (), date(2026, 11, 10), date(2026, 11, 10))]
+    )
+    met, found = fold_checks(history, (), counting)
+    assert history.looked_at == 0  # a re-evaluation whose rows all stay desired never looks at the sessions
     assert met(row())  # type: ignore[arg-type]
     held = found(row())  # type: ignore[arg-type]
     assert held is not None and held.held_on == date(2026, 11, 10)
-    assert read == ["read"]  # made once, for both questions
