@@ -7,7 +7,6 @@ row ("case:<id>", "worker:<id>", "team:<id>"), so a re-evaluation of one subject
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -16,6 +15,7 @@ from connector.pipeline.met import Held, MetCheck, SessionFinder, never_met, no_
 from connector.pipeline.outbox import Outbox
 from connector.pipeline.outcomes import record_outcome
 from connector.store.database import Database, utc_now_text
+from connector.store.engines.base import Connection, Row
 from rules.model import Obligation
 
 TITLES = {
@@ -69,7 +69,7 @@ class Ledger:
 
     def apply(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         tenant: str,
         platform: str,
         prefix: str,
@@ -91,7 +91,7 @@ class Ledger:
             "SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND owner = ?",
             (tenant, platform, owner),
         ).fetchall()
-        by_key: dict[tuple[str, str, str, int], list[sqlite3.Row]] = {}
+        by_key: dict[tuple[str, str, str, int], list[Row]] = {}
         for row in rows:
             by_key.setdefault((row["kind"], row["scope"], row["holder"], row["cycle"]), []).append(row)
 
@@ -140,10 +140,10 @@ class Ledger:
 
     def _end(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         tenant: str,
         platform: str,
-        row: sqlite3.Row,
+        row: Row,
         met: bool,
         session: Held | None,
         today: date,
@@ -162,7 +162,7 @@ class Ledger:
 
     def _insert(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         tenant: str,
         platform: str,
         reference: str,
@@ -191,7 +191,7 @@ class Ledger:
 
     def _update(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         tenant: str,
         platform: str,
         reference: str,
@@ -207,7 +207,7 @@ class Ledger:
 
     def record_confirmation(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         tenant: str,
         platform: str,
         reference: str,
@@ -233,7 +233,7 @@ class Ledger:
 
     def mark_closed_by_step(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         tenant: str,
         platform: str,
         step_ref: str,
@@ -269,7 +269,7 @@ def _mutable_columns(obligation: Obligation) -> tuple[Any, ...]:
     )
 
 
-def _changed(row: sqlite3.Row, obligation: Obligation) -> bool:
+def _changed(row: Row, obligation: Obligation) -> bool:
     return tuple(row[c] for c in _MUTABLE) != _mutable_columns(obligation)
 
 
@@ -286,7 +286,7 @@ _MUTABLE = (
 )
 
 
-def _payload_of_row(row: sqlite3.Row) -> str:
+def _payload_of_row(row: Row) -> str:
     return json.dumps(
         {
             "open": True,

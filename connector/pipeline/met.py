@@ -20,11 +20,11 @@ This predicate answers the second question from the same events the subject's fa
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from connector.store.engines.base import Row
 from rules.events import Event, SupervisionBooked, SupervisionRecorded
 from rules.explain import HELD
 from rules.model import Booking, Session
@@ -32,7 +32,7 @@ from rules.pack import RulePack
 from rules.schedules.base import LONDON
 
 SESSION_FACTS = frozenset(HELD.values())
-MetCheck = Callable[[sqlite3.Row], bool]
+MetCheck = Callable[[Row], bool]
 
 
 @dataclass(frozen=True)
@@ -47,14 +47,14 @@ class Held:
 
 
 # The session that met a ledger row's cycle (the first that counts for it), or None.
-SessionFinder = Callable[[sqlite3.Row], Held | None]
+SessionFinder = Callable[[Row], Held | None]
 
 
-def never_met(row: sqlite3.Row) -> bool:
+def never_met(row: Row) -> bool:
     return False
 
 
-def no_session(row: sqlite3.Row) -> Held | None:
+def no_session(row: Row) -> Held | None:
     return None
 
 
@@ -86,7 +86,7 @@ def _finder(held: list[Held], counting_kinds: Callable[[str], frozenset[str]]) -
         return no_session
     held.sort(key=lambda h: h.held_on)
 
-    def first(row: sqlite3.Row) -> Held | None:
+    def first(row: Row) -> Held | None:
         since = date.fromisoformat(row["counted_from_date"])
         from_session = row["counted_from_fact"] in SESSION_FACTS or row["counted_from_fact"].endswith(" held")
         scope = str(row["scope"])
@@ -136,7 +136,7 @@ def _met(finder: SessionFinder, booked: Sequence[tuple[str, date]]) -> MetCheck:
     if finder is no_session and not booked:
         return never_met
 
-    def met(row: sqlite3.Row) -> bool:
+    def met(row: Row) -> bool:
         if row["kind"] == "supervision_booking":
             since = date.fromisoformat(row["counted_from_date"])
             counted_from_booking = row["counted_from_fact"] == "furthest session booked"

@@ -7,13 +7,13 @@ deletes a row only if its version is still the one it sent, so nothing newer is 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector.store.database import Database, utc_now_text
+from connector.store.engines.base import Connection, Row
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class OutboxRow:
     updated_at: str
 
 
-def _row(row: sqlite3.Row) -> OutboxRow:
+def _row(row: Row) -> OutboxRow:
     return OutboxRow(
         id=row["id"],
         tenant=row["tenant"],
@@ -57,7 +57,7 @@ class Outbox:
 
     def put(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         tenant: str,
         platform: str,
         reference: str,
@@ -69,7 +69,7 @@ class Outbox:
         self.put_many(conn, [(tenant, platform, reference, item, action, payload)])
 
     def put_many(
-        self, conn: sqlite3.Connection, writes: Iterable[tuple[str, str, str, str, str, dict[str, Any]]]
+        self, conn: Connection, writes: Iterable[tuple[str, str, str, str, str, dict[str, Any]]]
     ) -> None:
         """`put` for many references in one statement (the daily tick queues thousands)."""
         now = utc_now_text()
@@ -113,7 +113,7 @@ class Outbox:
         value = self.db.scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
         return None if value is None else str(value)
 
-    def confirm(self, conn: sqlite3.Connection, row: OutboxRow) -> bool:
+    def confirm(self, conn: Connection, row: OutboxRow) -> bool:
         """Remove the row if nothing newer replaced it meanwhile; True when removed."""
         cursor = conn.execute("DELETE FROM outbox WHERE id = ? AND version = ?", (row.id, row.version))
         return cursor.rowcount == 1

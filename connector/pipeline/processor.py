@@ -8,7 +8,6 @@ converge on the same obligations.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,6 +29,7 @@ from connector.pipeline.met import (
 from connector.pipeline.outbox import Outbox
 from connector.pipeline.reevaluate_on import due_owners, save_reevaluate_on
 from connector.store.database import Database
+from connector.store.engines.base import Connection
 from rules.calendar import WorkingCalendar
 from rules.engine import Engine
 from rules.events import Event, ShiftWorked, SupervisionBooked, SupervisionRecorded, WorkerUpdated
@@ -281,7 +281,7 @@ class Processor:
                 changes[owner] = today
         return desired, changes, failed
 
-    def _apply(self, conn: sqlite3.Connection, plans: list[_Plan], today: date) -> DiffCounts:
+    def _apply(self, conn: Connection, plans: list[_Plan], today: date) -> DiffCounts:
         totals = DiffCounts()
         for plan in plans:
             tenant = plan.evaluator.tenant
