@@ -14,11 +14,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import requests
 from pytest_httpserver import HTTPServer
 
 from tests.support.fake_mosaic import TOKEN, FakeMosaic
 from tests.support.harness import SECRET, STEP_TYPES, event, signed
+
+# Each path runs on SQLite and on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("store_engine")
 
 ALLOCATED = event(
     "evt_restart",

@@ -11,6 +11,7 @@ from tests.support.harness import SECRET, config_document
 
 from connector.cli import main
 from connector.config import ConfigError, load_config_file, parse_config
+from connector.store.url import DatabaseUrl
 
 
 def errors_of(
@@ -217,16 +218,61 @@ def test_one_pass_reports_every_part_with_one_wording_for_unknown_keys(tmp_path:
 
 
 @pytest.mark.parametrize(
-    "url", ["postgresql://u@h/db", "sqlite:///x.db", "mysql://root@db/connector", "file://var/c.db"]
+    ("url", "scheme"),
+    [("sqlite:///x.db", "sqlite"), ("mysql://root@db/connector", "mysql"), ("file://var/c.db", "file")],
 )
-def test_a_database_url_is_refused_for_a_sqlite_path(tmp_path: Path, url: str) -> None:
+def test_a_database_url_of_an_unknown_scheme_is_refused(tmp_path: Path, url: str, scheme: str) -> None:
     document = config_document(tmp_path, "http://127.0.0.1:9001/api")
     document["storage"]["database"] = url
     assert errors_of(document, tmp_path) == {
         "storage.database": [
-            "PostgreSQL and other database servers are not supported yet; give a SQLite file path."
+            f"Unknown database scheme {scheme!r}: give a SQLite file path or a postgresql:// URL."
         ]
     }
+
+
+def test_a_postgresql_url_is_taken_with_its_password_from_the_environment(tmp_path: Path) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    document["storage"] = {
+        "database": "postgresql://connector@db.council:5432/connector",
+        "password_env": "PGPW",
+    }
+    config = parse_config(document, base_dir=tmp_path, environ={"PGPW": "s3cret"})
+    assert config.database == DatabaseUrl("postgresql://connector@db.council:5432/connector", "s3cret")
+    assert "s3cret" not in f"{config.database} {config.database!r}"
+
+
+@pytest.mark.parametrize(
+    ("storage", "field", "message"),
+    [
+        (
+            {"database": "postgresql://connector:pw@db/connector"},
+            "storage.database",
+            "Give the password as storage.password_env (or storage.password), not in the URL.",
+        ),
+        (
+            {"database": "postgresql://connector@db"},
+            "storage.database",
+            "Give the server and the database: postgresql://user@host:5432/database.",
+        ),
+        (
+            {"database": "var/c.db", "password_env": "PGPW"},
+            "storage.password_env",
+            "Only for a postgresql:// database; a SQLite file has no password.",
+        ),
+        (
+            {"database": "postgresql://connector@db/connector", "password_env": "UNSET"},
+            "storage.password_env",
+            "Environment variable UNSET is not set.",
+        ),
+    ],
+)
+def test_a_bad_postgresql_storage_names_the_field(
+    tmp_path: Path, storage: dict[str, str], field: str, message: str
+) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    document["storage"] = storage
+    assert errors_of(document, tmp_path) == {field: [message]}
 
 
 def test_an_admin_token_from_the_environment_must_be_long_enough(tmp_path: Path) -> None:
@@ -307,7 +353,9 @@ def test_every_ladder_key_is_checked_by_its_path(tmp_path: Path) -> None:
         "ladder": [{"offset_days": -7, "to": "manager"}, {"offset_days": "soon", "to": "assignee"}],
         "kinds": {
             "case_supervisions": {"ladder": []},
-            "agenda": {"ladder": [{"offset_days": 0, "to": "assignee"}, {"offset_days": 0, "to": "assignee"}]},
+            "agenda": {
+                "ladder": [{"offset_days": 0, "to": "assignee"}, {"offset_days": 0, "to": "assignee"}]
+            },
             "dip_sample": {"ladder": [{"offset_days": 400, "to": "assignee", "when": "x"}]},
         },
         "colour": "red",

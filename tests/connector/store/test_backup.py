@@ -66,7 +66,10 @@ def test_a_backup_taken_while_another_thread_writes_is_whole_and_holds_every_com
     assert not (tmp_path / "copy.db.partial").exists()
 
 
-def test_an_existing_file_is_not_replaced_unless_forced(tmp_path: Path, db: Database) -> None:
+def test_an_existing_file_is_not_replaced_unless_forced(tmp_path: Path) -> None:
+    db = Database(tmp_path / "connector.db")  # a SQLite file: the online backup is SQLite's
+    db.migrate()
+    db.close()
     target = tmp_path / "copy.db"
     target.write_text("keep me")
     with pytest.raises(BackupError, match="already exists"):
@@ -107,5 +110,8 @@ def test_the_backup_command_never_creates_the_database_it_was_to_copy(tmp_path: 
     config = write_config(tmp_path)
     result = CliRunner().invoke(main, ["backup", "--config", str(config), "--to", str(tmp_path / "copy.db")])
     assert result.exit_code == 2
-    assert result.stderr.strip() == f"connector: error: {tmp_path / 'connector.db'}: no database there to back up"
+    assert (
+        result.stderr.strip()
+        == f"connector: error: {tmp_path / 'connector.db'}: no database there to back up"
+    )
     assert not (tmp_path / "connector.db").exists() and not (tmp_path / "copy.db").exists()
