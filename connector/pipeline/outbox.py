@@ -14,6 +14,7 @@ from typing import Any
 
 from connector.store.database import Database, utc_now_text
 from connector.store.engines.base import Connection, Row
+from connector.store.leases import claim_outbox, shared
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ def _row(row: Row) -> OutboxRow:
 class Outbox:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # The rows this process's last delivery round leased (PostgreSQL; store/leases.py), given back next round.
+        self._leased: list[int] = []
 
     def put(
         self,
@@ -101,12 +104,16 @@ class Outbox:
     def due(self, now: datetime, limit: int = 100, skip: Iterable[tuple[str, str]] = ()) -> list[OutboxRow]:
         """Pending rows due by `now`, oldest first, leaving out the (tenant, platform) pairs in `skip` (those
         paused after a 429), so their rows never fill the batch and hold up everyone else's."""
-        sql = "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
+        where = "state = 'pending' AND next_attempt_at <= ?"
         params: list[Any] = [now.astimezone(UTC).isoformat(timespec="milliseconds")]
         for tenant, platform in skip:
-            sql += " AND NOT (tenant = ? AND platform = ?)"
+            where += " AND NOT (tenant = ? AND platform = ?)"
             params += [tenant, platform]
-        rows = self.db.query(sql + " ORDER BY id LIMIT ?", (*params, limit))
+        if shared(self.db):
+            rows = claim_outbox(self.db, where, params, limit, now.astimezone(UTC), release=self._leased)
+            self._leased = [int(r["id"]) for r in rows]
+        else:
+            rows = self.db.query(f"SELECT * FROM outbox WHERE {where} ORDER BY id LIMIT ?", (*params, limit))
         return [_row(r) for r in rows]
 
     def next_due_at(self) -> str | None:

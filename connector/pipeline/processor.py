@@ -30,6 +30,7 @@ from connector.pipeline.outbox import Outbox
 from connector.pipeline.reevaluate_on import due_owners, save_reevaluate_on
 from connector.store.database import Database
 from connector.store.engines.base import Connection
+from connector.store.leases import turn
 from rules.calendar import WorkingCalendar
 from rules.engine import Engine
 from rules.events import Event, ShiftWorked, SupervisionBooked, SupervisionRecorded, WorkerUpdated
@@ -169,7 +170,12 @@ class Processor:
         self.failed_owners: dict[str, str] = {}
 
     def run_once(self, limit: int = 200) -> int:
-        """Process up to `limit` pending events; returns how many were processed."""
+        """Process up to `limit` pending events; returns how many were processed (0 while another process on
+        the same PostgreSQL database has the processing turn: store/leases.py)."""
+        with turn(self.db, "processing") as mine:
+            return self._run_once(limit) if mine else 0
+
+    def _run_once(self, limit: int) -> int:
         items = self.inbox.pending(limit)
         if not items:
             return 0
@@ -306,6 +312,10 @@ class Processor:
         return totals
 
     def reevaluate_all(self, tenant_id: str, platform: str, only_due: bool = False) -> DiffCounts:
+        with turn(self.db, "processing", wait=True):
+            return self._reevaluate_all(tenant_id, platform, only_due)
+
+    def _reevaluate_all(self, tenant_id: str, platform: str, only_due: bool) -> DiffCounts:
         """Re-evaluate every subject a tenant's events ever mentioned (after a rule or config change); with
         `only_due` (the daily run), only those whose obligations the day alone may have changed since they were
         last evaluated, and those never evaluated with a day to re-evaluate on (a database from before it)."""

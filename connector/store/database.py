@@ -80,7 +80,7 @@ class Database:
             yield from self._run_transaction(conn)
 
     def _run_transaction(self, conn: Connection) -> Iterator[Connection]:
-        conn.execute(self.engine.begin_sql)
+        self.engine.begin(conn)
         try:
             yield conn
         except BaseException:

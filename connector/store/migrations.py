@@ -304,6 +304,12 @@ def _013_reevaluate_on(db: sqlite_utils.Database) -> None:
     db.table("reevaluate_on").create_index(["tenant", "platform", "on_date"])
 
 
+def _014_outbox_leases(db: sqlite_utils.Database) -> None:
+    # Until when a process delivering a write holds its row (store/leases.py), so several processes on one
+    # PostgreSQL database never send it twice at once; a killed process's lease simply runs out. NULL: free.
+    db.table("outbox").add_column("lease_until", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _001_inbox,
     _002_obligations,
@@ -318,4 +324,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _011_kept_state,
     _012_retention,
     _013_reevaluate_on,
+    _014_outbox_leases,
 ]

@@ -20,6 +20,7 @@ from connector.store.url import DatabaseUrl
 
 # Any fixed 64-bit number, the same in every instance: the key of the migration lock.
 MIGRATION_LOCK = 0x636F6E6E6D696772  # "connmigr"
+WRITE_LOCK = 0x636F6E6E77726974  # "connwrit"
 
 
 class PgRow:
@@ -132,7 +133,6 @@ class PostgresEngine:
     # Threads of one process take turns as they do on SQLite (the pipeline's read-then-write steps assume one
     # writer per process); other processes are kept apart by leases and advisory locks (store/leases.py).
     serialise_writers = True
-    begin_sql = "BEGIN"
 
     def __init__(self, target: DatabaseUrl) -> None:
         self.target = target
@@ -148,6 +148,14 @@ class PostgresEngine:
             row_factory=_rows,
         )
         return PgConnection(raw)
+
+    def begin(self, conn: Connection) -> None:
+        """BEGIN, then the database's write lock, held to COMMIT: one writing transaction at a time across every
+        process, as SQLite's BEGIN IMMEDIATE gives, so the pipeline's read-then-write steps stay as safe with
+        several instances as with one, and two instances' transactions can never deadlock on each other's rows.
+        Transactions are kept short for SQLite already; the slow parts (HTTP, folding, rules) run outside."""
+        conn.execute("BEGIN")
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
 
     def migration_target(self, conn: Connection) -> PgMigrationTarget:
         return PgMigrationTarget(conn)

@@ -23,7 +23,6 @@ class SqliteEngine:
     # Threads of one process queue on a lock of ours rather than on SQLite's busy handler, which sleeps in
     # growing steps and would leave the write lock idle while webhooks wait for it.
     serialise_writers = True
-    begin_sql = "BEGIN IMMEDIATE"
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
@@ -52,6 +51,10 @@ class SqliteEngine:
             return
         with suppress(FileExistsError):
             os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+    def begin(self, conn: Connection) -> None:
+        # IMMEDIATE: the write lock from the first statement, so a read-then-write never deadlocks.
+        conn.execute("BEGIN IMMEDIATE")
 
     def migration_target(self, conn: Connection) -> sqlite_utils.Database:
         return sqlite_utils.Database(conn)  # type: ignore[arg-type]  # the raw sqlite3 connection, passed through
