@@ -91,6 +91,12 @@ class PostgresServer:
         self._admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
         return DatabaseUrl(self.url_of(name))
 
+    def empty_database(self) -> DatabaseUrl:
+        """A database with no schema at all, for the migrations' own tests."""
+        name = f"empty_{os.getpid()}_{next(self._names)}"
+        self._admin(f"CREATE DATABASE {name}")
+        return DatabaseUrl(self.url_of(name))
+
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.folder, ignore_errors=True)

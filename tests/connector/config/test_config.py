@@ -147,6 +147,25 @@ def test_check_config_prints_each_problem_and_exits_2(tmp_path: Path) -> None:
     assert "tenants[0]" in result.output
 
 
+def test_check_config_accepts_a_postgresql_url_and_refuses_an_unknown_scheme(tmp_path: Path) -> None:
+    from tests.support.harness import config_toml
+
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    path = tmp_path / "c.toml"
+    document["storage"] = {
+        "database": "postgresql://connector@db.council:5432/connector",
+        "password_env": "PGPW",
+    }
+    path.write_text(config_toml(document))
+    good = CliRunner(env={"PGPW": "s3cret"}).invoke(main, ["check-config", "--config", str(path)])
+    assert good.exit_code == 0, good.output
+    document["storage"] = {"database": "mysql://root@db/connector"}
+    path.write_text(config_toml(document))
+    bad = CliRunner().invoke(main, ["check-config", "--config", str(path)])
+    assert bad.exit_code == 2
+    assert "storage.database: Unknown database scheme 'mysql'" in bad.output
+
+
 def test_serve_with_a_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["serve", "--config", str(tmp_path / "absent.toml")])
     assert result.exit_code == 2
