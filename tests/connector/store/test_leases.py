@@ -204,7 +204,9 @@ def test_a_process_that_dies_holding_a_turn_leaves_it_free(
         assert one.post(workload()[0]).status_code == 202
         held = turn(one.service.db, "processing")
         assert held.__enter__()
-        one.service.db.close()  # its session ends, as a SIGKILLed process's does
+        # Its session ends, as a SIGKILLed process's does: the server ends it and says when it has gone.
+        pid = one.service.db.scalar("SELECT pg_backend_pid()")
+        assert two.service.db.scalar("SELECT pg_terminate_backend(?, 10000)", (pid,)) is True
         assert two.service.processor.run_once() == 1
         with suppress(psycopg.OperationalError):  # the dead session cannot say it lets go; nor need it
             held.__exit__(None, None, None)
