@@ -3,7 +3,7 @@
 The migrations stay the one list both engines apply: this stand-in gives them the few sqlite_utils calls they
 make (`table().create`, `create_index`, `add_column`, `execute`, `conn.executemany`) and writes PostgreSQL's DDL
 for them: TEXT stays TEXT, an integer is BIGINT, bytes are BYTEA, and a table's single integer key is an identity
-column (SQLite's rowid alias). A shipped statement that SQLite spells with its own functions is given its
+column (SQLite's rowid alias), and text is collated "C". A shipped statement that SQLite spells with its own functions is given its
 PostgreSQL spelling here, by the words it starts with.
 """
 
@@ -14,7 +14,10 @@ from typing import Any
 
 from connector.store.engines.base import Connection, Cursor, Params
 
-_TYPES: dict[type, str] = {str: "TEXT", int: "BIGINT", bytes: "BYTEA", float: "DOUBLE PRECISION"}
+# Text compares byte by byte, as SQLite's BINARY does and as Python sorts: fold positions and event ids are
+# compared in SQL (`at > ?`) and in Python alike, which a database's linguistic default collation (en_GB.UTF-8
+# ignores punctuation at first) would not agree with.
+_TYPES: dict[type, str] = {str: 'TEXT COLLATE "C"', int: "BIGINT", bytes: "BYTEA", float: "DOUBLE PRECISION"}
 
 # Migration 010's backfill: julianday() and the two-argument MAX() are SQLite's.
 _SPELLINGS: dict[str, str] = {

@@ -106,3 +106,20 @@ def test_the_same_schema_on_both_engines(tmp_path: Any, postgres_server: Any) ->
     finally:
         sqlite.close()
         postgres.close()
+
+
+def test_text_compares_byte_by_byte_as_on_sqlite_whatever_the_databases_collation(
+    postgres_server: Any,
+) -> None:
+    db = Database(postgres_server.fresh_database())
+    try:
+        collations = {
+            row["collation_name"]
+            for row in db.query(
+                "SELECT collation_name FROM information_schema.columns"
+                " WHERE table_schema = 'public' AND data_type = 'text' AND table_name <> 'schema_migrations'"
+            )
+        }
+        assert collations == {"C"}
+    finally:
+        db.close()
