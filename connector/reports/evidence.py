@@ -49,7 +49,7 @@ def sample_children(db: Database, report: Report, size: int) -> list[str]:
         params.append(figures.team)
     rows = db.query(
         "SELECT DISTINCT case_id FROM (SELECT case_id, team_id, due_date, tenant FROM cycle_outcomes"
-        " UNION ALL SELECT case_id, team_id, due_date, tenant FROM obligations WHERE status = 'open')"
+        " UNION ALL SELECT case_id, team_id, due_date, tenant FROM obligations WHERE status = 'open') cycles"
         f" WHERE tenant = ? AND case_id IS NOT NULL AND due_date BETWEEN ? AND ?{team} ORDER BY case_id",
         tuple(params),
     )

@@ -115,3 +115,17 @@ def test_the_backup_command_never_creates_the_database_it_was_to_copy(tmp_path: 
         == f"connector: error: {tmp_path / 'connector.db'}: no database there to back up"
     )
     assert not (tmp_path / "connector.db").exists() and not (tmp_path / "copy.db").exists()
+
+
+def test_the_backup_command_sends_a_postgresql_database_to_pg_dump(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    text = config.read_text(encoding="utf-8").replace(
+        'database = "connector.db"', 'database = "postgresql://connector@127.0.0.1:1/connector"'
+    )
+    config.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["backup", "--config", str(config), "--to", str(tmp_path / "b.db")])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "connector: error: storage.database: postgresql://connector@127.0.0.1:1/connector is a PostgreSQL"
+        " database; back it up with pg_dump"
+    )
