@@ -228,12 +228,7 @@ def test_a_refused_childview_write_is_a_dead_letter_that_retry_delivers(
 
 def test_the_reminder_ladder_becomes_prompts_in_childview(connector: Connector, childview: Served) -> None:
     manager = dict(STAFF, id="cv_staff_tm")
-    manager["data"] = {
-        **STAFF["data"],
-        "staff_id": "TM-0007",
-        "manager_id": "HOS-0001",
-        "case_holding": False,
-    }
+    manager["data"] = {**STAFF["data"], "staff_id": "TM-0007", "manager_id": "HOS-0001", "case_holding": False}
     deliver(connector, STAFF, manager, ALLOCATED)
     [step] = open_oversight_prompts(childview)
     before = {p["prompt_id"] for p in childview.store.all_prompts()}
