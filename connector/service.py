@@ -28,6 +28,7 @@ from connector.pipeline.processor import Processor
 from connector.pipeline.retention import RetentionCounts, apply_retention
 from connector.pipeline.scheduler import Scheduler, TickCounts
 from connector.store.database import Database, utc_now_text
+from connector.store.leases import turn
 from connector.store.worker_lock import WorkerLock
 from connector.web.intake import IntakeMeter
 from rules.version import engine_digest
@@ -134,7 +135,12 @@ class Service:
 
     def daily(self, today: date) -> tuple[bool, TickCounts]:
         """The tick loop's step: the day's re-evaluation once per day (whichever process ran it, even before a
-        restart), then the time-driven work, which is idempotent. Returns (re-evaluated, counts)."""
+        restart), then the time-driven work, which is idempotent. Returns (re-evaluated, counts). With several
+        processes on PostgreSQL, one at a time (the `daily` turn: store/leases.py); the others skip the round."""
+        with turn(self.db, "daily") as mine:
+            return self._daily(today) if mine else (False, TickCounts())
+
+    def _daily(self, today: date) -> tuple[bool, TickCounts]:
         first_today = self.last_tick() != today
         if first_today:
             self.reevaluate_everything(only_due=True)

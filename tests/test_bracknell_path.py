@@ -15,6 +15,9 @@ from connector.config import parse_config
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import Connector, config_document, event, start_connector
 
+# Each path runs on SQLite and on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("store_engine")
+
 MANAGER = event(
     "bf_w6600",
     "worker.updated",

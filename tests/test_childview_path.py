@@ -19,6 +19,9 @@ from tests.adapters.childview.support import KEY, Served, served
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import SECRET, Connector, config_document, config_toml, event, start_connector
 
+# Each path runs on SQLite and on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("store_engine")
+
 YP = "YP-00412"
 ALLOCATED = event(
     "cv_alloc",

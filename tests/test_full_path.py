@@ -14,6 +14,9 @@ from pytest_httpserver import HTTPServer
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import Connector, event, make_config, start_connector
 
+# Each path runs on SQLite and on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("store_engine")
+
 ALLOCATED = event(
     "evt_alloc",
     "case.allocated",

@@ -14,11 +14,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import requests
 from pytest_httpserver import HTTPServer
 
 from tests.support.fake_mosaic import TOKEN, FakeMosaic
-from tests.support.harness import SECRET, STEP_TYPES, event, signed
+from tests.support.harness import SECRET, STEP_TYPES, database_for, event, signed
+
+# Each path runs on SQLite and on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("store_engine")
 
 ALLOCATED = event(
     "evt_restart",
@@ -43,7 +47,7 @@ def write_config(path: Path, base_url: str, background: bool) -> None:
     path.write_text(
         f"""
 [storage]
-database = "connector.db"
+database = "{database_for(path.parent)}"
 [service]
 background = {str(background).lower()}
 poll_interval_seconds = 0.05

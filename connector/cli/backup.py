@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from connector.cli.main import config_option, fail, main, read_config
+from connector.store.url import DatabaseUrl
 
 
 @main.command()
@@ -16,6 +17,8 @@ def backup(config_path: str, target: str, force: bool) -> None:
     from connector.store.backup import BackupError, backup_database
 
     config = read_config(config_path)  # not load_config: a backup never creates or migrates the live database
+    if isinstance(config.database, DatabaseUrl):
+        fail(f"storage.database: {config.database} is a PostgreSQL database; back it up with pg_dump")
     try:
         pages = backup_database(config.database, target, force=force)
     except BackupError as exc:

@@ -33,6 +33,7 @@ from connector.config.model import (
     TenantConfig,
 )
 from connector.config.schema import (
+    DATABASE_URL,
     INLINE_SECRETS,
     MIN_ADMIN_TOKEN_LENGTH,
     SECTIONS,
@@ -44,6 +45,7 @@ from connector.config.schema import (
     StorageSchema,
     TenantSchema,
 )
+from connector.store.url import DatabaseUrl
 from rules.pack import PackError, RulePack, load_pack, with_assignees
 from webhooks.signature import secret_key
 
@@ -146,9 +148,9 @@ def parse_config(
     if errors:
         raise ConfigError(errors, source)
 
-    database = Path(storage["database"])
-    if not database.is_absolute():
-        database = base_dir / database
+    database = _database(storage, base_dir, environ, errors)
+    if errors:
+        raise ConfigError(errors, source)
     return Config(
         database=database,
         tenants=tenants,
@@ -289,3 +291,18 @@ def _unusable_secrets(secrets: list[str], table: Mapping[str, Any]) -> dict[str,
         except ValueError as exc:
             found[f"{key}[{index}]"] = [f"Not a webhook secret: {exc}."]
     return found
+
+
+def _database(
+    storage: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str], errors: dict[str, list[str]]
+) -> Path | DatabaseUrl:
+    """A SQLite file (relative to the config's folder) or a server's URL with its password beside it."""
+    if DATABASE_URL.match(storage["database"]):
+        password = storage.get("password")
+        if "password_env" in storage:
+            password = environ.get(storage["password_env"])
+            if not password:
+                errors["storage.password_env"] = [f"Environment variable {storage['password_env']} is not set."]
+        return DatabaseUrl(storage["database"], password)
+    database = Path(storage["database"])
+    return database if database.is_absolute() else base_dir / database

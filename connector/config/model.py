@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.config.ladder import Ladder, TenantLadders, default_ladder
+from connector.store.url import DatabaseUrl
 from rules.pack import RulePack
 
 
@@ -106,7 +107,7 @@ class LoggingConfig:
 
 @dataclass(frozen=True)
 class Config:
-    database: Path
+    database: Path | DatabaseUrl  # a SQLite file, or a PostgreSQL server (store/url.py)
     tenants: Mapping[str, TenantConfig]
     service: ServiceConfig = field(default_factory=ServiceConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from connector.config.ladder import LadderSchema, RungSchema
+from connector.store.url import SERVER_SCHEMES
 from rules.codes import OBLIGATION_KINDS
 
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -25,6 +27,7 @@ INLINE_SECRETS = frozenset(
         "viewer_token",
         "calendar_secret",
         "session_secret",
+        "password",
     }
 )
 MIN_SECRET_LENGTH = 16  # viewer tokens, calendar and session secrets, as the admin token
@@ -40,14 +43,34 @@ class StrictSchema(Schema):
 
 class StorageSchema(StrictSchema):
     database = fields.String(required=True, validate=validate.Length(min=1))
+    # The PostgreSQL user's password, kept out of the URL (which is shown in messages and /status).
+    password = fields.String(validate=validate.Length(min=1))
+    password_env = fields.String(validate=validate.Length(min=1))
 
     @validates_schema
-    def _a_file_path(self, data: dict[str, Any], **_: Any) -> None:
-        if DATABASE_URL.match(data.get("database", "")):
+    def _a_file_path_or_a_server(self, data: dict[str, Any], **_: Any) -> None:
+        database = data.get("database", "")
+        scheme = database.split("://", 1)[0].lower() if DATABASE_URL.match(database) else None
+        if scheme is None:
+            if "password" in data or "password_env" in data:
+                key = "password" if "password" in data else "password_env"
+                raise ValidationError("Only for a postgresql:// database; a SQLite file has no password.", key)
+            return
+        if scheme not in SERVER_SCHEMES:
             raise ValidationError(
-                "PostgreSQL and other database servers are not supported yet; give a SQLite file path.",
-                "database",
+                f"Unknown database scheme {scheme!r}: give a SQLite file path or a postgresql:// URL.", "database"
             )
+        parts = urlsplit(database)
+        if parts.password is not None:
+            raise ValidationError(
+                "Give the password as storage.password_env (or storage.password), not in the URL.", "database"
+            )
+        if not parts.hostname or not parts.path.strip("/"):
+            raise ValidationError(
+                "Give the server and the database: postgresql://user@host:5432/database.", "database"
+            )
+        if "password" in data and "password_env" in data:
+            raise ValidationError("Give password or password_env, not both.", "password_env")
 
 
 class ServiceSchema(StrictSchema):

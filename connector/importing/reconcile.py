@@ -172,4 +172,4 @@ def reconcile(
 def _store(db: Database, tenant: str, platform: str, batch: list[Prepared]) -> None:
     if batch:
         with db.transaction() as conn:
-            store_events(conn, tenant, platform, "reconcile", batch)
+            store_events(db, conn, tenant, platform, "reconcile", batch)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from connector.pipeline.inbox import subject_keys
 from connector.store.database import Database, utc_now_text
+from connector.store.engines.base import Connection
 from connector.store.event_codec import event_from_json, event_to_json, utc_position
 from rules.events import Event
 
@@ -52,28 +53,28 @@ IMPORT_CACHE_KIB = 64 * 1024
 
 
 def store_events(
-    conn: sqlite3.Connection, tenant: str, platform: str, source: str, events: list[Prepared]
+    db: Database, conn: Connection, tenant: str, platform: str, source: str, events: list[Prepared]
 ) -> int:
-    """INSERT OR IGNORE each event (a webhook id seen before stores nothing); returns how many were new."""
-    conn.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+    """Insert each event unless held (a webhook id seen before stores nothing); returns how many were new."""
+    db.engine.bulk_load_hint(conn, IMPORT_CACHE_KIB)
     now = utc_now_text()
-    before = conn.total_changes
-    conn.executemany(
-        "INSERT OR IGNORE INTO inbox (tenant, platform, webhook_id, event_type, occurred_at, received_at,"
-        " event, state, source) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+    inserted = conn.executemany(
+        "INSERT INTO inbox (tenant, platform, webhook_id, event_type, occurred_at, received_at,"
+        " event, state, source) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)"
+        " ON CONFLICT (tenant, platform, webhook_id) DO NOTHING",
         [
             (tenant, platform, p.webhook_id, p.type_name, p.occurred_at, now, p.event_json, source)
             for p in events
         ],
     )
-    stored = conn.total_changes - before
+    stored = max(inserted.rowcount, 0)
     if stored:
-        # Subjects of an event already held are already there: OR IGNORE keeps them once.
+        # Subjects of an event already held are already there: DO NOTHING keeps them once.
         # Each subject row carries the event's position, as webhook intake writes it: the kept folds read only
         # the events after a checkpoint by it.
         conn.executemany(
-            "INSERT OR IGNORE INTO event_subjects (seq, tenant, platform, subject, at) SELECT seq, tenant,"
-            " platform, ?, ? FROM inbox WHERE tenant = ? AND platform = ? AND webhook_id = ?",
+            "INSERT INTO event_subjects (seq, tenant, platform, subject, at) SELECT seq, tenant,"
+            " platform, ?, ? FROM inbox WHERE tenant = ? AND platform = ? AND webhook_id = ? ON CONFLICT DO NOTHING",
             [
                 (key, utc_position(p.occurred_at), tenant, platform, p.webhook_id)
                 for p in events
@@ -169,5 +170,5 @@ def write_batches(
     stored = 0
     for batch in batches:
         with db.transaction() as conn:
-            stored += store_events(conn, tenant, platform, source, batch)
+            stored += store_events(db, conn, tenant, platform, source, batch)
     return stored

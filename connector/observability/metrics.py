@@ -75,7 +75,8 @@ class _StoreCollector(Collector):
             labels=["tenant", "kind"],
         )
         for row in self.db.query(
-            "SELECT tenant, kind, COUNT(*) AS n, SUM(due_date < ?) AS late FROM obligations WHERE status = 'open'"
+            "SELECT tenant, kind, COUNT(*) AS n, SUM(CASE WHEN due_date < ? THEN 1 ELSE 0 END) AS late FROM obligations"
+            " WHERE status = 'open'"
             " GROUP BY tenant, kind",
             (self.today().isoformat(),),
         ):

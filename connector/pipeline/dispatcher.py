@@ -14,7 +14,6 @@ confirmations of a round are committed together, in one transaction. Each outcom
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from connector.pipeline.ledger import Ledger
 from connector.pipeline.outbox import Outbox, OutboxRow
 from connector.pipeline.pacing import Pacing
 from connector.store.database import Database, utc_now_text
+from connector.store.engines.base import Connection, Row
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 QUICK_FIRST_WAIT = 0.5
 WITHDRAW_SUFFIX = ":withdraw"
 
-Confirm = Callable[[sqlite3.Connection], None]
+Confirm = Callable[[Connection], None]
 
 
 @dataclass(frozen=True)
@@ -253,7 +253,7 @@ class Dispatcher:
             if paced:
                 pace.release(confirmed)
 
-    def _confirm_withdrawal(self, conn: sqlite3.Connection, row: OutboxRow) -> None:
+    def _confirm_withdrawal(self, conn: Connection, row: OutboxRow) -> None:
         self.outbox.confirm(conn, row)
         self._audit(row, "confirmed", row.payload["platform_id"], conn=conn)
 
@@ -269,7 +269,7 @@ class Dispatcher:
         unsure = row.attempts > 0 or row.first_sent is not None
         result = writer.sync_obligation(replace(write, unsure=unsure, first_sent=earlier))
 
-        def confirm(conn: sqlite3.Connection) -> None:
+        def confirm(conn: Connection) -> None:
             self.ledger.record_confirmation(
                 conn,
                 row.tenant,
@@ -285,7 +285,7 @@ class Dispatcher:
 
         return result.platform_id or "", confirm
 
-    def _withdraw_stale_reminders(self, conn: sqlite3.Connection, row: OutboxRow) -> None:
+    def _withdraw_stale_reminders(self, conn: Connection, row: OutboxRow) -> None:
         """A step's reminders that no longer fit it leave the tray: those of an ended step, those that named a
         due date the step no longer has, and those addressed to someone who should no longer get them (an
         assignee's reminder to a former assignee, an escalation to a former supervisor). Sent ones are withdrawn
@@ -298,7 +298,7 @@ class Dispatcher:
         ).fetchall()
         chain = Chain(self.inbox)
 
-        def addressee(reminder: sqlite3.Row) -> str | None:
+        def addressee(reminder: Row) -> str | None:
             # Written before ladders: a reminder went to the assignee, an escalation to the supervisor.
             role = reminder["recipient"] or ("supervisor" if reminder["escalation"] else "assignee")
             return chain.recipient(row.tenant, row.platform, role, str(row.payload["assignee_id"]))
@@ -324,7 +324,7 @@ class Dispatcher:
                 self._queue_withdrawal(conn, row, reminder["reference"], reminder["platform_id"])
 
     def _queue_withdrawal(
-        self, conn: sqlite3.Connection, row: OutboxRow, reference: str, sent_as: str
+        self, conn: Connection, row: OutboxRow, reference: str, sent_as: str
     ) -> None:
         what = ("reminder_withdrawal", "withdraw", {"platform_id": sent_as})
         self.outbox.put(conn, row.tenant, row.platform, f"{reference}{WITHDRAW_SUFFIX}", *what)
@@ -346,7 +346,7 @@ class Dispatcher:
         )
         return notification_id
 
-    def _confirm_reminder(self, conn: sqlite3.Connection, row: OutboxRow, notification_id: str) -> None:
+    def _confirm_reminder(self, conn: Connection, row: OutboxRow, notification_id: str) -> None:
         withdrawn = conn.execute(
             "UPDATE reminders SET platform_id = ? WHERE tenant = ? AND platform = ? AND reference = ?"
             " RETURNING withdrawn_at",

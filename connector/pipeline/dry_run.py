@@ -8,12 +8,12 @@ changes. The transaction holds the database's write lock while it runs, as a rea
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
 from connector.pipeline.scheduler import TickCounts
+from connector.store.engines.base import Connection, Row
 
 if TYPE_CHECKING:
     from connector.service import Service
@@ -69,7 +69,7 @@ def preview_tick(service: Service, as_of: date) -> tuple[TickCounts, list[Planne
     return counts, planned
 
 
-def _planned_write(conn: sqlite3.Connection, row: sqlite3.Row) -> PlannedWrite:
+def _planned_write(conn: Connection, row: Row) -> PlannedWrite:
     payload = json.loads(row["payload"])
     if row["item"] == "reminder":
         kind = conn.execute(

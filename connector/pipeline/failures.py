@@ -6,14 +6,14 @@ stage 'tick' holds obligation references the daily tick could not handle. A late
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 
 from connector.store.database import Database, utc_now_text
+from connector.store.engines.base import Connection
 
 
 def record_failures(
-    conn: sqlite3.Connection,
+    conn: Connection,
     tenant: str,
     platform: str,
     stage: str,

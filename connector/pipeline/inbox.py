@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from dataclasses import dataclass
 
 from connector.pipeline.folds import position
 from connector.store.database import Database, utc_now_text
+from connector.store.engines.base import Connection, Row
 from connector.store.event_codec import event_from_json, event_to_json
 from rules.events import Event
 
@@ -121,12 +121,13 @@ class Inbox:
                 cursor = conn.execute(
                     "INSERT INTO inbox (tenant, platform, webhook_id, event_type, occurred_at, received_at, event,"
                     " state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')"
-                    " ON CONFLICT (tenant, platform, webhook_id) DO NOTHING",
+                    " ON CONFLICT (tenant, platform, webhook_id) DO NOTHING RETURNING seq",
                     request.row,
                 )
-                request.stored = cursor.rowcount == 1
+                returned = cursor.fetchall()
+                request.stored = bool(returned)
                 if request.stored:
-                    seq = cursor.lastrowid
+                    seq = returned[0][0]
                     tenant, platform = request.row[0], request.row[1]
                     conn.executemany(
                         "INSERT INTO event_subjects (seq, tenant, platform, subject, at) VALUES (?, ?, ?, ?, ?)"
@@ -185,7 +186,7 @@ class Inbox:
         )
         return [row["subject"].split(":", 1)[1] for row in rows]
 
-    def mark_processed(self, conn: sqlite3.Connection, seqs: list[int]) -> None:
+    def mark_processed(self, conn: Connection, seqs: list[int]) -> None:
         now = utc_now_text()
         conn.executemany(
             "UPDATE inbox SET state = 'processed', processed_at = ?, error = NULL WHERE seq = ?",
@@ -234,7 +235,7 @@ class Inbox:
         return int(self.db.scalar("SELECT COUNT(*) FROM inbox WHERE state = ?", (state,)) or 0)
 
 
-def _item(row: sqlite3.Row) -> InboxItem:
+def _item(row: Row) -> InboxItem:
     return InboxItem(
         seq=row["seq"],
         tenant=row["tenant"],

@@ -25,7 +25,6 @@ another version is re-folded from the events.
 from __future__ import annotations
 
 import pickle
-import sqlite3
 from collections.abc import Iterable
 
 from connector.pipeline.facts import in_order
@@ -33,6 +32,7 @@ from connector.pipeline.fold_cache import FoldCache
 from connector.pipeline.folds import CaseFold, Fold, Position, WorkerFold, new_fold, position
 from connector.pipeline.inbox import Inbox
 from connector.store.database import utc_now_text
+from connector.store.engines.base import Connection
 from rules.events import Event
 
 FOLD_VERSION = 2  # 2: held sessions also kept in held order and indexed for the rules
@@ -276,7 +276,7 @@ class KeptState:
 
     # --- writing ------------------------------------------------------------------------------------------
 
-    def save(self, conn: sqlite3.Connection) -> None:
+    def save(self, conn: Connection) -> None:
         """Write the changed folds and their checkpoints (in the caller's transaction)."""
         now = utc_now_text()
         rows = []
@@ -344,8 +344,10 @@ class KeptState:
             )
         for subject, states in self._checkpoints.items():
             conn.executemany(
-                "INSERT OR REPLACE INTO fold_checkpoints (tenant, platform, subject, at, event_id, version,"
-                " revision, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                "INSERT INTO fold_checkpoints (tenant, platform, subject, at, event_id, version,"
+                " revision, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)"
+                " ON CONFLICT (tenant, platform, subject, at, event_id) DO UPDATE SET version = excluded.version,"
+                " revision = excluded.revision, state = excluded.state, updated_at = excluded.updated_at",
                 [(*key, subject, at[0], at[1], FOLD_VERSION, blob, now) for at, blob in states],
             )
             conn.execute(
@@ -390,7 +392,7 @@ def _closed_on(fold: Fold) -> str | None:
     return fold.closed_on.isoformat() if isinstance(fold, CaseFold) and fold.closed_on is not None else None
 
 
-def kept_supervisors(db_conn: sqlite3.Connection, tenant: str, platform: str) -> dict[str, str | None]:
+def kept_supervisors(db_conn: Connection, tenant: str, platform: str) -> dict[str, str | None]:
     """Every kept worker's current supervisor (None: none known), in one query."""
     rows = db_conn.execute(
         "SELECT subject, supervisor_id FROM subject_folds WHERE tenant = ? AND platform = ? AND version = ?"

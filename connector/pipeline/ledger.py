@@ -7,7 +7,6 @@ row ("case:<id>", "worker:<id>", "team:<id>"), so a re-evaluation of one subject
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +16,7 @@ from connector.pipeline.met import Held, MetCheck, SessionFinder, never_met, no_
 from connector.pipeline.outbox import Outbox
 from connector.pipeline.outcomes import record_outcome
 from connector.store.database import Database, utc_now_text
+from connector.store.engines.base import Connection, Row
 from rules.model import Obligation, Reason
 
 TITLES = {
@@ -70,7 +70,7 @@ class Ledger:
 
     def apply(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         tenant: str,
         platform: str,
         prefix: str,
@@ -79,7 +79,7 @@ class Ledger:
         today: date,
         met_by: MetCheck = never_met,
         held_by: SessionFinder = no_session,
-        rows: list[sqlite3.Row] | None = None,
+        rows: list[Row] | None = None,
     ) -> DiffCounts:
         """Make the ledger hold `desired` for this owner and queue the platform writes that takes.
 
@@ -92,7 +92,7 @@ class Ledger:
             met_by = _found_by(held_by)
         if rows is not None:
             # A re-evaluation slice read every row of its owners in one query (`rows_of`).
-            by_key: dict[tuple[str, str, str, int], list[sqlite3.Row]] = {}
+            by_key: dict[tuple[str, str, str, int], list[Row]] = {}
             for row in rows:
                 by_key.setdefault((row["kind"], row["scope"], row["holder"], row["cycle"]), []).append(row)
         else:
@@ -152,10 +152,10 @@ class Ledger:
         return DiffCounts(created, moved, withdrawn, met)
 
     def rows_of(
-        self, conn: sqlite3.Connection, tenant: str, platform: str, owners: Sequence[str]
-    ) -> dict[str, list[sqlite3.Row]]:
+        self, conn: Connection, tenant: str, platform: str, owners: Sequence[str]
+    ) -> dict[str, list[Row]]:
         """The ledger rows of each of `owners`, in one query per 500 owners (a re-evaluation slice's)."""
-        found: dict[str, list[sqlite3.Row]] = {}
+        found: dict[str, list[Row]] = {}
         for start in range(0, len(owners), 500):
             chunk = owners[start : start + 500]
             marks = ", ".join("?" * len(chunk))
@@ -168,10 +168,10 @@ class Ledger:
 
     def _end(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         tenant: str,
         platform: str,
-        row: sqlite3.Row,
+        row: Row,
         met: bool,
         session: Held | None,
         today: date,
@@ -190,7 +190,7 @@ class Ledger:
 
     def _insert(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         tenant: str,
         platform: str,
         reference: str,
@@ -219,7 +219,7 @@ class Ledger:
 
     def _update(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         tenant: str,
         platform: str,
         reference: str,
@@ -236,7 +236,7 @@ class Ledger:
 
     def record_confirmation(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         tenant: str,
         platform: str,
         reference: str,
@@ -262,7 +262,7 @@ class Ledger:
 
     def mark_closed_by_step(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         tenant: str,
         platform: str,
         step_ref: str,
@@ -281,14 +281,14 @@ class Ledger:
 
 
 def _rows_of_cycles(
-    conn: sqlite3.Connection,
+    conn: Connection,
     tenant: str,
     platform: str,
     owner: str,
     keys: set[tuple[str, str, str, int]],
-) -> dict[tuple[str, str, str, int], list[sqlite3.Row]]:
+) -> dict[tuple[str, str, str, int], list[Row]]:
     """Every row (any status) of each of these cycles of the owner, by cycle, oldest reference first."""
-    by_key: dict[tuple[str, str, str, int], list[sqlite3.Row]] = {}
+    by_key: dict[tuple[str, str, str, int], list[Row]] = {}
     for key in sorted(keys):
         found = conn.execute(
             "SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND owner = ? AND kind = ?"
@@ -345,7 +345,7 @@ _MUTABLE = (
 )
 
 
-def _payload_of_row(row: sqlite3.Row) -> str:
+def _payload_of_row(row: Row) -> str:
     return json.dumps(
         {
             "open": True,

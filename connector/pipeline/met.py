@@ -20,13 +20,13 @@ This predicate answers the second question from the same events the subject's fa
 
 from __future__ import annotations
 
-import sqlite3
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
+from connector.store.engines.base import Row
 from rules.events import Event, SupervisionBooked, SupervisionRecorded
 from rules.explain import HELD
 from rules.model import Booking, Session
@@ -34,7 +34,7 @@ from rules.pack import RulePack
 from rules.schedules.base import LONDON
 
 SESSION_FACTS = frozenset(HELD.values())
-MetCheck = Callable[[sqlite3.Row], bool]
+MetCheck = Callable[[Row], bool]
 
 
 @dataclass(frozen=True)
@@ -51,14 +51,14 @@ class Held:
 _S = TypeVar("_S", Held, Session)
 
 # The session that met a ledger row's cycle (the first that counts for it), or None.
-SessionFinder = Callable[[sqlite3.Row], Held | None]
+SessionFinder = Callable[[Row], Held | None]
 
 
-def never_met(row: sqlite3.Row) -> bool:
+def never_met(row: Row) -> bool:
     return False
 
 
-def no_session(row: sqlite3.Row) -> Held | None:
+def no_session(row: Row) -> Held | None:
     return None
 
 
@@ -97,7 +97,7 @@ def _finder(
     if not held:
         return no_session
 
-    def first(row: sqlite3.Row) -> Held | None:
+    def first(row: Row) -> Held | None:
         since = date.fromisoformat(row["counted_from_date"])
         from_session = row["counted_from_fact"] in SESSION_FACTS or row["counted_from_fact"].endswith(" held")
         scope = str(row["scope"])
@@ -154,7 +154,7 @@ def fold_checks(
 def _met(finder: SessionFinder, booked: Callable[[], Sequence[tuple[str, date]]]) -> MetCheck:
     standing: list[Sequence[tuple[str, date]]] = []
 
-    def met(row: sqlite3.Row) -> bool:
+    def met(row: Row) -> bool:
         if row["kind"] == "supervision_booking":
             if not standing:
                 standing.append(booked())

@@ -7,13 +7,14 @@ deletes a row only if its version is still the one it sent, so nothing newer is 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector.store.database import Database, utc_now_text
+from connector.store.engines.base import Connection, Row
+from connector.store.leases import claim_outbox, shared
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class OutboxRow:
     first_sent: dict[str, Any] | None = None
 
 
-def _row(row: sqlite3.Row) -> OutboxRow:
+def _row(row: Row) -> OutboxRow:
     return OutboxRow(
         id=row["id"],
         tenant=row["tenant"],
@@ -57,10 +58,12 @@ def _row(row: sqlite3.Row) -> OutboxRow:
 class Outbox:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # The rows this process's last delivery round leased (PostgreSQL; store/leases.py), given back next round.
+        self._leased: list[int] = []
 
     def put(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         tenant: str,
         platform: str,
         reference: str,
@@ -72,7 +75,7 @@ class Outbox:
         self.put_many(conn, [(tenant, platform, reference, item, action, payload)])
 
     def put_many(
-        self, conn: sqlite3.Connection, writes: Iterable[tuple[str, str, str, str, str, dict[str, Any]]]
+        self, conn: Connection, writes: Iterable[tuple[str, str, str, str, str, dict[str, Any]]]
     ) -> None:
         """`put` for many references in one statement (the daily tick queues thousands)."""
         now = utc_now_text()
@@ -104,19 +107,23 @@ class Outbox:
     def due(self, now: datetime, limit: int = 100, skip: Iterable[tuple[str, str]] = ()) -> list[OutboxRow]:
         """Pending rows due by `now`, oldest first, leaving out the (tenant, platform) pairs in `skip` (those
         paused after a 429), so their rows never fill the batch and hold up everyone else's."""
-        sql = "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
+        where = "state = 'pending' AND next_attempt_at <= ?"
         params: list[Any] = [now.astimezone(UTC).isoformat(timespec="milliseconds")]
         for tenant, platform in skip:
-            sql += " AND NOT (tenant = ? AND platform = ?)"
+            where += " AND NOT (tenant = ? AND platform = ?)"
             params += [tenant, platform]
-        rows = self.db.query(sql + " ORDER BY id LIMIT ?", (*params, limit))
+        if shared(self.db):
+            rows = claim_outbox(self.db, where, params, limit, now.astimezone(UTC), release=self._leased)
+            self._leased = [int(r["id"]) for r in rows]
+        else:
+            rows = self.db.query(f"SELECT * FROM outbox WHERE {where} ORDER BY id LIMIT ?", (*params, limit))
         return [_row(r) for r in rows]
 
     def next_due_at(self) -> str | None:
         value = self.db.scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
         return None if value is None else str(value)
 
-    def confirm(self, conn: sqlite3.Connection, row: OutboxRow) -> bool:
+    def confirm(self, conn: Connection, row: OutboxRow) -> bool:
         """Remove the row if nothing newer replaced it meanwhile; True when removed."""
         cursor = conn.execute("DELETE FROM outbox WHERE id = ? AND version = ?", (row.id, row.version))
         return cursor.rowcount == 1

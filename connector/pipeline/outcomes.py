@@ -8,11 +8,11 @@ its due date (the figures call it missed). Ids, dates and codes only.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 
 from connector.pipeline.met import Held
 from connector.store.database import utc_now_text
+from connector.store.engines.base import Connection, Row
 
 
 def days_late(due: date, done: date) -> int:
@@ -20,10 +20,10 @@ def days_late(due: date, done: date) -> int:
 
 
 def record_outcome(
-    conn: sqlite3.Connection,
+    conn: Connection,
     tenant: str,
     platform: str,
-    row: sqlite3.Row,
+    row: Row,
     met: bool,
     session: Held | None,
     closed_on: date,
@@ -33,10 +33,10 @@ def record_outcome(
     done = session.held_on if met and session is not None else closed_on
     worker = row["assignee_id"] if row["holder"] == "-" else row["holder"]
     conn.execute(
-        "INSERT OR IGNORE INTO cycle_outcomes (tenant, platform, reference, kind, case_id, worker_id, assignee_id,"
+        "INSERT INTO cycle_outcomes (tenant, platform, reference, kind, case_id, worker_id, assignee_id,"
         " supervisor_id, team_id, due_date, rules, counted_from_fact, counted_from_date, outcome, held_on,"
         " recorded_on, closed_on, days_late, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-        " ?, ?)",
+        " ?, ?) ON CONFLICT DO NOTHING",
         (
             tenant,
             platform,

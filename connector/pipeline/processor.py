@@ -8,7 +8,6 @@ converge on the same obligations.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -33,6 +32,8 @@ from connector.pipeline.met import (
 from connector.pipeline.outbox import Outbox
 from connector.pipeline.reevaluate_on import due_owners, save_reevaluate_on
 from connector.store.database import Database
+from connector.store.engines.base import Connection
+from connector.store.leases import turn
 from rules.calendar import WorkingCalendar
 from rules.engine import Engine
 from rules.events import Event, ShiftWorked, SupervisionBooked, SupervisionRecorded, WorkerUpdated
@@ -175,9 +176,10 @@ class Processor:
         self._one_at_a_time = threading.RLock()
 
     def run_once(self, limit: int = 200) -> int:
-        """Process up to `limit` pending events; returns how many were processed."""
-        with self._one_at_a_time:
-            return self._run_once(limit)
+        """Process up to `limit` pending events; returns how many were processed (0 while another process on
+        the same PostgreSQL database has the processing turn: store/leases.py)."""
+        with self._one_at_a_time, turn(self.db, "processing") as mine:
+            return self._run_once(limit) if mine else 0
 
     def _run_once(self, limit: int) -> int:
         items = self.inbox.pending(limit)
@@ -309,7 +311,7 @@ class Processor:
                 changes[owner] = today
         return desired, changes, failed
 
-    def _apply(self, conn: sqlite3.Connection, plans: list[_Plan], today: date) -> DiffCounts:
+    def _apply(self, conn: Connection, plans: list[_Plan], today: date) -> DiffCounts:
         totals = DiffCounts()
         for plan in plans:
             tenant = plan.evaluator.tenant
@@ -340,7 +342,8 @@ class Processor:
         """Re-evaluate every subject a tenant's events ever mentioned (after a rule or config change); with
         `only_due` (the daily run), only those whose obligations the day alone may have changed since they were
         last evaluated, and those never evaluated with a day to re-evaluate on (a database from before it)."""
-        with fewer_collections():
+        # Another process on the same PostgreSQL database may be processing: its turn is waited for.
+        with turn(self.db, "processing", wait=True), fewer_collections():
             return self._reevaluate_all(tenant_id, platform, only_due)
 
     def _reevaluate_all(self, tenant_id: str, platform: str, only_due: bool) -> DiffCounts:

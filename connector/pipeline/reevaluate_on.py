@@ -5,15 +5,16 @@ its events and to a rule or config change, which re-evaluate everything anyway.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from datetime import date
+
+from connector.store.engines.base import Connection
 
 NEVER = "9999-12-31"  # sorts after every real day, so one comparison selects the due
 
 
 def save_reevaluate_on(
-    conn: sqlite3.Connection, tenant: str, platform: str, changes: Mapping[str, date | None]
+    conn: Connection, tenant: str, platform: str, changes: Mapping[str, date | None]
 ) -> None:
     conn.executemany(
         "INSERT INTO reevaluate_on (tenant, platform, owner, on_date) VALUES (?, ?, ?, ?)"
@@ -25,7 +26,7 @@ def save_reevaluate_on(
     )
 
 
-def due_owners(conn: sqlite3.Connection, tenant: str, platform: str, today: date) -> list[str] | None:
+def due_owners(conn: Connection, tenant: str, platform: str, today: date) -> list[str] | None:
     """The subjects whose day has come by `today`, and the kept subjects with none stored yet; None when nothing
     is stored for this tenant's platform (a database from before it): then every subject is due."""
     if (

@@ -17,13 +17,13 @@ intake never waits long; a dry run does the same work and rolls each slice back,
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from connector.config import Config
 from connector.pipeline.kept_state import FOLD_VERSION
 from connector.store.database import Database, utc_now_text
+from connector.store.engines.base import Connection
 
 SLICE = 50
 
@@ -77,7 +77,7 @@ def _tenant_platform(db: Database, tenant: str, platform: str, cutoff: str, dry_
     return total
 
 
-def _due(conn: sqlite3.Connection, tenant: str, platform: str, cutoff: str, after: str) -> list[str]:
+def _due(conn: Connection, tenant: str, platform: str, cutoff: str, after: str) -> list[str]:
     """The next slice of closed cases past retention that still have raw events and nothing unsettled."""
     rows = conn.execute(
         "SELECT f.subject FROM subject_folds f WHERE f.tenant = ? AND f.platform = ? AND f.closed_on <= ?"
@@ -95,13 +95,15 @@ def _due(conn: sqlite3.Connection, tenant: str, platform: str, cutoff: str, afte
     return [row[0] for row in rows]
 
 
-def _compact(conn: sqlite3.Connection, tenant: str, platform: str, subject: str) -> RetentionCounts:
+def _compact(conn: Connection, tenant: str, platform: str, subject: str) -> RetentionCounts:
     key = (tenant, platform, subject)
     # The kept fold already holds every event's effect: it becomes the base later events fold onto.
     conn.execute(
-        "INSERT OR REPLACE INTO subject_bases (tenant, platform, subject, at, event_id, version, state,"
-        " compacted_at) SELECT tenant, platform, subject, at, event_id, version, state, ? FROM subject_folds"
-        " WHERE tenant = ? AND platform = ? AND subject = ?",
+        "INSERT INTO subject_bases (tenant, platform, subject, at, event_id, version, state, compacted_at)"
+        " SELECT tenant, platform, subject, at, event_id, version, state, ? FROM subject_folds"
+        " WHERE tenant = ? AND platform = ? AND subject = ?"
+        " ON CONFLICT (tenant, platform, subject) DO UPDATE SET at = excluded.at, event_id = excluded.event_id,"
+        " version = excluded.version, state = excluded.state, compacted_at = excluded.compacted_at",
         (utc_now_text(), *key),
     )
     seqs = [

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -24,10 +23,12 @@ from connector.pipeline.inbox import Inbox
 from connector.pipeline.ladder import Chain, current_rungs, describe, rung_message, why
 from connector.pipeline.outbox import Outbox
 from connector.store.database import Database, utc_now_text
+from connector.store.engines.base import Connection, Row
 
 log = logging.getLogger(__name__)
 # Obligations per tick transaction: short enough that a webhook waiting for the write lock waits milliseconds.
 TICK_SLICE = 2_000
+
 
 @dataclass(frozen=True)
 class TickCounts:
@@ -47,14 +48,15 @@ class _Writes:
     outbox: list[tuple[str, str, str, str, str, dict[str, Any]]] = field(default_factory=list)
     added: list[tuple[str, str, str]] = field(default_factory=list)
 
-    def flush(self, conn: sqlite3.Connection, outbox: Outbox) -> None:
+    def flush(self, conn: Connection, outbox: Outbox) -> None:
         conn.executemany(
             "UPDATE obligations SET overdue_since = ? WHERE tenant = ? AND platform = ? AND reference = ?",
             self.overdue,
         )
         conn.executemany(
-            "INSERT OR IGNORE INTO reminders (tenant, platform, reference, obligation_reference, worker_id, show_on,"
-            " escalation, created_at, due_date, recipient) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO reminders (tenant, platform, reference, obligation_reference, worker_id, show_on,"
+            " escalation, created_at, due_date, recipient) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             self.reminders,
         )
         outbox.put_many(conn, self.outbox)
@@ -104,7 +106,7 @@ class Scheduler:
             for r in self.db.query("SELECT tenant, platform, reference FROM reminders")
         }
 
-        def row_work(writes: _Writes) -> Callable[[sqlite3.Row], tuple[int, int, int]]:
+        def row_work(writes: _Writes) -> Callable[[Row], tuple[int, int, int]]:
             return lambda r: self._tick_row(writes, r, as_of, chain, sent)
 
         for start in range(0, len(rows), TICK_SLICE):
@@ -115,7 +117,7 @@ class Scheduler:
             ('%"reminder_on"%',),
         )
 
-        def dated_work(writes: _Writes) -> Callable[[sqlite3.Row], tuple[int, int, int]]:
+        def dated_work(writes: _Writes) -> Callable[[Row], tuple[int, int, int]]:
             return lambda r: (self._dated_reminder(writes, r, as_of, sent), 0, 0)
 
         for start in range(0, len(dated), TICK_SLICE):
@@ -124,8 +126,8 @@ class Scheduler:
 
     def _slice(
         self,
-        rows: list[sqlite3.Row],
-        work: Callable[[_Writes], Callable[[sqlite3.Row], tuple[int, int, int]]],
+        rows: list[Row],
+        work: Callable[[_Writes], Callable[[Row], tuple[int, int, int]]],
         failed_before: set[tuple[str, str, str]],
         sent: set[tuple[str, str, str]],
     ) -> tuple[int, int, int]:
@@ -152,7 +154,7 @@ class Scheduler:
         return totals[0], totals[1], totals[2]
 
     def _clear_failures(
-        self, conn: sqlite3.Connection, rows: list[sqlite3.Row], failed_before: set[tuple[str, str, str]]
+        self, conn: Connection, rows: list[Row], failed_before: set[tuple[str, str, str]]
     ) -> None:
         cleared = [
             key
@@ -167,9 +169,9 @@ class Scheduler:
 
     def _isolated(
         self,
-        conn: sqlite3.Connection,
-        row: sqlite3.Row,
-        work: Callable[[_Writes], Callable[[sqlite3.Row], tuple[int, int, int]]],
+        conn: Connection,
+        row: Row,
+        work: Callable[[_Writes], Callable[[Row], tuple[int, int, int]]],
         sent: set[tuple[str, str, str]],
     ) -> tuple[int, int, int]:
         writes = _Writes()
@@ -198,7 +200,7 @@ class Scheduler:
     def _tick_row(
         self,
         writes: _Writes,
-        row: sqlite3.Row,
+        row: Row,
         as_of: date,
         chain: Chain,
         sent: set[tuple[str, str, str]],
@@ -235,9 +237,7 @@ class Scheduler:
                     reminders += 1
         return reminders, overdue, escalations
 
-    def _dated_reminder(
-        self, writes: _Writes, row: sqlite3.Row, as_of: date, sent: set[tuple[str, str, str]]
-    ) -> int:
+    def _dated_reminder(self, writes: _Writes, row: Row, as_of: date, sent: set[tuple[str, str, str]]) -> int:
         """A reminder a rule dates itself (LINC-PO: 30 September if no observation is done yet), once."""
         tenant = self.config.tenants.get(row["tenant"])
         on = dict((k, v) for k, v in json.loads(row["form"] or "[]")).get("reminder_on")
@@ -267,7 +267,7 @@ class Scheduler:
         self,
         writes: _Writes,
         sent: set[tuple[str, str, str]],
-        row: sqlite3.Row,
+        row: Row,
         reference: str,
         worker_id: str,
         show_on: date,
@@ -319,5 +319,3 @@ class Scheduler:
             )
         )
         return True
-
-

@@ -17,6 +17,7 @@ from typing import Any
 
 from connector.reports.report import Report
 from connector.store.database import Database
+from connector.store.dialect import days_late
 
 FIGURE_COLUMNS = (
     "due", "on_time", "late", "missed", "pending", "days_late_total", "days_late_mean", "days_late_max",
@@ -48,7 +49,7 @@ def sample_children(db: Database, report: Report, size: int) -> list[str]:
         params.append(figures.team)
     rows = db.query(
         "SELECT DISTINCT case_id FROM (SELECT case_id, team_id, due_date, tenant FROM cycle_outcomes"
-        " UNION ALL SELECT case_id, team_id, due_date, tenant FROM obligations WHERE status = 'open')"
+        " UNION ALL SELECT case_id, team_id, due_date, tenant FROM obligations WHERE status = 'open') cycles"
         f" WHERE tenant = ? AND case_id IS NOT NULL AND due_date BETWEEN ? AND ?{team} ORDER BY case_id",
         tuple(params),
     )
@@ -63,7 +64,7 @@ def child_history(db: Database, tenant: str, case_id: str, today: str) -> list[d
         " outcome, days_late FROM cycle_outcomes WHERE tenant = ? AND case_id = ?"
         " UNION ALL SELECT case_id, kind, due_date, NULL, NULL, CASE WHEN holder = '-' THEN assignee_id ELSE"
         " holder END, NULL, team_id, CASE WHEN due_date < ? THEN 'overdue' ELSE 'open' END,"
-        " CAST(MAX(0, julianday(?) - julianday(due_date)) AS INTEGER) FROM obligations"
+        f" {days_late(db.dialect, '?', 'due_date')} FROM obligations"
         " WHERE tenant = ? AND case_id = ? AND status = 'open' ORDER BY due_date, kind",
         (tenant, case_id, today, today, tenant, case_id),
     )

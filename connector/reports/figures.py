@@ -21,6 +21,7 @@ from datetime import date
 from typing import Any
 
 from connector.store.database import Database
+from connector.store.dialect import days_late
 
 CLASSES = ("on_time", "late", "missed", "pending")
 
@@ -36,8 +37,7 @@ SELECT team_id, CASE WHEN holder = '-' THEN assignee_id ELSE holder END, kind, s
   CASE WHEN status = 'open' AND due_date < :today THEN 'missed'
        WHEN status = 'open' THEN 'pending'
        WHEN substr(updated_at, 1, 10) <= due_date THEN 'on_time' ELSE 'late' END,
-  CAST(MAX(0, julianday(CASE WHEN status = 'open' THEN :today ELSE substr(updated_at, 1, 10) END)
-    - julianday(due_date)) AS INTEGER)
+  {days_late}
 FROM obligations o WHERE tenant = :tenant AND due_date BETWEEN :start AND :end {team}
   AND (status = 'open' OR (status = 'closed' AND NOT EXISTS (SELECT 1 FROM cycle_outcomes c
     WHERE c.tenant = o.tenant AND c.platform = o.platform AND c.reference = o.reference)))
@@ -47,10 +47,15 @@ FROM obligations o WHERE tenant = :tenant AND due_date BETWEEN :start AND :end {
 
 _SNAPSHOT = """
 SELECT team_id, CASE WHEN holder = '-' THEN assignee_id ELSE holder END AS worker_id, kind,
-  COUNT(*), SUM(due_date < :today)
+  COUNT(*), SUM(CASE WHEN due_date < :today THEN 1 ELSE 0 END)
 FROM obligations WHERE tenant = :tenant AND status = 'open' {team}
 GROUP BY 1, 2, 3
 """
+
+
+def _days_late(db: Database) -> str:
+    closed_or_today = "CASE WHEN status = 'open' THEN :today ELSE substr(updated_at, 1, 10) END"
+    return days_late(db.dialect, closed_or_today, "due_date")
 
 
 @dataclass
@@ -143,8 +148,8 @@ def compliance_figures(
     figures = Figures(tenant, start, end, today, team)
     clause = _team_clause(team)
     grouped = (
-        f"SELECT team_id, worker_id, kind, month, class, COUNT(*), SUM(days_late), MAX(days_late)"
-        f" FROM ({_CYCLES.format(team=clause)}) GROUP BY 1, 2, 3, 4, 5"
+        f"SELECT team_id, worker_id, kind, month, class, COUNT(*), CAST(SUM(days_late) AS BIGINT), MAX(days_late)"
+        f" FROM ({_CYCLES.format(team=clause, days_late=_days_late(db))}) q GROUP BY 1, 2, 3, 4, 5"
     )
     for team_id, worker, kind, month, cls, count, days, most in db.conn.execute(grouped, params):
         team_key = team_id or "-"

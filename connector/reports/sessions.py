@@ -15,6 +15,7 @@ from typing import Any
 from connector.config import TenantConfig
 from connector.pipeline.inbox import FOLDED_STATES
 from connector.store.database import Database
+from connector.store.dialect import json_array_length, json_flag, json_text
 from rules.calendar import WorkingCalendar
 from rules.model import Session
 from rules.schedules.after_session import record_deadline
@@ -102,11 +103,14 @@ def recorded_sessions(
 ) -> list[RecordedSession]:
     """Every session held from `start` to `end`, with its record's deadline by the pack's record rules."""
     scope, params = _scope(tenant, team)
+
+    def field(key: str) -> str:
+        return json_text(db.dialect, "i.event", key)
+
     sql = (
-        "SELECT i.platform, json_extract(i.event, '$.kind'), json_extract(i.event, '$.worker_id'),"
-        " json_extract(i.event, '$.supervisor_id'), json_extract(i.event, '$.team_id'),"
-        " json_extract(i.event, '$.held_on') AS held, json_extract(i.event, '$.recorded_on'),"
-        f" json_extract(i.event, '$.significant') {scope} AND held BETWEEN :start AND :end ORDER BY held"
+        f"SELECT i.platform, {field('kind')}, {field('worker_id')}, {field('supervisor_id')}, {field('team_id')},"
+        f" {field('held_on')} AS held, {field('recorded_on')}, {json_flag(db.dialect, 'i.event', 'significant')}"
+        f" {scope} AND {field('held_on')} BETWEEN :start AND :end ORDER BY held"
     )
     params.update(start=start.isoformat(), end=end.isoformat())
     pack = tenant.rule_pack
@@ -196,10 +200,12 @@ def open_actions(
     kinds = ", ".join(f":k{n}" for n in range(len(qualifying)))
     params.update({f"k{n}": k for n, k in enumerate(qualifying)})
     # One pass over the scope's case supervisions: the latest of each child, and those that agreed actions.
+    dialect = db.dialect
     rows = db.conn.execute(
-        "SELECT i.platform, json_extract(i.event, '$.case_ids_discussed'), json_extract(i.event, '$.held_on'),"
-        " CASE WHEN json_array_length(i.event, '$.actions') > 0 THEN i.event END "
-        f"{scope} AND json_extract(i.event, '$.kind') IN ({kinds})",
+        f"SELECT i.platform, {json_text(dialect, 'i.event', 'case_ids_discussed')},"
+        f" {json_text(dialect, 'i.event', 'held_on')},"
+        f" CASE WHEN {json_array_length(dialect, 'i.event', 'actions')} > 0 THEN i.event END "
+        f"{scope} AND {json_text(dialect, 'i.event', 'kind')} IN ({kinds})",
         params,
     )
     latest: dict[tuple[str, str], str] = {}
@@ -249,9 +255,10 @@ def _latest_sessions(
     latest: dict[tuple[str, str], str] = {}
     for platform, case_id in sorted(cases):
         held = db.scalar(
-            "SELECT MAX(json_extract(i.event, '$.held_on')) FROM event_subjects s JOIN inbox i ON i.seq = s.seq"
+            f"SELECT MAX({json_text(db.dialect, 'i.event', 'held_on')}) FROM event_subjects s"
+            " JOIN inbox i ON i.seq = s.seq"
             " WHERE s.tenant = ? AND s.platform = ? AND s.subject = ? AND i.event_type = 'supervision.recorded'"
-            f" AND i.state IN {FOLDED_STATES} AND json_extract(i.event, '$.kind') IN ({kinds})",
+            f" AND i.state IN {FOLDED_STATES} AND {json_text(db.dialect, 'i.event', 'kind')} IN ({kinds})",
             (tenant, platform, f"case:{case_id}", *qualifying),
         )
         if held is not None:

@@ -1,117 +1,117 @@
-"""The SQLite store: one connection per thread, explicit transactions, numbered migrations.
+"""The store: one connection per thread, explicit transactions, numbered migrations, on SQLite or PostgreSQL.
 
-WAL lets webhook intake, processing and delivery run in parallel threads; `synchronous=FULL` makes a commit
-durable before the webhook is answered 202, so a crash right after the answer loses nothing.
+The engine is chosen by `storage.database`: a file path is SQLite (engines/sqlite.py), a `postgresql://` URL is
+PostgreSQL (engines/postgresql.py). Every other module sees only `engines.base.Connection`.
 """
 
 from __future__ import annotations
 
-import os
-import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
+from connector.store.engines.base import Connection, Params, Row
+from connector.store.engines.sqlite import SqliteEngine
 from connector.store.migrations import MIGRATIONS
+from connector.store.url import DatabaseUrl
 
 
 class StorageError(Exception):
-    """The database file cannot be opened or set up; the message is one line for the operator."""
+    """The database cannot be opened or set up; the message is one line for the operator."""
 
 
 def utc_now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-class Database:
-    """Opens the file lazily per thread; `transaction()` holds the write lock from its first statement."""
+def _engine(target: Path | str | DatabaseUrl) -> Any:
+    if isinstance(target, DatabaseUrl):
+        # Imported here so that a SQLite deployment never needs psycopg installed or loaded.
+        from connector.store.engines.postgresql import PostgresEngine
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
+        return PostgresEngine(target)
+    return SqliteEngine(target)
+
+
+class Database:
+    """Opens a connection lazily per thread; `transaction()` holds the write lock from its first statement."""
+
+    def __init__(self, target: Path | str | DatabaseUrl) -> None:
+        self.engine = _engine(target)
+        self.path = self.engine.label
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[Connection] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
-        if self.path != ":memory:":
-            # A path that cannot be used is reported by check() (or the first query), not here.
-            with suppress(OSError):
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
 
     @property
-    def conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+    def dialect(self) -> str:
+        """`sqlite` or `postgresql`, for the few statements that must be spelled per engine."""
+        return str(self.engine.name)
+
+    @property
+    def conn(self) -> Connection:
+        conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            self._create_private()
-            # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a read-then-write never deadlocks.
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=30000")
+            conn = self.engine.connect()
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
         return conn
 
-    def _create_private(self) -> None:
-        """Create the file readable by its owner only, before SQLite would create it with the umask's mode.
-
-        SQLite gives the -wal and -shm files the mode of the database file, so they are private too.
-        """
-        if self.path == ":memory:" or os.path.exists(self.path):
-            return
-        with suppress(FileExistsError):
-            os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-
     @property
-    def utils(self) -> sqlite_utils.Database:
-        db: sqlite_utils.Database | None = getattr(self._local, "utils", None)
-        if db is None:
-            db = sqlite_utils.Database(self.conn)
-            self._local.utils = db
-        return db
+    def utils(self) -> Any:
+        """What a migration function is given: sqlite_utils on SQLite, its PostgreSQL stand-in on PostgreSQL."""
+        return self.engine.migration_target(self.conn)
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         conn = self.conn
         if conn.in_transaction:
             yield conn
             return
-        # Threads of this process queue on a lock rather than on SQLite's busy handler, which sleeps in
-        # growing steps and would leave the write lock idle while webhooks wait for it.
+        if not self.engine.serialise_writers:
+            yield from self._run_transaction(conn)
+            return
         with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            else:
-                conn.execute("COMMIT")
+            yield from self._run_transaction(conn)
 
-    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+    def _run_transaction(self, conn: Connection) -> Iterator[Connection]:
+        self.engine.begin(conn)
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Params = ()) -> list[Row]:
         return list(self.conn.execute(sql, params).fetchall())
 
-    def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    def scalar(self, sql: str, params: Params = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
     def migrate(self) -> int:
-        """Apply the migrations not yet applied; returns the schema version."""
+        """Apply the migrations not yet applied, under the engine's migration lock; returns the schema version.
+
+        Several processes starting together each wait for the lock, then find the migrations applied.
+        """
         with self.transaction() as conn:
+            self.engine.lock_migrations(conn)
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
             )
             current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
+            target = self.utils
             for version, migration in enumerate(MIGRATIONS, start=1):
                 if version <= current:
                     continue
-                migration(self.utils)
+                migration(target)
                 conn.execute(
                     "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
                     (version, utc_now_text()),
@@ -120,28 +120,27 @@ class Database:
 
     def schema_version(self) -> int:
         try:
+            if not self.engine.has_table(self.conn, "schema_migrations"):
+                return 0
             return int(self.scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations") or 0)
-        except sqlite3.OperationalError:
+        except self.engine.errors:
             return 0
 
     def is_ready(self) -> bool:
         return self.schema_version() == len(MIGRATIONS)
 
     def check(self) -> None:
-        """Open the file and apply the migrations, or raise StorageError saying why not."""
+        """Open the database and apply the migrations, or raise StorageError saying why not."""
         try:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            if Path(self.path).is_dir():
-                raise StorageError(f"storage.database: cannot open {self.path}: it is a directory")
+            self.engine.precheck()
             self.migrate()
-        except (sqlite3.Error, OSError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        except (*self.engine.errors, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else self.engine.reason(exc)
             raise StorageError(f"storage.database: cannot open {self.path}: {reason}") from None
 
     def close(self) -> None:
         with self._lock:
             for conn in self._all:
-                with suppress(sqlite3.ProgrammingError):
-                    conn.close()
+                self.engine.close(conn)
             self._all.clear()
         self._local = threading.local()

@@ -315,6 +315,12 @@ def _015_obligation_cycles(db: sqlite_utils.Database) -> None:
     db.table("obligations").create_index(["tenant", "platform", "owner", "kind", "scope", "holder", "cycle"])
 
 
+def _016_outbox_leases(db: sqlite_utils.Database) -> None:
+    # Until when a process delivering a write holds its row (store/leases.py), so several processes on one
+    # PostgreSQL database never send it twice at once; a killed process's lease simply runs out. NULL: free.
+    db.table("outbox").add_column("lease_until", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _001_inbox,
     _002_obligations,
@@ -331,4 +337,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _013_reevaluate_on,
     _014_outbox_first_sent,
     _015_obligation_cycles,
+    _016_outbox_leases,
 ]

@@ -13,18 +13,22 @@ import os
 from pathlib import Path
 from typing import IO
 
+from connector.store.url import DatabaseUrl
+
 
 class WorkerLockError(Exception):
     """Another process already runs the background work on this database."""
 
 
 class WorkerLock:
-    def __init__(self, database: Path | str) -> None:
+    def __init__(self, database: Path | str | DatabaseUrl) -> None:
+        # On PostgreSQL any number of workers share the work through leases (store/leases.py): no file lock.
+        self.shared = isinstance(database, DatabaseUrl)
         self.path = Path(f"{database}.worker.lock")
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:
-        if self._file is not None or str(self.path).startswith(":memory:"):
+        if self.shared or self._file is not None or str(self.path).startswith(":memory:"):
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+", encoding="ascii")  # noqa: SIM115 (held open for the process's life)

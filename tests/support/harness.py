@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from connector.config import Config, parse_config
 from connector.sandbox.run import STEP_TYPES
 from connector.service import Service
+from connector.store.url import DatabaseUrl
 from connector.web.app import create_app
 from tests.support.fake_mosaic import TOKEN
 from webhooks.signature import secret_key, sign
@@ -25,9 +26,23 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 NOW = 1_796_126_400
 
 
+# The PostgreSQL database the current test runs on (set by the `store_engine` fixture), else None: SQLite.
+_database: DatabaseUrl | None = None
+
+
+def use_database(url: DatabaseUrl | None) -> None:
+    global _database
+    _database = url
+
+
+def database_for(tmp_path: Path) -> Path | DatabaseUrl:
+    """The current test's store: its PostgreSQL database, or a SQLite file in its folder."""
+    return _database if _database is not None else tmp_path / "connector.db"
+
+
 def config_document(tmp_path: Path, base_url: str, **mosaic: Any) -> dict[str, Any]:
     return {
-        "storage": {"database": str(tmp_path / "connector.db")},
+        "storage": {"database": _database.url if _database else str(tmp_path / "connector.db")},
         "delivery": {"max_attempts": 3, "backoff_seconds": 0, "backoff_max_seconds": 0},
         "tenants": [
             {

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from tests.connector.reports.support import closed
-from tests.support.harness import config_document, config_toml
+from tests.support.harness import config_document, config_toml, database_for
 
 from connector.cli import main
 from connector.store.database import Database
@@ -29,7 +29,7 @@ def config_path(tmp_path: Path) -> Path:
     document["tenants"][0]["calendar_secret"] = "c" * 20
     path = tmp_path / "connector.toml"
     path.write_text(config_toml(document))
-    db = Database(tmp_path / "connector.db")
+    db = Database(database_for(tmp_path))
     db.migrate()
     closed(db, "a", "2026-03-10", "met", "2026-03-09", "2026-03-09", 0)
     closed(db, "b", "2026-04-07", "met", "2026-04-12", "2026-04-12", 5, case="100300")

@@ -11,6 +11,7 @@ from tests.support.harness import SECRET, config_document
 
 from connector.cli import main
 from connector.config import ConfigError, load_config_file, parse_config
+from connector.store.url import DatabaseUrl
 
 
 def errors_of(
@@ -146,6 +147,25 @@ def test_check_config_prints_each_problem_and_exits_2(tmp_path: Path) -> None:
     assert "tenants[0]" in result.output
 
 
+def test_check_config_accepts_a_postgresql_url_and_refuses_an_unknown_scheme(tmp_path: Path) -> None:
+    from tests.support.harness import config_toml
+
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    path = tmp_path / "c.toml"
+    document["storage"] = {
+        "database": "postgresql://connector@db.council:5432/connector",
+        "password_env": "PGPW",
+    }
+    path.write_text(config_toml(document))
+    good = CliRunner(env={"PGPW": "s3cret"}).invoke(main, ["check-config", "--config", str(path)])
+    assert good.exit_code == 0, good.output
+    document["storage"] = {"database": "mysql://root@db/connector"}
+    path.write_text(config_toml(document))
+    bad = CliRunner().invoke(main, ["check-config", "--config", str(path)])
+    assert bad.exit_code == 2
+    assert "storage.database: Unknown database scheme 'mysql'" in bad.output
+
+
 def test_serve_with_a_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["serve", "--config", str(tmp_path / "absent.toml")])
     assert result.exit_code == 2
@@ -220,16 +240,61 @@ def test_one_pass_reports_every_part_with_one_wording_for_unknown_keys(tmp_path:
 
 
 @pytest.mark.parametrize(
-    "url", ["postgresql://u@h/db", "sqlite:///x.db", "mysql://root@db/connector", "file://var/c.db"]
+    ("url", "scheme"),
+    [("sqlite:///x.db", "sqlite"), ("mysql://root@db/connector", "mysql"), ("file://var/c.db", "file")],
 )
-def test_a_database_url_is_refused_for_a_sqlite_path(tmp_path: Path, url: str) -> None:
+def test_a_database_url_of_an_unknown_scheme_is_refused(tmp_path: Path, url: str, scheme: str) -> None:
     document = config_document(tmp_path, "http://127.0.0.1:9001/api")
     document["storage"]["database"] = url
     assert errors_of(document, tmp_path) == {
         "storage.database": [
-            "PostgreSQL and other database servers are not supported yet; give a SQLite file path."
+            f"Unknown database scheme {scheme!r}: give a SQLite file path or a postgresql:// URL."
         ]
     }
+
+
+def test_a_postgresql_url_is_taken_with_its_password_from_the_environment(tmp_path: Path) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    document["storage"] = {
+        "database": "postgresql://connector@db.council:5432/connector",
+        "password_env": "PGPW",
+    }
+    config = parse_config(document, base_dir=tmp_path, environ={"PGPW": "s3cret"})
+    assert config.database == DatabaseUrl("postgresql://connector@db.council:5432/connector", "s3cret")
+    assert "s3cret" not in f"{config.database} {config.database!r}"
+
+
+@pytest.mark.parametrize(
+    ("storage", "field", "message"),
+    [
+        (
+            {"database": "postgresql://connector:pw@db/connector"},
+            "storage.database",
+            "Give the password as storage.password_env (or storage.password), not in the URL.",
+        ),
+        (
+            {"database": "postgresql://connector@db"},
+            "storage.database",
+            "Give the server and the database: postgresql://user@host:5432/database.",
+        ),
+        (
+            {"database": "var/c.db", "password_env": "PGPW"},
+            "storage.password_env",
+            "Only for a postgresql:// database; a SQLite file has no password.",
+        ),
+        (
+            {"database": "postgresql://connector@db/connector", "password_env": "UNSET"},
+            "storage.password_env",
+            "Environment variable UNSET is not set.",
+        ),
+    ],
+)
+def test_a_bad_postgresql_storage_names_the_field(
+    tmp_path: Path, storage: dict[str, str], field: str, message: str
+) -> None:
+    document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+    document["storage"] = storage
+    assert errors_of(document, tmp_path) == {field: [message]}
 
 
 def test_an_admin_token_from_the_environment_must_be_long_enough(tmp_path: Path) -> None:

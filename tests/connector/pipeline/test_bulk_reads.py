@@ -3,13 +3,39 @@ nothing by it: the same ledger as before."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from pytest_httpserver import HTTPServer
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import event, make_config, start_connector
 
 CASES = 30
+
+
+@contextmanager
+def _traced(conn: Any, statements: list[str]) -> Iterator[None]:
+    """Every statement the connection runs: SQLite's trace callback, or on PostgreSQL the engine's own execute."""
+    if hasattr(conn, "set_trace_callback"):
+        conn.set_trace_callback(statements.append)
+        try:
+            yield
+        finally:
+            conn.set_trace_callback(None)
+        return
+    execute = conn.execute
+
+    def traced(sql: str, *args: Any) -> Any:
+        statements.append(sql)
+        return execute(sql, *args)
+
+    conn.execute = traced
+    try:
+        yield
+    finally:
+        del conn.execute
 
 
 def allocation(n: int) -> dict[str, object]:
@@ -41,11 +67,8 @@ def test_a_re_evaluation_reads_folds_and_ledger_rows_per_slice_not_per_subject(
         assert len(before) >= CASES
         statements: list[str] = []
         running.service.processor.folds.clear()  # as after a restart: every fold is read from the store
-        db.conn.set_trace_callback(statements.append)
-        try:
+        with _traced(db.conn, statements):
             running.service.processor.reevaluate_all("lincolnshire", "mosaic")
-        finally:
-            db.conn.set_trace_callback(None)
         fold_reads = [s for s in statements if "FROM subject_folds" in s and s.lstrip().startswith("SELECT")]
         ledger_reads = [s for s in statements if "FROM obligations" in s and s.lstrip().startswith("SELECT")]
         # 30 cases and 4 workers in one slice: two queries for the cases' folds, two for their workers'.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,8 @@ from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import Connector, event, make_config, start_connector, write_config_file
 
 from connector.cli import main
+from connector.store.database import Database
+from connector.store.url import DatabaseUrl
 
 WORKER = event(
     "evt_w",
@@ -57,12 +58,28 @@ def connector(tmp_path: Path, mosaic: FakeMosaic) -> Iterator[Connector]:
     running.close()
 
 
-def dump(path: Path) -> list[str]:
-    conn = sqlite3.connect(path)
+def dump(path: Path | DatabaseUrl) -> list[str]:
+    """Every row of every table, on either engine."""
+    db = Database(path)
     try:
-        return list(conn.iterdump())
+        tables = (
+            [
+                r[0]
+                for r in db.query(
+                    "SELECT table_name FROM information_schema.tables"
+                    " WHERE table_schema = 'public' ORDER BY table_name"
+                )
+            ]
+            if db.dialect == "postgresql"
+            else [r[0] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        )
+        return [
+            f"{table}: {row}"
+            for table in tables
+            for row in sorted(repr(tuple(r)) for r in db.query(f"SELECT * FROM {table}"))
+        ]
     finally:
-        conn.close()
+        db.close()
 
 
 def test_a_dry_run_prints_the_writes_and_changes_nothing(

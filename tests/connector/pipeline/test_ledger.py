@@ -172,5 +172,5 @@ def test_the_diff_reads_the_open_rows_and_the_desired_cycles_not_every_ended_cyc
     assert (counts.created, counts.met) == (1, 1)
     # The one open row (cycle 100, which the new cycle ends); cycle 101 has no rows yet.
     assert counting.rows_read == 1
-    statuses = [r["status"] for r in db.query("SELECT status FROM obligations ORDER BY rowid")]
+    statuses = [r["status"] for r in db.query("SELECT status FROM obligations ORDER BY cycle")]
     assert statuses == ["met"] * 100 + ["open"]

@@ -66,7 +66,10 @@ def test_a_backup_taken_while_another_thread_writes_is_whole_and_holds_every_com
     assert not (tmp_path / "copy.db.partial").exists()
 
 
-def test_an_existing_file_is_not_replaced_unless_forced(tmp_path: Path, db: Database) -> None:
+def test_an_existing_file_is_not_replaced_unless_forced(tmp_path: Path) -> None:
+    db = Database(tmp_path / "connector.db")  # a SQLite file: the online backup is SQLite's
+    db.migrate()
+    db.close()
     target = tmp_path / "copy.db"
     target.write_text("keep me")
     with pytest.raises(BackupError, match="already exists"):
@@ -107,5 +110,22 @@ def test_the_backup_command_never_creates_the_database_it_was_to_copy(tmp_path: 
     config = write_config(tmp_path)
     result = CliRunner().invoke(main, ["backup", "--config", str(config), "--to", str(tmp_path / "copy.db")])
     assert result.exit_code == 2
-    assert result.stderr.strip() == f"connector: error: {tmp_path / 'connector.db'}: no database there to back up"
+    assert (
+        result.stderr.strip()
+        == f"connector: error: {tmp_path / 'connector.db'}: no database there to back up"
+    )
     assert not (tmp_path / "connector.db").exists() and not (tmp_path / "copy.db").exists()
+
+
+def test_the_backup_command_sends_a_postgresql_database_to_pg_dump(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    text = config.read_text(encoding="utf-8").replace(
+        'database = "connector.db"', 'database = "postgresql://connector@127.0.0.1:1/connector"'
+    )
+    config.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["backup", "--config", str(config), "--to", str(tmp_path / "b.db")])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "connector: error: storage.database: postgresql://connector@127.0.0.1:1/connector is a PostgreSQL"
+        " database; back it up with pg_dump"
+    )

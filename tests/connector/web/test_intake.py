@@ -101,10 +101,19 @@ def test_concurrent_webhooks_share_a_commit_and_every_202_is_in_the_inbox(tmp_pa
 def test_an_event_the_store_refuses_does_not_fail_the_others_committed_with_it(tmp_path: Path) -> None:
     service = Service(make_config(tmp_path, "http://127.0.0.1:9/api"), today=lambda: date(2026, 12, 1))
     # A refusal by the database itself (as a full disk or a constraint would be), for one webhook only.
-    service.db.conn.execute(
-        "CREATE TRIGGER refuse_one BEFORE INSERT ON inbox WHEN NEW.webhook_id = 'evt_7'"
-        " BEGIN SELECT RAISE(ABORT, 'refused'); END"
-    )
+    if service.db.dialect == "sqlite":
+        service.db.conn.execute(
+            "CREATE TRIGGER refuse_one BEFORE INSERT ON inbox WHEN NEW.webhook_id = 'evt_7'"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    else:
+        service.db.conn.execute(
+            "CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN IF NEW.webhook_id = 'evt_7' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$"
+        )
+        service.db.conn.execute(
+            "CREATE TRIGGER refuse_one BEFORE INSERT ON inbox FOR EACH ROW EXECUTE FUNCTION refuse_one()"
+        )
     events = [_allocation(n) for n in range(16)]
     statuses, _ = _post_together(service, events)
     assert statuses.pop("evt_7") == 500  # not accepted: its sender tries again later

@@ -1,0 +1,1 @@
+"""The two database engines behind `Database`: SQLite (embedded, the default) and PostgreSQL (shared)."""
