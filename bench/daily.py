@@ -112,7 +112,7 @@ def report(day: date, label: str, found: dict[str, Any], first: dict[str, Any] |
         way = "through the service's database (same process)" if probe == "shared" else "its own connection"
         print(
             f"  intake probe, {way}: {p['writes']} writes, lock wait p50 {p['p50_ms']:.1f} ms,"
-            f" p99 {p['p99_ms']:.1f} ms, p100 {p['p100_ms']:.1f} ms"
+            f" p99 {p['p99_ms']:.1f} ms, p100 {p['p100_ms']:.1f} ms ({p['worst_at_s']:.1f} s into the run)"
         )
     if found.get("delivered") is not None:
         print(
