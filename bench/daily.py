@@ -6,19 +6,20 @@ day to re-evaluate on), takes every write as confirmed by the platform, runs tha
 reminders as delivered too. The built database is kept under `--cache` (by default `/tmp/bench-daily`), keyed by
 the parameters and a digest of the code that builds it, so a second run starts at once.
 
-Then, on a copy of it each, in a process of its own (so its peak memory is its own), runs the next day's
-`Service.daily` steps: re-evaluation of only the subjects the day can change, the tick (reminders, overdue
-marks, queued to the outbox), retention; while two probes write an inbox row every 50 ms, one through the
-service's database from another thread (intake in `connector serve`) and one through a connection of its own
-(another process), and record how long each write waited for the write lock. Then the day's queue is
-delivered to a simulated Mosaic (waitress on loopback) by the dispatcher at its configured concurrency.
+Then, on a copy of it each, in a process of its own (so its peak memory is its own), runs `--days` days one
+after the other (default 2: 31 March, an ordinary day, then 1 April, the worst day, when a practice year
+starts and every worker is re-evaluated), each day's `Service.daily` steps: re-evaluation of only the subjects
+the day can change, the tick (reminders, overdue marks, queued to the outbox), retention; while two probes
+write an inbox row every 50 ms, one through the service's database from another thread (intake in `connector
+serve`) and one through a connection of its own (another process), and record how long each write waited for
+the write lock. Then the day's queue is delivered to a simulated Mosaic (waitress on loopback) by the
+dispatcher at its configured concurrency, before the next day.
 
-    python bench/daily.py [--cases 500000] [--workers 30000] [--day 2026-11-23] [--baseline] [--code DIR]
+    python bench/daily.py [--cases 500000] [--workers 30000] [--days 2] [--baseline] [--code DIR]
 
-`--baseline` also runs the same day with every subject re-evaluated; `--code DIR` also runs it with the
+`--baseline` also runs the same days with every subject re-evaluated; `--code DIR` also runs them with the
 connector of another checkout (e.g. `git worktree add /tmp/base-daily fda37d8`), on a copy of the same
-database, for a same-run baseline. `--day 2027-04-01` is the worst day (a practice year starts: every worker is
-re-evaluated). Prints figures only; asserts nothing.
+database, for a same-run baseline. Prints figures only; asserts nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import hashlib
+import itertools
 import json
 import os
 import pstats
@@ -49,7 +51,8 @@ from connector.sandbox.run import STEP_TYPES
 from connector.service import Service
 
 ROOT = Path(__file__).resolve().parents[1]
-TODAY = date(2026, 11, 22)
+EVALUATED = [0]  # subjects evaluated by the day being run
+TODAY = date(2027, 3, 30)  # the build's day: the timed days are 31 March and 1 April
 TOKEN = "bench-token"
 
 
@@ -57,7 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=500_000)
     parser.add_argument("--workers", type=int, default=30_000)
-    parser.add_argument("--day", type=date.fromisoformat, default=TODAY + timedelta(days=1))
+    parser.add_argument("--days", type=int, default=2, help="days run one after the other, from 31 March")
     parser.add_argument(
         "--baseline", action="store_true", help="also the day with every subject re-evaluated"
     )
@@ -95,14 +98,15 @@ def main() -> None:
             shutil.copytree(base, folder)
             found = child(kind, folder, args, code)
             shutil.rmtree(folder)
-            report(args.day, label, found, first)
+            for n, day in enumerate(found["days"]):
+                report(label, day, None if first is None else first["days"][n])
             first = first or found
 
 
-def report(day: date, label: str, found: dict[str, Any], first: dict[str, Any] | None) -> None:
-    ratio = "" if first is None else f" (this code's is {first['seconds'] / found['seconds']:.2f}x of it)"
+def report(label: str, found: dict[str, Any], first: dict[str, Any] | None) -> None:
+    ratio = "" if first is None else f" (this code takes {first['seconds'] / found['seconds']:.2f}x of it)"
     print(
-        f"daily run of {day}, {label}: {found['seconds']:.1f} s{ratio}: re-evaluation {found['reevaluate']:.1f} s"
+        f"daily run of {found['day']}, {label}: {found['seconds']:.1f} s{ratio}: re-evaluation {found['reevaluate']:.1f} s"
         f" of {found['evaluated']:,} subjects, tick {found['tick']:.1f} s ({found['reminders']:,} reminders and"
         f" escalations queued, {found['overdue']:,} newly overdue), retention {found['retention']:.1f} s;"
         f" peak memory {found['peak_mib']:.0f} MiB"
@@ -126,7 +130,7 @@ def report(day: date, label: str, found: dict[str, Any], first: dict[str, Any] |
 
 def child(kind: str, folder: Path, args: argparse.Namespace, code: Path | None) -> dict[str, Any]:
     command = [sys.executable, __file__, "--phase", kind, "--folder", str(folder)]
-    command += ["--cases", str(args.cases), "--workers", str(args.workers), "--day", args.day.isoformat()]
+    command += ["--cases", str(args.cases), "--workers", str(args.workers), "--days", str(args.days)]
     if args.deliver is not None:
         command += ["--deliver", str(args.deliver)]
     if args.profile:
@@ -209,13 +213,11 @@ def _confirm_everything(service: Service) -> None:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     import waitress
-    from bench.intake_probe import IntakeProbe
 
     from adapters.mosaic.simulator import MosaicStore, create_simulator_app
     from connector.pipeline.processor import Evaluator
-    from connector.store.database import Database
 
-    evaluated = [0]
+    evaluated = EVALUATED
     real = Evaluator.obligations
 
     def counted(self: Evaluator, facts: object, owner: str, today: object) -> object:
@@ -224,19 +226,41 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     Evaluator.obligations = counted  # type: ignore[method-assign, assignment]
     store = MosaicStore()
+    store.steps = _EveryStep()  # the steps of the ledger, held by the platform
+    store.step_ids = itertools.count(90_000_001)  # new steps' ids, after the ledger's
     server = waitress.create_server(create_simulator_app(TOKEN, store), host="127.0.0.1", port=0, threads=8)
     base_url = f"http://127.0.0.1:{server.effective_port}/api"  # type: ignore[union-attr]
-    day: date = args.day
-    service = Service(config_for(args.folder, base_url), today=lambda: day)
+    today = [TODAY]
+    service = Service(config_for(args.folder, base_url), today=lambda: today[0])
+    threading.Thread(target=server.run, daemon=True).start()
+    days = []
+    for n in range(1, args.days + 1):
+        today[0] = day = TODAY + timedelta(days=n)
+        evaluated[0] = 0
+        found = _day(service, day, args.phase == "narrowed", args.profile)
+        if args.deliver != 0:
+            found |= _deliver(service, store, args.deliver)
+        days.append(found)
+    service.close()
+    server.close()
+    return {"days": days}
+
+
+def _day(service: Service, day: date, narrowed: bool, profiled: bool) -> dict[str, Any]:
+    """One day's `Service.daily` steps, timed each, with the intake probes writing meanwhile."""
+    from bench.intake_probe import IntakeProbe
+
+    from connector.store.database import Database
+
     probes = [
         IntakeProbe(service.db, "shared").start(),
         IntakeProbe(Database(service.db.path), "own").start(),
     ]
-    profile = cProfile.Profile() if args.profile else None
+    profile = cProfile.Profile() if profiled else None
     if profile is not None:
         profile.enable()
     started = time.perf_counter()
-    service.reevaluate_everything(only_due=args.phase == "narrowed")
+    service.reevaluate_everything(only_due=narrowed)
     reevaluated = time.perf_counter()
     counts = service.tick(day)
     ticked = time.perf_counter()
@@ -247,11 +271,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     shared, own = (probe.stop() for probe in probes)
     probes[1].db.close()
     found: dict[str, Any] = {
+        "day": day.isoformat(),
         "seconds": took,
         "reevaluate": reevaluated - started,
         "tick": ticked - reevaluated,
         "retention": took - (ticked - started),
-        "evaluated": evaluated[0],
+        "evaluated": EVALUATED[0],
         "reminders": counts.reminders + counts.escalations,
         "overdue": counts.overdue,
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -260,36 +285,44 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     if profile is not None:
         found["profile"] = _top(profile)
-    if args.deliver != 0:
-        threading.Thread(target=server.run, daemon=True).start()
-        found |= _deliver(service, store, args.deliver)
-    service.close()
-    server.close()
     return found
 
 
 def _deliver(service: Service, store: Any, limit: int | None) -> dict[str, Any]:
     """The day's queue to the simulated Mosaic, as the delivery loop does: rounds of the dispatcher."""
-    with store.lock:  # the steps the platform holds, for the writes of the queue to find
-        for (platform_id,) in service.db.conn.execute("SELECT platform_id FROM obligations"):
-            store.steps[int(platform_id)] = {"workflow_step_id": int(platform_id), "step_status": "INCOMING"}
     queued = int(service.db.scalar("SELECT COUNT(*) FROM outbox WHERE state = 'pending'") or 0)
     target = queued if limit is None else min(limit, queued)
     started = time.perf_counter()
-    done = 0
-    while done < target:
-        tried = service.dispatcher.run_once()
-        if tried == 0:
+    tried = 0
+    while tried < target:
+        attempted = service.dispatcher.run_once()
+        if attempted == 0:
             break
-        done += tried
+        tried += attempted
     took = time.perf_counter() - started
     left = int(service.db.scalar("SELECT COUNT(*) FROM outbox WHERE state = 'pending'") or 0)
+    done = queued - left
     return {
         "delivered": done,
         "deliver_seconds": took,
         "left": left,
         "delivery_workers": service.config.delivery.workers,
     }
+
+
+class _EveryStep(dict[int, dict[str, Any]]):
+    """The simulated platform's steps: every step the ledger was confirmed with is there (kept only once a write
+    touches it, so the bench's memory is the connector's, not a copy of the ledger's)."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def get(self, key: int, default: object = None) -> dict[str, Any]:  # type: ignore[override]
+        return self[key]
+
+    def __missing__(self, key: int) -> dict[str, Any]:
+        self[key] = record = {"workflow_step_id": key, "step_status": "INCOMING"}
+        return record
 
 
 def _top(profile: cProfile.Profile) -> str:

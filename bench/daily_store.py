@@ -136,6 +136,7 @@ def _teams(cases: int, workers: int, today: date) -> Iterator[list[Event]]:
     at = datetime.combine(year_ago - timedelta(days=21), datetime.min.time().replace(hour=8), UTC)
     for team in range(0, (workers + TEAM_SIZE - 1) // TEAM_SIZE):
         rng = random.Random(f"{cases}/{workers}/{team}")
+        team_id = str(1_000 + team)  # a Mosaic id: a positive whole number
         events: list[Event] = []
         manager = 10_000 + team * TEAM_SIZE
         members = range(team * TEAM_SIZE, min(workers, (team + 1) * TEAM_SIZE))
@@ -146,7 +147,7 @@ def _teams(cases: int, workers: int, today: date) -> Iterator[list[Event]]:
                     f"w-{worker_id}",
                     at,
                     str(worker_id),
-                    str(team),
+                    team_id,
                     None if worker_id == manager else str(manager),
                     "TEAM_MANAGER" if worker_id == manager else rng.choice(ROLES),
                     worker_id != manager,
@@ -165,7 +166,7 @@ def _teams(cases: int, workers: int, today: date) -> Iterator[list[Event]]:
             start = i * share + min(i, extra)
             first_case = max(first_case, start + count)
             for c in range(start, start + count):
-                events += _case(rng, str(1_000_000 + c), str(10_000 + n), str(team), year_ago, today)
+                events += _case(rng, str(1_000_000 + c), str(10_000 + n), team_id, year_ago, today)
         yield events
 
 
