@@ -38,6 +38,7 @@ from rules.model import CaseFacts, Obligation, TeamFacts, WorkerFacts
 log = logging.getLogger(__name__)
 
 REEVALUATION_SLICE = 500
+APPLY_PART = 100  # owners' diffs per transaction of a re-evaluation slice
 FOLD_CACHE_SIZE = 50_000
 WORKER_FACT_EVENTS = (WorkerUpdated, ShiftWorked, SupervisionBooked, SupervisionRecorded)
 
@@ -289,7 +290,8 @@ class Processor:
                 # The platform completed this step: never cancel it, whatever the diff says next.
                 self.ledger.mark_closed_by_step(conn, tenant.id, plan.platform, step_ref, session, today)
             for owner, desired in plan.desired:
-                met_by, held_by = plan.evaluator.met_checks(plan.facts, owner)
+                found = plan.checks.get(owner)
+                met_by, held_by = found if found else plan.evaluator.met_checks(plan.facts, owner)
                 counts = self.ledger.apply(
                     conn,
                     tenant.id,
@@ -330,12 +332,30 @@ class Processor:
             facts = _Facts(KeptState(self.inbox, tenant_id, platform, self.folds))
             chunk = owners[start : start + REEVALUATION_SLICE]
             desired, changes, failed = self._desired_each(evaluator, facts, chunk, today)
-            plan = _Plan(evaluator, platform, [], desired, facts, changes)
-            with self.db.transaction() as conn:
-                totals = _add(totals, self._apply(conn, [plan], today))
-                record_failures(conn, tenant_id, platform, "evaluate", chunk, failed)
-                # Subjects kept for the first time here (a database from before kept state) are stored.
-                facts.kept.save(conn)
+            # Whether each ledger row was met is worked out from the folds before the write lock is taken, and
+            # the diffs are written a part at a time: a slice's writes in one transaction kept a webhook
+            # waiting most of a second on the day every worker is re-evaluated.
+            checks = {owner: evaluator.met_checks(facts, owner) for owner, _ in desired}
+            parts = [desired[n : n + APPLY_PART] for n in range(0, len(desired), APPLY_PART)] or [[]]
+            for n, part in enumerate(parts):
+                last = n == len(parts) - 1
+                owners_of = {owner for owner, _ in part}
+                plan = _Plan(
+                    evaluator,
+                    platform,
+                    [],
+                    part,
+                    facts,
+                    # A failed owner has no diff: its day to re-evaluate on is written with the last part.
+                    {o: d for o, d in changes.items() if o in owners_of or (last and o in failed)},
+                    checks,
+                )
+                with self.db.transaction() as conn:
+                    totals = _add(totals, self._apply(conn, [plan], today))
+                    if last:
+                        record_failures(conn, tenant_id, platform, "evaluate", chunk, failed)
+                        # Subjects kept for the first time here (a database from before kept state) are stored.
+                        facts.kept.save(conn)
             facts.kept.publish()
             self.failed_owners.update(failed)
         return totals
@@ -349,6 +369,8 @@ class _Plan:
     desired: list[tuple[str, list[Obligation]]]
     facts: _Facts
     changes: dict[str, date | None] = field(default_factory=dict)  # owner -> the day to re-evaluate it on
+    # owner -> its met-check, worked out before the transaction (an owner missing is worked out in it).
+    checks: dict[str, tuple[MetCheck, SessionFinder]] = field(default_factory=dict)
 
 
 def _add(a: DiffCounts, b: DiffCounts) -> DiffCounts:

@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from typing import Any, TypeAlias
 
 from connector.config import Config
+from connector.config.ladder import Rung
 from connector.pipeline.failures import record_failures
 from connector.pipeline.inbox import Inbox
 from connector.pipeline.ladder import Chain, current_rungs, describe, rung_message, why
@@ -29,6 +30,7 @@ from connector.store.database import Database, utc_now_text
 log = logging.getLogger(__name__)
 # Obligations per tick transaction: short enough that a webhook waiting for the write lock waits milliseconds.
 TICK_SLICE = 2_000
+RUNG_CACHE = 100_000  # (tenant, kind, due date, day) triples kept between rows: bounded, cleared when full
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class Scheduler:
         self.config = config
         self.outbox = Outbox(db)
         self.inbox = Inbox(db)
+        self._rungs: dict[tuple[str, str, date, date], list[Rung]] = {}
 
     def tick(self, as_of: date) -> TickCounts:
         """Queue the day's rungs, overdue marks and rule-dated reminders, a slice of `TICK_SLICE` obligations at
@@ -213,6 +216,17 @@ class Scheduler:
         conn.execute("RELEASE tick_row")
         return None
 
+    def _current_rungs(self, tenant: str, kind: str, due: date, as_of: date) -> list[Rung]:
+        """The rungs current for an obligation, worked out once per tenant, kind and due date in a tick (a
+        ledger of half a million rows has a few thousand such triples)."""
+        key = (tenant, kind, due, as_of)
+        found = self._rungs.get(key)
+        if found is None:
+            if len(self._rungs) > RUNG_CACHE:
+                self._rungs.clear()
+            found = self._rungs[key] = current_rungs(self.config.ladder(tenant, kind), due, as_of)
+        return found
+
     def _tick_row(
         self,
         writes: _Writes,
@@ -231,7 +245,7 @@ class Scheduler:
                 ((due + timedelta(days=1)).isoformat(), row["tenant"], row["platform"], row["reference"])
             )
             overdue += 1
-        for rung in current_rungs(self.config.ladder(row["tenant"], row["kind"]), due, as_of):
+        for rung in self._current_rungs(row["tenant"], row["kind"], due, as_of):
             worker = chain.recipient(row["tenant"], row["platform"], rung.to, row["assignee_id"])
             if worker is None:
                 continue  # nobody holds that rung (no supervisor known): `explain` says so
