@@ -331,33 +331,24 @@ class Processor:
         for start in range(0, len(owners), REEVALUATION_SLICE):
             facts = _Facts(KeptState(self.inbox, tenant_id, platform, self.folds))
             chunk = owners[start : start + REEVALUATION_SLICE]
-            desired, changes, failed = self._desired_each(evaluator, facts, chunk, today)
-            # Whether each ledger row was met is worked out from the folds before the write lock is taken, and
-            # the diffs are written a part at a time: a slice's writes in one transaction kept a webhook
-            # waiting most of a second on the day every worker is re-evaluated.
-            checks = {owner: evaluator.met_checks(facts, owner) for owner, _ in desired}
-            parts = [desired[n : n + APPLY_PART] for n in range(0, len(desired), APPLY_PART)] or [[]]
-            for n, part in enumerate(parts):
-                last = n == len(parts) - 1
-                owners_of = {owner for owner, _ in part}
-                plan = _Plan(
-                    evaluator,
-                    platform,
-                    [],
-                    part,
-                    facts,
-                    # A failed owner has no diff: its day to re-evaluate on is written with the last part.
-                    {o: d for o, d in changes.items() if o in owners_of or (last and o in failed)},
-                    checks,
-                )
+            failed_here: dict[str, str] = {}
+            # A part of the slice is evaluated, with whether each ledger row was met, before the write lock is
+            # taken, then its diffs written: a slice's writes in one transaction kept a webhook waiting most of
+            # a second on the day every worker is re-evaluated, and between parts the lock is free.
+            for first in range(0, len(chunk), APPLY_PART):
+                part = chunk[first : first + APPLY_PART]
+                desired, changes, failed = self._desired_each(evaluator, facts, part, today)
+                checks = {owner: evaluator.met_checks(facts, owner) for owner, _ in desired}
+                failed_here.update(failed)
+                plan = _Plan(evaluator, platform, [], desired, facts, changes, checks)
                 with self.db.transaction() as conn:
                     totals = _add(totals, self._apply(conn, [plan], today))
-                    if last:
-                        record_failures(conn, tenant_id, platform, "evaluate", chunk, failed)
+                    if first + APPLY_PART >= len(chunk):
+                        record_failures(conn, tenant_id, platform, "evaluate", chunk, failed_here)
                         # Subjects kept for the first time here (a database from before kept state) are stored.
                         facts.kept.save(conn)
             facts.kept.publish()
-            self.failed_owners.update(failed)
+            self.failed_owners.update(failed_here)
         return totals
 
 

@@ -30,6 +30,9 @@ from connector.store.database import Database, utc_now_text
 log = logging.getLogger(__name__)
 # Obligations per tick transaction: short enough that a webhook waiting for the write lock waits milliseconds.
 TICK_SLICE = 2_000
+# Writes (overdue marks and reminders) per transaction: a commit's pages are written and synced while the lock
+# is held, and 2,000 rows' worth took a webhook's wait past 100 ms.
+TICK_WRITES = 250
 RUNG_CACHE = 100_000  # (tenant, kind, due date, day) triples kept between rows: bounded, cleared when full
 
 
@@ -77,6 +80,23 @@ class _Writes:
 
 Key: TypeAlias = tuple[str, str, str]  # (tenant, platform, reference)
 _Work: TypeAlias = "Callable[[_Writes, sqlite3.Row, set[Key]], tuple[int, int, int]]"
+
+
+_Decided: TypeAlias = "tuple[sqlite3.Row, _Writes, tuple[int, int, int]]"  # a row, its writes, its counts
+
+
+def _parts(decided: list[_Decided], most: int) -> list[list[_Decided]]:
+    """The slice's rows in parts of at most `most` writes each (a row's writes stay together), at least one."""
+    parts: list[list[_Decided]] = [[]]
+    held = 0
+    for item in decided:
+        size = len(item[1].overdue) + len(item[1].reminders)
+        if held + size > most and held:
+            parts.append([])
+            held = 0
+        parts[-1].append(item)
+        held += size
+    return parts
 
 
 def _key(row: sqlite3.Row) -> Key:
@@ -143,20 +163,32 @@ class Scheduler:
         again = already_sent(self.db.conn, [key for _, writes, _ in decided for key in writes.added])
         if again:
             decided, errors = self._decide(rows, work, sent | again)
+        totals = (0, 0, 0)
+        parts = _parts(decided, TICK_WRITES)
+        for n, part in enumerate(parts):
+            # The rows that failed to decide are recorded with the last part.
+            totals = _sum(totals, self._write(part, errors if n == len(parts) - 1 else {}, failed_before))
+        return totals
+
+    def _write(
+        self, part: list[_Decided], errors: dict[Key, str], failed_before: set[Key]
+    ) -> tuple[int, int, int]:
+        """One transaction for the part's writes; if it fails, each row's again in a savepoint of its own."""
+        rows = [row for row, _, _ in part]
         try:
             with self.db.transaction() as conn:
                 merged = _Writes()
-                for _, writes, _ in decided:
+                for _, writes, _ in part:
                     merged.extend(writes)
                 merged.flush(conn, self.outbox)
                 self._record(conn, rows, errors, failed_before)
-            return _sum((0, 0, 0), *(counts for _, _, counts in decided))
+            return _sum((0, 0, 0), *(counts for _, _, counts in part))
         except Exception:
             if self.db.conn.in_transaction:
                 raise  # inside a caller's transaction: nothing of ours to roll back alone
         totals = (0, 0, 0)
         with self.db.transaction() as conn:
-            for row, writes, counts in decided:
+            for row, writes, counts in part:
                 failure = self._isolated(conn, row, writes)
                 if failure is None:
                     totals = _sum(totals, counts)
@@ -167,8 +199,8 @@ class Scheduler:
 
     def _decide(
         self, rows: list[sqlite3.Row], work: _Work, sent: set[Key]
-    ) -> tuple[list[tuple[sqlite3.Row, _Writes, tuple[int, int, int]]], dict[Key, str]]:
-        decided: list[tuple[sqlite3.Row, _Writes, tuple[int, int, int]]] = []
+    ) -> tuple[list[_Decided], dict[Key, str]]:
+        decided: list[_Decided] = []
         errors: dict[Key, str] = {}
         for row in rows:
             writes = _Writes()

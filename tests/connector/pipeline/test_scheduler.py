@@ -453,3 +453,28 @@ def test_a_reminder_queued_before_under_another_obligation_is_not_sent_again(
         conn.execute("UPDATE reminders SET obligation_reference = 'linc:something-else'")
     assert tick(connector, date(2026, 11, 23)) == (0, 0, 0)
     assert len(mosaic.notifications) == 1
+
+
+def test_a_slices_writes_are_committed_a_few_at_a_time(
+    connector: Connector, mosaic: FakeMosaic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A commit's pages are written and synced with the write lock held: 2,000 rows' writes in one kept a
+    # webhook waiting past 100 ms.
+    second = dict(ALLOCATED, id="evt_a2", data={**ALLOCATED["data"], "person_id": 100235})
+    assert connector.post(second).status_code == 202
+    connector.service.drain()
+    monkeypatch.setattr(scheduler, "TICK_WRITES", 1)
+    db = connector.service.db
+    begun: list[int] = []
+    real_transaction = db.transaction
+
+    def counting() -> Any:
+        begun.append(1)
+        return real_transaction()
+
+    monkeypatch.setattr(db, "transaction", counting)
+    counts = connector.service.scheduler.tick(date(2026, 11, 23))
+    assert counts.reminders == 2
+    assert len(begun) == 2  # one slice, two parts of one reminder each
+    connector.service.drain()
+    assert len(mosaic.notifications) == 2
