@@ -97,7 +97,13 @@ def main() -> None:
         for kind, label, code in runs:
             folder = Path(name) / "run"
             shutil.copytree(base, folder)
-            found = child(kind, folder, args, code)
+            # Delivery is the same code either way: only this code's days deliver their queues.
+            found = child(
+                kind,
+                folder,
+                args if code is None else argparse.Namespace(**{**vars(args), "deliver": 0}),
+                code,
+            )
             shutil.rmtree(folder)
             for n, day in enumerate(found["days"]):
                 report(label, day, None if first is None else first["days"][n])
