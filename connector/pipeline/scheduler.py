@@ -120,8 +120,8 @@ class Scheduler:
 
     def tick(self, as_of: date) -> TickCounts:
         """Queue the day's rungs, overdue marks and rule-dated reminders, a slice of `TICK_SLICE` obligations at
-        a time: each slice is read and decided outside the write lock and its writes committed in one short
-        transaction, so webhooks never wait long for the lock, and memory holds a slice, not the ledger. A row
+        a time: each slice is read and decided outside the write lock and its writes committed `TICK_WRITES` at
+        a time, so webhooks never wait long for the lock, and memory holds a slice, not the ledger. A row
         whose deciding fails is logged (references only) and recorded in `failures`, and the others go on."""
         totals = (0, 0, 0)
         ahead = max(
@@ -155,8 +155,8 @@ class Scheduler:
         return TickCounts(*totals)
 
     def _slice(self, rows: list[sqlite3.Row], work: _Work, failed_before: set[Key]) -> tuple[int, int, int]:
-        """Decide the slice from reads alone, then write what it decided in one transaction; if that write
-        fails, each row's writes again in a savepoint of its own, so one bad row spoils only itself."""
+        """Decide the slice from reads alone, then write what it decided in short transactions; if one fails,
+        each of its rows' writes again in a savepoint of its own, so one bad row spoils only itself."""
         sent = sent_for(self.db.conn, rows)
         decided, errors = self._decide(rows, work, set(sent))
         # A reminder queued before under another obligation (a platform record taken over) is never sent twice.
@@ -233,7 +233,6 @@ class Scheduler:
             cleared,
         )
         failed_before.difference_update(cleared)
-        failed_before.update(errors)
 
     def _isolated(self, conn: sqlite3.Connection, row: sqlite3.Row, writes: _Writes) -> str | None:
         """One row's writes in a savepoint of their own; the reason when they fail."""
