@@ -111,7 +111,8 @@ class Service:
         self.processor.run_until_idle()
         # The tick commits in short slices of its own (intake never waits on it); it is idempotent, so a tick
         # cut short is finished by the next one, and `last_tick` is written once it is done.
-        counts = self.scheduler.tick(as_of)
+        with self.db.checkpoints_outside_the_lock():
+            counts = self.scheduler.tick(as_of)
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO service_state (key, value, updated_at) VALUES ('last_tick', ?, ?)"
@@ -129,9 +130,10 @@ class Service:
     def reevaluate_everything(self, only_due: bool = False) -> None:
         """Re-evaluate every subject of every tenant; with `only_due` (the daily run), only the subjects whose
         obligations the day alone may have changed (a year's observations, booking horizons, a leaving date)."""
-        for tenant in self.config.tenants.values():
-            for platform in tenant.platforms:
-                self.processor.reevaluate_all(tenant.id, platform, only_due=only_due)
+        with self.db.checkpoints_outside_the_lock():
+            for tenant in self.config.tenants.values():
+                for platform in tenant.platforms:
+                    self.processor.reevaluate_all(tenant.id, platform, only_due=only_due)
 
     def daily(self, today: date) -> tuple[bool, TickCounts]:
         """The tick loop's step: the day's re-evaluation once per day (whichever process ran it, even before a
@@ -151,7 +153,8 @@ class Service:
 
     def compact(self, today: date, dry_run: bool = False) -> RetentionCounts:
         """Delete the raw events of cases closed for longer than their tenant's retention (short slices)."""
-        counts = apply_retention(self.db, self.config, today, dry_run)
+        with self.db.checkpoints_outside_the_lock():
+            counts = apply_retention(self.db, self.config, today, dry_run)
         if counts.cases and not dry_run:
             log.info(
                 "retention: %d closed case(s) compacted, %d event(s) deleted",
@@ -181,7 +184,8 @@ class Service:
             if previous is not None:
                 total = DiffCounts()
                 for platform in tenant.platforms:
-                    counts = self.processor.reevaluate_all(tenant.id, platform)
+                    with self.db.checkpoints_outside_the_lock():
+                        counts = self.processor.reevaluate_all(tenant.id, platform)
                     total = DiffCounts(
                         total.created + counts.created,
                         total.moved + counts.moved,

@@ -15,19 +15,32 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 from connector.config import Config
+from connector.config.ladder import Rung
 from connector.pipeline.failures import record_failures
 from connector.pipeline.inbox import Inbox
 from connector.pipeline.ladder import Chain, current_rungs, describe, rung_message, why
 from connector.pipeline.outbox import Outbox
+from connector.pipeline.tick_rows import (
+    already_sent,
+    open_due_by,
+    open_with_dated_reminders,
+    sent_for,
+    still_as_read,
+)
 from connector.store.database import Database, utc_now_text
 from connector.store.engines.base import Connection, Row
 
 log = logging.getLogger(__name__)
 # Obligations per tick transaction: short enough that a webhook waiting for the write lock waits milliseconds.
 TICK_SLICE = 2_000
+# Writes (overdue marks and reminders) per transaction: a commit's pages are written and synced while the lock
+# is held, and 2,000 rows' worth took a webhook's wait past 100 ms.
+TICK_WRITES = 250
+RUNG_CACHE = 100_000  # (tenant, kind, due date, day) triples kept between rows: bounded, cleared when full
+
 
 
 @dataclass(frozen=True)
@@ -62,9 +75,47 @@ class _Writes:
         outbox.put_many(conn, self.outbox)
         self.overdue, self.reminders, self.outbox = [], [], []
 
+    def extend(self, other: _Writes) -> None:
+        self.overdue += other.overdue
+        self.reminders += other.reminders
+        self.outbox += other.outbox
+        self.added += other.added
+
     def give_back(self, sent: set[tuple[str, str, str]]) -> None:
         sent.difference_update(self.added)
         self.added = []
+
+
+Key: TypeAlias = tuple[str, str, str]  # (tenant, platform, reference)
+_Work: TypeAlias = "Callable[[_Writes, Row, set[Key]], tuple[int, int, int]]"
+
+
+_Decided: TypeAlias = "tuple[Row, _Writes, tuple[int, int, int]]"  # a row, its writes, its counts
+
+
+def _parts(decided: list[_Decided], most: int) -> list[list[_Decided]]:
+    """The slice's rows in parts of at most `most` writes each (a row's writes stay together), at least one."""
+    parts: list[list[_Decided]] = [[]]
+    held = 0
+    for item in decided:
+        size = len(item[1].overdue) + len(item[1].reminders)
+        if held + size > most and held:
+            parts.append([])
+            held = 0
+        parts[-1].append(item)
+        held += size
+    return parts
+
+
+def _key(row: Row) -> Key:
+    return row["tenant"], row["platform"], row["reference"]
+
+
+def _sum(first: tuple[int, int, int], *more: tuple[int, int, int]) -> tuple[int, int, int]:
+    a, b, c = first
+    for x, y, z in more:
+        a, b, c = a + x, b + y, c + z
+    return a, b, c
 
 
 class Scheduler:
@@ -73,13 +124,14 @@ class Scheduler:
         self.config = config
         self.outbox = Outbox(db)
         self.inbox = Inbox(db)
+        self._rungs: dict[tuple[str, str, date, date], list[Rung]] = {}
 
     def tick(self, as_of: date) -> TickCounts:
-        """Queue the day's rungs, overdue marks and rule-dated reminders, in short transactions of
-        `TICK_SLICE` obligations, so webhooks never wait long for the write lock. A slice that fails is done
-        again row by row, each its own savepoint: one row's error is logged (references only) and recorded in
-        `failures`, and the others go on."""
-        totals = [0, 0, 0]
+        """Queue the day's rungs, overdue marks and rule-dated reminders, a slice of `TICK_SLICE` obligations at
+        a time: each slice is read and decided outside the write lock and its writes committed `TICK_WRITES` at
+        a time, so webhooks never wait long for the lock, and memory holds a slice, not the ledger. A row
+        whose deciding fails is logged (references only) and recorded in `failures`, and the others go on."""
+        totals = (0, 0, 0)
         ahead = max(
             [0]
             + [-rung.offset_days for rung in self.config.reminders.ladder]
@@ -90,112 +142,131 @@ class Scheduler:
                 for rung in ladder
             ]
         )
-        rows = self.db.query(
-            "SELECT * FROM obligations WHERE status = 'open' AND platform_id IS NOT NULL AND due_date <= ?",
-            ((as_of + timedelta(days=ahead)).isoformat(),),
-        )
         chain = Chain(self.inbox)
-        # What failed before (cleared when it now succeeds) and which reminders went out already: read once,
-        # so a row costs no query of its own unless it has something to write.
+        # What failed before (cleared when it now succeeds): read once, so a row costs no query of its own.
         failed_before = {
             (r["tenant"], r["platform"], r["subject"])
             for r in self.db.query("SELECT tenant, platform, subject FROM failures WHERE stage = 'tick'")
         }
-        sent = {
-            (r["tenant"], r["platform"], r["reference"])
-            for r in self.db.query("SELECT tenant, platform, reference FROM reminders")
-        }
 
-        def row_work(writes: _Writes) -> Callable[[Row], tuple[int, int, int]]:
-            return lambda r: self._tick_row(writes, r, as_of, chain, sent)
+        def row_work(writes: _Writes, row: Row, sent: set[Key]) -> tuple[int, int, int]:
+            return self._tick_row(writes, row, as_of, chain, sent)
 
-        for start in range(0, len(rows), TICK_SLICE):
-            counts = self._slice(rows[start : start + TICK_SLICE], row_work, failed_before, sent)
-            totals = [a + b for a, b in zip(totals, counts, strict=True)]
-        dated = self.db.query(
-            "SELECT * FROM obligations WHERE status = 'open' AND platform_id IS NOT NULL AND form LIKE ?",
-            ('%"reminder_on"%',),
-        )
+        for rows in open_due_by(self.db.conn, as_of + timedelta(days=ahead), TICK_SLICE):
+            totals = _sum(totals, self._slice(rows, row_work, failed_before))
 
-        def dated_work(writes: _Writes) -> Callable[[Row], tuple[int, int, int]]:
-            return lambda r: (self._dated_reminder(writes, r, as_of, sent), 0, 0)
+        def dated_work(writes: _Writes, row: Row, sent: set[Key]) -> tuple[int, int, int]:
+            return self._dated_reminder(writes, row, as_of, sent), 0, 0
 
-        for start in range(0, len(dated), TICK_SLICE):
-            totals[0] += self._slice(dated[start : start + TICK_SLICE], dated_work, failed_before, sent)[0]
+        for rows in open_with_dated_reminders(self.db.conn, TICK_SLICE):
+            totals = _sum(totals, self._slice(rows, dated_work, failed_before))
         return TickCounts(*totals)
 
-    def _slice(
-        self,
-        rows: list[Row],
-        work: Callable[[_Writes], Callable[[Row], tuple[int, int, int]]],
-        failed_before: set[tuple[str, str, str]],
-        sent: set[tuple[str, str, str]],
+    def _slice(self, rows: list[Row], work: _Work, failed_before: set[Key]) -> tuple[int, int, int]:
+        """Decide the slice from reads alone, then write what it decided in short transactions; if one fails,
+        each of its rows' writes again in a savepoint of its own, so one bad row spoils only itself."""
+        sent = sent_for(self.db.conn, rows)
+        decided, errors = self._decide(rows, work, set(sent))
+        # A reminder queued before under another obligation (a platform record taken over) is never sent twice.
+        again = already_sent(self.db.conn, [key for _, writes, _ in decided for key in writes.added])
+        if again:
+            decided, errors = self._decide(rows, work, sent | again)
+        totals = (0, 0, 0)
+        parts = _parts(decided, TICK_WRITES)
+        for n, part in enumerate(parts):
+            # The rows that failed to decide are recorded with the last part.
+            totals = _sum(totals, self._write(part, errors if n == len(parts) - 1 else {}, failed_before))
+        return totals
+
+    def _write(
+        self, part: list[_Decided], errors: dict[Key, str], failed_before: set[Key]
     ) -> tuple[int, int, int]:
-        """One transaction for the slice; if any row fails, the slice again with a savepoint per row."""
-        writes = _Writes()
+        """One transaction for the part's writes; if it fails, each row's again in a savepoint of its own."""
+        rows = [row for row, _, _ in part]
         try:
             with self.db.transaction() as conn:
-                totals = [0, 0, 0]
-                do = work(writes)
-                for row in rows:
-                    totals = [a + b for a, b in zip(totals, do(row), strict=True)]
-                writes.flush(conn, self.outbox)
-                self._clear_failures(conn, rows, failed_before)
-            return totals[0], totals[1], totals[2]
+                current = still_as_read(conn, rows)
+                part = [decided for decided in part if _key(decided[0]) in current]
+                merged = _Writes()
+                for _, writes, _ in part:
+                    merged.extend(writes)
+                merged.flush(conn, self.outbox)
+                self._record(conn, rows, errors, failed_before)
+            return _sum((0, 0, 0), *(counts for _, _, counts in part))
         except Exception:
-            writes.give_back(sent)
             if self.db.conn.in_transaction:
                 raise  # inside a caller's transaction: nothing of ours to roll back alone
-        totals = [0, 0, 0]
+        totals = (0, 0, 0)
         with self.db.transaction() as conn:
-            for row in rows:
-                counts = self._isolated(conn, row, work, sent)
-                totals = [a + b for a, b in zip(totals, counts, strict=True)]
-        return totals[0], totals[1], totals[2]
+            for row, writes, counts in part:
+                failure = self._isolated(conn, row, writes)
+                if failure is None:
+                    totals = _sum(totals, counts)
+                else:
+                    errors[_key(row)] = failure
+            self._record(conn, rows, errors, failed_before)
+        return totals
 
-    def _clear_failures(
-        self, conn: Connection, rows: list[Row], failed_before: set[tuple[str, str, str]]
+    def _decide(
+        self, rows: list[Row], work: _Work, sent: set[Key]
+    ) -> tuple[list[_Decided], dict[Key, str]]:
+        decided: list[_Decided] = []
+        errors: dict[Key, str] = {}
+        for row in rows:
+            writes = _Writes()
+            try:
+                counts = work(writes, row, sent)
+            except Exception as exc:
+                writes.give_back(sent)
+                log.exception("tick: obligation %s failed", row["reference"])
+                errors[_key(row)] = f"{type(exc).__name__}: {exc}"
+                continue
+            decided.append((row, writes, counts))
+        return decided, errors
+
+    def _record(
+        self,
+        conn: Connection,
+        rows: list[Row],
+        errors: dict[Key, str],
+        failed_before: set[Key],
     ) -> None:
-        cleared = [
-            key
-            for row in rows
-            if (key := (row["tenant"], row["platform"], row["reference"])) in failed_before
-        ]
+        """Keep the rows that failed in `failures`, and clear those that failed before and now succeeded."""
+        by_platform: dict[tuple[str, str], dict[str, str]] = {}
+        for (tenant, platform, reference), reason in errors.items():
+            by_platform.setdefault((tenant, platform), {})[reference] = reason
+        for (tenant, platform), failed in by_platform.items():
+            record_failures(conn, tenant, platform, "tick", [], failed)
+        cleared = [key for row in rows if (key := _key(row)) in failed_before and key not in errors]
         conn.executemany(
             "DELETE FROM failures WHERE tenant = ? AND platform = ? AND stage = 'tick' AND subject = ?",
             cleared,
         )
         failed_before.difference_update(cleared)
 
-    def _isolated(
-        self,
-        conn: Connection,
-        row: Row,
-        work: Callable[[_Writes], Callable[[Row], tuple[int, int, int]]],
-        sent: set[tuple[str, str, str]],
-    ) -> tuple[int, int, int]:
-        writes = _Writes()
+    def _isolated(self, conn: Connection, row: Row, writes: _Writes) -> str | None:
+        """One row's writes in a savepoint of their own; the reason when they fail."""
         conn.execute("SAVEPOINT tick_row")
         try:
-            counts = work(writes)(row)
             writes.flush(conn, self.outbox)
         except Exception as exc:
             conn.execute("ROLLBACK TO tick_row")
             conn.execute("RELEASE tick_row")
-            writes.give_back(sent)
             log.exception("tick: obligation %s failed", row["reference"])
-            record_failures(
-                conn,
-                row["tenant"],
-                row["platform"],
-                "tick",
-                [],
-                {row["reference"]: f"{type(exc).__name__}: {exc}"},
-            )
-            return 0, 0, 0
+            return f"{type(exc).__name__}: {exc}"
         conn.execute("RELEASE tick_row")
-        record_failures(conn, row["tenant"], row["platform"], "tick", [row["reference"]], {})
-        return counts
+        return None
+
+    def _current_rungs(self, tenant: str, kind: str, due: date, as_of: date) -> list[Rung]:
+        """The rungs current for an obligation, worked out once per tenant, kind and due date in a tick (a
+        ledger of half a million rows has a few thousand such triples)."""
+        key = (tenant, kind, due, as_of)
+        found = self._rungs.get(key)
+        if found is None:
+            if len(self._rungs) > RUNG_CACHE:
+                self._rungs.clear()
+            found = self._rungs[key] = current_rungs(self.config.ladder(tenant, kind), due, as_of)
+        return found
 
     def _tick_row(
         self,
@@ -215,19 +286,19 @@ class Scheduler:
                 ((due + timedelta(days=1)).isoformat(), row["tenant"], row["platform"], row["reference"])
             )
             overdue += 1
-        for rung in current_rungs(self.config.ladder(row["tenant"], row["kind"]), due, as_of):
+        for rung in self._current_rungs(row["tenant"], row["kind"], due, as_of):
             worker = chain.recipient(row["tenant"], row["platform"], rung.to, row["assignee_id"])
             if worker is None:
                 continue  # nobody holds that rung (no supervisor known): `explain` says so
             reference = (
                 f"{tenant.reference_prefix}:reminder:{row['platform_id']}:{rung.tag}:{due:%Y%m%d}:{worker}"
             )
+            if (row["tenant"], row["platform"], reference) in sent:
+                continue  # most rows on most days: the current rung went out before
             message = rung_message(
                 rung, row["kind"], row["case_id"], due, row["assignee_id"], why(row["rules"])
             )
             show_on = due + timedelta(days=rung.offset_days)
-            if (row["tenant"], row["platform"], reference) in sent:
-                continue
             if self._queue(
                 writes, sent, row, reference, worker, show_on, as_of, message, rung.escalation, rung.to
             ):

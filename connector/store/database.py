@@ -18,6 +18,9 @@ from connector.store.engines.sqlite import SqliteEngine
 from connector.store.migrations import MIGRATIONS
 from connector.store.url import DatabaseUrl
 
+# SQLite's default: a commit that leaves the WAL this many pages long checkpoints it.
+AUTOCHECKPOINT_PAGES = 1000
+
 
 class StorageError(Exception):
     """The database cannot be opened or set up; the message is one line for the operator."""
@@ -78,6 +81,33 @@ class Database:
             return
         with self._write_lock:
             yield from self._run_transaction(conn)
+        if getattr(self._local, "checkpoint_after_commit", False):
+            # Outside the lock: a passive checkpoint lets writers go on appending to the WAL meanwhile.
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    @contextmanager
+    def checkpoints_outside_the_lock(self) -> Iterator[None]:
+        """For a long run of short transactions on this thread (the daily tick, a re-evaluation): its commits
+        stop checkpointing the WAL, and each checkpoints it just after, outside the write lock. SQLite's own
+        checkpoint runs inside COMMIT, so inside the lock, and copying a slice's pages into the database kept
+        webhooks waiting for hundreds of milliseconds; after every slice the WAL stays short, so neither do
+        intake's own commits find a long one to checkpoint."""
+        conn = self.conn
+        # PostgreSQL has no WAL of ours to checkpoint: its commits never copy pages under a lock we hold.
+        if (
+            self.dialect != "sqlite"
+            or self.path == ":memory:"
+            or getattr(self._local, "checkpoint_after_commit", False)
+        ):
+            yield
+            return
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._local.checkpoint_after_commit = True
+        try:
+            yield
+        finally:
+            self._local.checkpoint_after_commit = False
+            conn.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
 
     def _run_transaction(self, conn: Connection) -> Iterator[Connection]:
         self.engine.begin(conn)

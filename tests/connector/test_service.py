@@ -54,6 +54,34 @@ def test_a_restart_on_the_same_day_does_not_redo_the_days_reevaluation(
     restarted.close()
 
 
+def test_the_daily_run_checkpoints_outside_the_write_lock_and_then_leaves_it_to_sqlite_again(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite checkpoints inside COMMIT, inside the write lock: at 50k cases a slice's checkpoint kept a webhook
+    # waiting 300 ms. During the day's re-evaluation, tick and retention this connection's commits must not.
+    from connector.pipeline import retention, scheduler
+    from connector.pipeline.processor import Processor
+
+    mosaic = FakeMosaic(httpserver).install()
+    service = Service(make_config(tmp_path, mosaic.base_url), today=lambda: date(2026, 12, 1))
+    seen: dict[str, int] = {}
+
+    def watching(name: str, real: object) -> object:
+        def call(*args: object, **kwargs: object) -> object:
+            seen[name] = service.db.scalar("PRAGMA wal_autocheckpoint")
+            return real(*args, **kwargs)  # type: ignore[operator]
+
+        return call
+
+    monkeypatch.setattr(Processor, "reevaluate_all", watching("reevaluate", Processor.reevaluate_all))
+    monkeypatch.setattr(scheduler.Scheduler, "tick", watching("tick", scheduler.Scheduler.tick))
+    monkeypatch.setattr("connector.service.apply_retention", watching("retention", retention.apply_retention))
+    service.daily(date(2026, 12, 1))
+    assert seen == {"reevaluate": 0, "tick": 0, "retention": 0}
+    assert service.db.scalar("PRAGMA wal_autocheckpoint") == 1000
+    service.close()
+
+
 def test_the_days_reevaluation_takes_only_the_subjects_due_and_a_rule_change_takes_all(
     tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -259,3 +259,39 @@ def test_two_threads_never_process_at_once(tmp_path: Path, mosaic: FakeMosaic) -
         assert running.service.status()["inbox_pending"] == 0
     finally:
         running.close()
+
+
+def test_a_reevaluation_writes_its_diffs_a_part_at_a_time_and_works_out_met_checks_before_the_lock(
+    connector: Connector, mosaic: FakeMosaic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connector.pipeline import processor
+    from connector.pipeline.processor import Evaluator
+
+    assert connector.post(OTHER_CASE).status_code == 202
+    connector.service.drain()
+    before = connector.service.db.query("SELECT reference, due_date, status FROM obligations ORDER BY 1")
+    db = connector.service.db
+    monkeypatch.setattr(processor, "APPLY_PART", 1)
+    transactions: list[int] = []
+    real_transaction = db.transaction
+
+    def counting() -> object:
+        transactions.append(1)
+        return real_transaction()
+
+    locked: list[bool] = []
+    real_checks = Evaluator.met_checks
+
+    def checks(self: Evaluator, facts: object, owner: str) -> object:
+        locked.append(db.conn.in_transaction)
+        return real_checks(self, facts, owner)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db, "transaction", counting)
+    monkeypatch.setattr(Evaluator, "met_checks", checks)
+    owners = len(connector.service.inbox.subjects("lincolnshire", "mosaic", "case"))
+    owners += len(connector.service.inbox.subjects("lincolnshire", "mosaic", "worker"))
+    owners += len(connector.service.inbox.subjects("lincolnshire", "mosaic", "team"))
+    connector.service.processor.reevaluate_all("lincolnshire", "mosaic")
+    assert len(transactions) == owners  # one owner's diff each (the slice holds them all)
+    assert locked and not any(locked)
+    assert db.query("SELECT reference, due_date, status FROM obligations ORDER BY 1") == before

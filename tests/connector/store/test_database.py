@@ -86,3 +86,36 @@ def test_the_retention_migration_gives_kept_closed_cases_their_closing_date(
     db.migrate()
     rows = dict(db.conn.execute("SELECT subject, closed_on FROM subject_folds").fetchall())
     assert rows == {"case:100234": "2026-11-10", "case:100235": None}
+
+
+def _statements(db: Database) -> list[tuple[str, bool]]:
+    """Every statement this thread's connection runs, with whether the write lock was held at the time."""
+    seen: list[tuple[str, bool]] = []
+    db.conn.set_trace_callback(lambda sql: seen.append((sql, db._write_lock.locked())))
+    return seen
+
+
+def _write_pages(db: Database, rows: int) -> None:
+    with db.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO service_state (key, value, updated_at) VALUES (?, ?, 'x')",
+            [(f"k{n}-{os.urandom(4).hex()}", "v" * 2000) for n in range(rows)],
+        )
+
+
+def test_long_work_checkpoints_the_wal_after_each_commit_outside_the_write_lock(tmp_path: Path) -> None:
+    db = Database(tmp_path / "c.db")
+    db.migrate()
+    seen = _statements(db)
+    with db.checkpoints_outside_the_lock():
+        assert db.scalar("PRAGMA wal_autocheckpoint") == 0  # never inside COMMIT, so never inside the lock
+        _write_pages(db, 3000)  # about 1,500 pages: SQLite would have checkpointed inside this commit
+        # One checkpoint, just after the commit, with the lock released.
+        assert [locked for sql, locked in seen if sql.startswith("PRAGMA wal_checkpoint")] == [False]
+        busy, logged, copied = db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert (busy, copied) == (0, logged)  # it copied every page
+    # Afterwards this connection checkpoints as SQLite does by itself again.
+    assert db.scalar("PRAGMA wal_autocheckpoint") == 1000
+    seen.clear()
+    _write_pages(db, 10)
+    assert not [sql for sql, _ in seen if sql.startswith("PRAGMA wal_checkpoint")]
