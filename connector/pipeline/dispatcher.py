@@ -313,13 +313,9 @@ class Dispatcher:
                 "UPDATE reminders SET withdrawn_at = ? WHERE tenant = ? AND platform = ? AND reference = ?",
                 (utc_now_text(), row.tenant, row.platform, reminder["reference"]),
             )
-            # A send tried before may have reached the platform with its answer lost (Mosaic cannot look a
-            # notification up): it is finished, and its confirmation withdraws it. One never tried is not sent.
-            conn.execute(
-                "DELETE FROM outbox WHERE tenant = ? AND platform = ? AND reference = ? AND state = 'pending'"
-                " AND attempts = 0",
-                (row.tenant, row.platform, reminder["reference"]),
-            )
+            # A send tried (or claimed) before may have reached the platform with its answer lost (Mosaic cannot
+            # look a notification up): it is finished, and its confirmation withdraws it. One never tried is not sent.
+            self.outbox.drop_unsent(conn, row.tenant, row.platform, reminder["reference"])
             if reminder["platform_id"]:
                 self._queue_withdrawal(conn, row, reminder["reference"], reminder["platform_id"])
 

@@ -146,6 +146,18 @@ class Outbox:
                 (json.dumps(row.payload, separators=(",", ":"), sort_keys=True), row.id),
             )
 
+    def drop_unsent(self, conn: Connection, tenant: str, platform: str, reference: str) -> bool:
+        """Drop a write that no longer fits, if nothing can have sent it: pending, never tried, and held by no
+        process. One tried before, or claimed by a process (on PostgreSQL, another instance's lease, which may be
+        mid-send or dead mid-send), may have reached the platform: it is left to finish, and what it made is
+        undone from its confirmation."""
+        cursor = conn.execute(
+            "DELETE FROM outbox WHERE tenant = ? AND platform = ? AND reference = ? AND state = 'pending'"
+            " AND attempts = 0 AND lease_until IS NULL",
+            (tenant, platform, reference),
+        )
+        return bool(cursor.rowcount)
+
     def park(self, row: OutboxRow, error: str) -> None:
         """Make it a dead letter: kept with its reason until an operator retries it."""
         with self.db.transaction() as conn:

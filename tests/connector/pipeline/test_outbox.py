@@ -73,3 +73,17 @@ def test_the_first_body_a_create_sent_outlives_newer_states_until_it_is_confirme
     put(db, payload={"a": 4})
     [fresh] = outbox.due(later(1))
     assert fresh.first_sent is None
+
+
+def test_only_a_write_nothing_can_have_sent_is_dropped(db: Database) -> None:
+    # Found by bench/chaos.py with two instances on PostgreSQL: a reminder another instance had claimed (and
+    # sent, before it was killed) was dropped as never sent when its step ended, and stayed in a tray for good.
+    outbox = Outbox(db)
+    for reference in ("never-tried", "tried", "claimed"):
+        put(db, reference)
+    with db.transaction() as conn:
+        conn.execute("UPDATE outbox SET attempts = 1 WHERE reference = 'tried'")
+        conn.execute("UPDATE outbox SET lease_until = '2026-12-01T10:01:00.000' WHERE reference = 'claimed'")
+        dropped = [r for r in ("never-tried", "tried", "claimed") if outbox.drop_unsent(conn, "linc", "mosaic", r)]
+    assert dropped == ["never-tried"]
+    assert sorted(r["reference"] for r in db.query("SELECT reference FROM outbox")) == ["claimed", "tried"]
