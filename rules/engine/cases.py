@@ -143,15 +143,18 @@ def _case_supervision(
     # workers only involved in the case now); an involved worker's clock is their own.
     holder = allocation.worker_id
     sessions: Sequence[Session]
+    # Every qualifying session this worker held on the case, in any allocation of it: an involved worker's clock,
+    # and what numbers their cycles.
+    mine = own_since(qualifying, holder, date.min, case.held, kinds)
     if not allocation.is_keyworker:
-        sessions = own_since(qualifying, holder, date.min, case.held, kinds)
+        sessions = mine
     elif len(case.allocations) > 1:
         involved = {a.worker_id for a in case.allocations if not a.is_keyworker}
         sessions = [s for s in qualifying if s.worker_id not in involved]
     else:
         sessions = qualifying
     since = allocation.start_date
-    own = own_since(qualifying, holder, since, case.held, kinds)
+    own = own_since(mine, holder, since, case.held, kinds)
     clock = Clock(
         as_of,
         engine.calendar,
@@ -182,7 +185,7 @@ def _case_supervision(
         "case_supervision",
         scope=case.case_id,
         holder=allocation.worker_id,
-        cycle=1 + len(own_since(qualifying, holder, date.min, case.held, kinds)),
+        cycle=1 + len(mine),
         assignee=allocation.worker_id,
         case_id=case.case_id,
         team_id=allocation.team_id or (worker.team_id if worker else None),
