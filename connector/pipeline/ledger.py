@@ -19,6 +19,9 @@ from connector.store.database import Database, utc_now_text
 from connector.store.engines.base import Connection, Row
 from rules.model import Obligation, Reason
 
+# Parameters per `rows_of` query: under every SQLite build's limit (999 before 3.32).
+ROWS_OF_PARAMETERS = 900
+
 TITLES = {
     "case_supervision": "Case supervision due",
     "personal_supervision": "Personal supervision due",
@@ -86,24 +89,15 @@ class Ledger:
         A cycle that leaves the desired set ends `met` (its step completed) when the desired set holds a later
         cycle of the same kind, scope and holder, or when `met_by` says a session met it (see connector/met.py);
         otherwise it is `withdrawn` (its step cancelled). `held_by` names the session that met it, for the
-        compliance history (connector/pipeline/outcomes.py). `rows`: the owner's ledger rows, when the caller read
-        them already (`rows_of`, one query for a whole re-evaluation slice)."""
+        compliance history (connector/pipeline/outcomes.py). `rows`: the owner's rows `rows_of` gives, when the
+        caller read them already (one query for many owners)."""
         if met_by is never_met and held_by is not no_session:
             met_by = _found_by(held_by)
-        if rows is not None:
-            # A re-evaluation slice read every row of its owners in one query (`rows_of`).
-            by_key: dict[tuple[str, str, str, int], list[Row]] = {}
-            for row in rows:
-                by_key.setdefault((row["kind"], row["scope"], row["holder"], row["cycle"]), []).append(row)
-        else:
-            # Only the rows this diff can touch: the open ones (which it may end) and every row of a desired
-            # cycle (which it may keep, move, or follow with a new reference). An owner's ended cycles grow with
-            # its history; reading them all made each event cost more the longer the subject's past.
-            rows = conn.execute(
-                "SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND owner = ? AND status = 'open'",
-                (tenant, platform, owner),
-            ).fetchall()
-            by_key = _rows_of_cycles(conn, tenant, platform, owner, {o.key for o in desired})
+        if rows is None:
+            rows = self.rows_of(conn, tenant, platform, [(owner, desired)]).get(owner, [])
+        by_key: dict[tuple[str, str, str, int], list[Row]] = {}
+        for row in rows:
+            by_key.setdefault((row["kind"], row["scope"], row["holder"], row["cycle"]), []).append(row)
 
         created = moved = withdrawn = met = 0
         wanted: set[str] = set()
@@ -152,19 +146,48 @@ class Ledger:
         return DiffCounts(created, moved, withdrawn, met)
 
     def rows_of(
-        self, conn: Connection, tenant: str, platform: str, owners: Sequence[str]
+        self, conn: Connection, tenant: str, platform: str, desired: Sequence[tuple[str, list[Obligation]]]
     ) -> dict[str, list[Row]]:
-        """The ledger rows of each of `owners`, in one query per 500 owners (a re-evaluation slice's)."""
+        """For each owner, the only ledger rows its diff can touch: the open ones (which it may end) and every
+        row of a desired cycle (which it may keep, move, or follow with a new reference), oldest first. An
+        owner's ended cycles grow with its history; reading them all made each event cost more the longer the
+        subject's past. One query per batch of owners, each half by its own index."""
         found: dict[str, list[Row]] = {}
-        for start in range(0, len(owners), 500):
-            chunk = owners[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            for row in conn.execute(
-                f"SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND owner IN ({marks})",
-                (tenant, platform, *chunk),
-            ):
-                found.setdefault(row["owner"], []).append(row)
+        batch: list[tuple[str, list[Obligation]]] = []
+        size = 0
+        for owner, obligations in desired:
+            if batch and size + 1 + 7 * len(obligations) > ROWS_OF_PARAMETERS:
+                self._rows_of_batch(conn, tenant, platform, batch, found)
+                batch, size = [], 0
+            batch.append((owner, obligations))
+            size += 1 + 7 * len(obligations)
+        if batch:
+            self._rows_of_batch(conn, tenant, platform, batch, found)
         return found
+
+    def _rows_of_batch(
+        self,
+        conn: Connection,
+        tenant: str,
+        platform: str,
+        batch: list[tuple[str, list[Obligation]]],
+        found: dict[str, list[Row]],
+    ) -> None:
+        owners = [owner for owner, _ in batch]
+        keys = sorted({(owner, *o.key) for owner, obligations in batch for o in obligations})
+        sql = (
+            "SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND status = 'open'"
+            f" AND owner IN ({', '.join('?' * len(owners))})"
+        )
+        params: list[object] = [tenant, platform, *owners]
+        if keys:
+            # Each cycle spelled out whole, so each is found through the cycle index (SQLite searches a row-value
+            # IN list by the tenant alone, every row of it).
+            cycle = "(tenant = ? AND platform = ? AND owner = ? AND kind = ? AND scope = ? AND holder = ? AND cycle = ?)"
+            sql += " UNION SELECT * FROM obligations WHERE " + " OR ".join([cycle] * len(keys))
+            params += [part for key in keys for part in (tenant, platform, *key)]
+        for row in conn.execute(sql + " ORDER BY created_at, reference", params).fetchall():
+            found.setdefault(row["owner"], []).append(row)
 
     def _end(
         self,
@@ -278,26 +301,6 @@ class Ledger:
         for row in rows:
             closed_on = today or (session.held_on if session is not None else date.today())
             self._end(conn, tenant, platform, row, True, session, closed_on)
-
-
-def _rows_of_cycles(
-    conn: Connection,
-    tenant: str,
-    platform: str,
-    owner: str,
-    keys: set[tuple[str, str, str, int]],
-) -> dict[tuple[str, str, str, int], list[Row]]:
-    """Every row (any status) of each of these cycles of the owner, by cycle, oldest reference first."""
-    by_key: dict[tuple[str, str, str, int], list[Row]] = {}
-    for key in sorted(keys):
-        found = conn.execute(
-            "SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND owner = ? AND kind = ?"
-            " AND scope = ? AND holder = ? AND cycle = ? ORDER BY created_at, reference",
-            (tenant, platform, owner, *key),
-        ).fetchall()
-        if found:
-            by_key[key] = found
-    return by_key
 
 
 def _found_by(held_by: SessionFinder) -> MetCheck:

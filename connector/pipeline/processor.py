@@ -319,8 +319,8 @@ class Processor:
             for step_ref, session in plan.completed_steps:
                 # The platform completed this step: never cancel it, whatever the diff says next.
                 self.ledger.mark_closed_by_step(conn, tenant.id, plan.platform, step_ref, session, today)
-            # Every owner's ledger rows in one query, not one per owner.
-            rows = self.ledger.rows_of(conn, tenant.id, plan.platform, [owner for owner, _ in plan.desired])
+            # The ledger rows of every owner's diff in one query, not one per owner.
+            rows = self.ledger.rows_of(conn, tenant.id, plan.platform, plan.desired)
             for owner, desired in plan.desired:
                 found = plan.checks.get(owner)
                 met_by, held_by = found if found else plan.evaluator.met_checks(plan.facts, owner)
