@@ -182,7 +182,7 @@ def one_run(
     simulators = [
         spawn(
             [str(HERE / "chaos_platform.py"), str(port), "--platform", platform, "--token", TOKEN, *faults],
-            log,
+            stderr=log,
         )
         for platform, port in ports.items()
     ]

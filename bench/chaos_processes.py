@@ -7,29 +7,20 @@ with a `postgresql://` URL every instance runs it.
 from __future__ import annotations
 
 import http.client
-import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.webhook_intake import free_port, wait_ready
+from bench.webhook_intake import free_port, spawn, wait_ready
 
 from connector.sandbox.run import STEP_TYPES
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 SECRET = "whsec_Y2hhb3Mtc2VjcmV0LWNoYW9zLXNlY3JldC1jaGFvcw=="
 TOKEN = "chaos-token"
-
-
-def spawn(args: list[str], log: Any) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
 class Connectors:
@@ -51,7 +42,7 @@ class Connectors:
 
     def start(self, i: int) -> None:
         command = ["-m", "connector.cli", "--log-level", "ERROR", "serve", "--config", str(self.configs[i])]
-        self.procs[i] = spawn([*command, "--port", str(self.ports[i])], self.log)
+        self.procs[i] = spawn([*command, "--port", str(self.ports[i])], stderr=self.log)
 
     def start_all(self) -> None:
         for i in range(len(self.ports)):
