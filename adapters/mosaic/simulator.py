@@ -41,6 +41,11 @@ class MosaicStore:
     step_ids: Iterator[int] = field(default_factory=lambda: itertools.count(880001))
     form_ids: Iterator[int] = field(default_factory=lambda: itertools.count(4001))
     notification_ids: Iterator[int] = field(default_factory=lambda: itertools.count(61001))
+    # external_reference -> id, per table: a create or lookup by reference must not scan every record (the
+    # benchmarks hold tens of thousands, and the scan's cost fell on the connector sharing the machine).
+    by_reference: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {"steps": {}, "forms": {}, "notifications": {}}
+    )
 
     def all_steps(self) -> list[Record]:
         with self.lock:
@@ -185,27 +190,37 @@ def create_simulator_app(token: str, store: MosaicStore | None = None) -> Flask:
         data = request.get_json(silent=True)
         return data if isinstance(data, dict) else {}
 
-    def create(table: dict[int, Record], ids: Iterator[int], record: Record, id_name: str) -> Any:
+    def holding(name: str, reference: Any) -> Record | None:
+        """The record of table `name` holding `reference`, if any (under the store's lock)."""
+        table: dict[int, Record] = getattr(store, name)
+        found = store.by_reference[name].get(reference) if isinstance(reference, str) else None
+        return None if found is None else table.get(found)
+
+    def create(name: str, ids: Iterator[int], record: Record, id_name: str) -> Any:
+        table: dict[int, Record] = getattr(store, name)
         reference = record.get("external_reference")
         with store.lock:
-            for existing in table.values():
-                if reference and existing.get("external_reference") == reference:
-                    answer = {id_name: existing[id_name], "message": "external_reference already exists."}
-                    return jsonify(answer), 409
+            existing = holding(name, reference) if reference else None
+            if existing is not None:
+                answer = {id_name: existing[id_name], "message": "external_reference already exists."}
+                return jsonify(answer), 409
             new_id = next(ids)
             table[new_id] = {**record, id_name: new_id}
+            if isinstance(reference, str) and reference:
+                store.by_reference[name][reference] = new_id
             return jsonify(table[new_id]), 201
 
-    def by_reference(table: dict[int, Record]) -> Any:
+    def by_reference(name: str) -> Any:
         """Records with the given external_reference; with no filter, all of them (the simulator's own
         addition, so someone trying the connector can see what it wrote)."""
         reference = request.args.get("external_reference")
+        table: dict[int, Record] = getattr(store, name)
         with store.lock:
-            items = [
-                dict(r)
-                for r in table.values()
-                if reference is None or r.get("external_reference") == reference
-            ]
+            if reference is None:
+                items = [dict(r) for r in table.values()]
+            else:
+                found = holding(name, reference)
+                items = [] if found is None else [dict(found)]
         return jsonify({"items": items})
 
     @app.post("/api/workflow-steps")
@@ -226,11 +241,11 @@ def create_simulator_app(token: str, store: MosaicStore | None = None) -> Flask:
             "notes": data.get("notes", ""),
             "external_reference": data["external_reference"],
         }
-        return create(store.steps, store.step_ids, record, "workflow_step_id")
+        return create("steps", store.step_ids, record, "workflow_step_id")
 
     @app.get("/api/workflow-steps")
     def find_steps() -> Any:
-        return by_reference(store.steps)
+        return by_reference("steps")
 
     @app.get("/api/workflow-steps/<int:step_id>")
     def get_step(step_id: int) -> Any:
@@ -267,11 +282,11 @@ def create_simulator_app(token: str, store: MosaicStore | None = None) -> Flask:
             if data["workflow_step_id"] not in store.steps:
                 return _error(422, "Unknown workflow_step_id.", {"workflow_step_id": ["Does not exist."]})
         record = {k: data[k] for k in ("workflow_step_id", "form_type_id", "external_reference", "answers")}
-        return create(store.forms, store.form_ids, record, "form_id")
+        return create("forms", store.form_ids, record, "form_id")
 
     @app.get("/api/forms")
     def find_forms() -> Any:
-        return by_reference(store.forms)
+        return by_reference("forms")
 
     @app.get("/api/forms/<int:form_id>")
     def get_form(form_id: int) -> Any:
@@ -319,9 +334,7 @@ def create_simulator_app(token: str, store: MosaicStore | None = None) -> Flask:
             k: data.get(k)
             for k in ("worker_id", "workflow_step_id", "notification_date", "message", "external_reference")
         }
-        return create(
-            store.notifications, store.notification_ids, {**record, "read": False}, "notification_id"
-        )
+        return create("notifications", store.notification_ids, {**record, "read": False}, "notification_id")
 
     @app.delete("/api/current-work/notifications/<int:notification_id>")
     def withdraw_notification(notification_id: int) -> Any:
@@ -332,6 +345,9 @@ def create_simulator_app(token: str, store: MosaicStore | None = None) -> Flask:
             if note["read"]:
                 return _error(409, "The notification has been read and cannot be withdrawn.")
             del store.notifications[notification_id]
+            references = store.by_reference["notifications"]
+            if references.get(str(note.get("external_reference"))) == notification_id:
+                del references[str(note["external_reference"])]
         return Response(status=204)
 
     return app
