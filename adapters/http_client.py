@@ -10,6 +10,14 @@ own timeout bounds each read, so a server trickling a byte at a time would other
 ever), and a body over `MAX_BODY` bytes is cut off. An answer that is not what a working platform sends (a 2xx
 whose body is not JSON: an HTML error page from a proxy, a body cut off mid-way) is retried like a 5xx: it says
 nothing about whether the request was applied.
+
+Each call costs what a write needs and no more: what is the same for every call (the session's headers merged
+with ours, the base URL made canonical, the environment's proxies and CA bundle) is settled once, and each request
+is a `PreparedRequest` built by hand and handed to the transport adapter the session mounts for its URL, so
+requests' per-call merging of session settings, its cookie jar and its redirect machinery are not run. The
+session's adapters (the design's extension point), `verify` (TLS verification, a CA bundle), `cert` and
+`proxies` are honoured on every call; a redirect is never followed (a 3xx is an answer like any other 4xx: no
+platform's API redirects, and following one would send our token where the platform did not say).
 """
 
 from __future__ import annotations
@@ -17,13 +25,17 @@ from __future__ import annotations
 import json as json_module
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 import urllib3
+from requests.structures import CaseInsensitiveDict
+from requests.utils import requote_uri
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from adapters.base import FatalError, RetryableError
@@ -33,6 +45,10 @@ DROPPED = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
 # No answer of either platform's API comes near this; a longer one is not an answer but a fault.
 MAX_BODY = 4 * 1024 * 1024
 READ_CHUNK = 64 * 1024
+# A path made only of these needs no quoting (our paths are ids and codes); any other is quoted as requests would.
+PLAIN_PATH = re.compile(r"[A-Za-z0-9/_.~%-]*")
+# requests sends an explicit zero length for a body-less request of any other method; so do we.
+NO_BODY_METHODS = ("GET", "HEAD", "OPTIONS")
 
 # Reads the platform's own explanation out of an error body (its words, never the data we sent), or None.
 ErrorDetail = Callable[[Any], str | None]
@@ -79,6 +95,19 @@ class HttpClient:
         self.headers = {**headers, "Accept": "application/json"}
         self._backoff = wait_exponential(multiplier=0.5, max=max_wait)
         settle_environment(session, self.base_url)
+        # Settled once, not on every call: the session's own headers (User-Agent, Accept-Encoding) under ours,
+        # and the base URL as requests makes it canonical (an internationalised host in its ASCII form).
+        merged: CaseInsensitiveDict[str] = CaseInsensitiveDict(
+            {
+                name: value if isinstance(value, str) else value.decode("latin-1")
+                for name, value in session.headers.items()
+            }
+        )
+        merged.update(self.headers)
+        self._sent_headers: dict[str, str] = dict(merged.items())
+        canonical = requests.PreparedRequest()
+        canonical.prepare_url(self.base_url, None)
+        self._base = str(canonical.url).rstrip("/")
 
     def retrying(self) -> Retrying:
         """A bounded loop retrying RetryableError; its waits go through the injected `sleep`.
@@ -127,12 +156,18 @@ class HttpClient:
     ) -> Answer:
         """Exactly one request, no retry."""
         allowed = self.default_allow if allow is None else allow
-        url = f"{self.base_url}{path}"
-        sent = self.headers if headers is None else {**self.headers, **headers}
+        request = self._prepared(method, path, json, params, headers)
         deadline = time.monotonic() + self.timeout
+        session = self.session
         try:
-            response = self.session.request(
-                method, url, json=json, params=params, headers=sent, timeout=self.timeout, stream=True
+            response = session.get_adapter(str(request.url)).send(
+                request,
+                stream=True,
+                timeout=self.timeout,
+                # None would turn verification off in requests' adapter: it stays on unless set False.
+                verify=True if session.verify is None else session.verify,
+                cert=session.cert,
+                proxies=session.proxies,
             )
             content = self._content(response, deadline, method, path)
         except requests.Timeout:
@@ -159,6 +194,38 @@ class HttpClient:
         if status == 429 or status >= 500:
             raise RetryableError(reason, status, retry_after(response.headers.get("Retry-After")))
         raise FatalError(reason, status)
+
+    def _prepared(
+        self,
+        method: str,
+        path: str,
+        json: Mapping[str, Any] | None,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> requests.PreparedRequest:
+        """The request as `Session.request` would prepare it for this client, without its per-call merging."""
+        if not PLAIN_PATH.fullmatch(path):
+            path = requote_uri(path)
+        url = f"{self._base}{path}"
+        if params:
+            url = f"{url}?{urlencode(params)}"
+        sent: CaseInsensitiveDict[str] = CaseInsensitiveDict(self._sent_headers)
+        if headers:
+            sent.update(headers)
+        body: bytes | None = None
+        if json is not None:
+            # As requests encodes it: NaN is refused rather than sent as a token no JSON parser reads.
+            body = json_module.dumps(json, allow_nan=False).encode("utf-8")
+            sent["Content-Type"] = "application/json"
+            sent["Content-Length"] = str(len(body))
+        elif method not in NO_BODY_METHODS:
+            sent["Content-Length"] = "0"
+        request = requests.PreparedRequest()
+        request.method = method
+        request.url = url
+        request.headers = sent
+        request.body = body
+        return request
 
     def _content(self, response: requests.Response, deadline: float, method: str, path: str) -> bytes:
         """The whole body, read by the call's deadline and within MAX_BODY; RetryableError otherwise.

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 from flask import Flask
+from tests.support.transport import InterceptedSession, Send
 from werkzeug.serving import make_server
 
 from adapters.base import (
@@ -225,7 +226,7 @@ def platform(request: pytest.FixtureRequest) -> Iterator[Platform]:
         yield running
 
 
-class Counting(requests.Session):
+class Counting(InterceptedSession):
     """Counts requests by method; can lose the answers of the next `lose` POSTs (after they reached the
     platform) or drop the next `drop` POSTs before they are sent."""
 
@@ -234,12 +235,13 @@ class Counting(requests.Session):
         self.sent: list[str] = []
         self.lose, self.drop, self.error = lose, drop, error
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        self.sent.append(str(method))
+    def intercept(self, request: requests.PreparedRequest, send: Send) -> requests.Response:
+        method = str(request.method)
+        self.sent.append(method)
         if method == "POST" and self.drop > 0:
             self.drop -= 1
             raise self.error("simulated: never sent")
-        response = super().request(method, url, *args, **kwargs)
+        response = send()
         if method == "POST" and self.lose > 0:
             self.lose -= 1
             raise self.error("simulated: the answer was lost")

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import requests
+from tests.support.transport import InterceptedSession, Send
 from werkzeug.serving import make_server
 
 from adapters.base import ObligationWrite
@@ -23,16 +24,16 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 REF = "linc:case_supervision:YP-00412:CM-0042:1"
 
 
-class CountingSession(requests.Session):
+class CountingSession(InterceptedSession):
     """Counts the requests the writer sends, by method."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sent: list[str] = []
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        self.sent.append(str(method))
-        return super().request(method, url, *args, **kwargs)
+    def intercept(self, request: requests.PreparedRequest, send: Send) -> requests.Response:
+        self.sent.append(str(request.method))
+        return send()
 
 
 @dataclasses.dataclass

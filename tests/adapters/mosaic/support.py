@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 import requests
 from pytest_httpserver import HTTPServer
+from tests.support.transport import InterceptedSession, Send
 
 from adapters.mosaic.client import MosaicClient
 from adapters.mosaic.settings import DEFAULT_QUESTION_CODES, MosaicSettings
@@ -17,7 +18,7 @@ MAX_ATTEMPTS = 4
 MAX_WAIT = 30.0
 
 
-class LosesAnswers(requests.Session):
+class LosesAnswers(InterceptedSession):
     """Lets the next `times` matching requests reach the server, then raises `error` as if the answer was
     lost: the create happened on Mosaic but the connector never heard so. With `before=True` the request is
     dropped before it is sent instead."""
@@ -33,13 +34,14 @@ class LosesAnswers(requests.Session):
         super().__init__()
         self.method, self.path, self.times, self.error, self.before = method, path, times, error, before
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        hit = method == self.method and urlparse(str(url)).path.endswith(self.path) and self.times > 0
+    def intercept(self, request: requests.PreparedRequest, send: Send) -> requests.Response:
+        path = urlparse(str(request.url)).path
+        hit = request.method == self.method and path.endswith(self.path) and self.times > 0
         if hit:
             self.times -= 1
             if self.before:
                 raise self.error("simulated: never sent")
-        response = super().request(method, url, *args, **kwargs)
+        response = send()
         if hit:
             raise self.error("simulated: the answer was lost")
         return response

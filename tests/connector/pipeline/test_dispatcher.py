@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -15,6 +16,7 @@ from pytest_httpserver import HTTPServer
 from tests.support.bad_servers import BadServer
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import make_config
+from tests.support.transport import InterceptedSession, Send
 
 from adapters.base import (
     FatalError,
@@ -358,7 +360,7 @@ def test_a_retryable_failure_waits_in_the_outbox_never_in_a_sleep(tmp_path: Path
     db.close()
 
 
-class LosesOneAnswer(requests.Session):
+class LosesOneAnswer(InterceptedSession):
     """A session (one per delivery thread) that loses the answer to the first successful create of
     `reference`, after the platform made it; every session shares one record of it."""
 
@@ -366,11 +368,11 @@ class LosesOneAnswer(requests.Session):
     lock: ClassVar[threading.Lock] = threading.Lock()
     reference = ref(200003)
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        response = super().request(method, url, *args, **kwargs)
-        body = kwargs.get("json") or {}
+    def intercept(self, request: requests.PreparedRequest, send: Send) -> requests.Response:
+        response = send()
+        body = json.loads(request.body or b"{}")
         if (
-            method == "POST"
+            request.method == "POST"
             and response.status_code == 201
             and body.get("external_reference") == self.reference
         ):
