@@ -19,8 +19,10 @@ Prints figures only; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import shutil
 import subprocess
 import sys
@@ -101,8 +103,14 @@ def child(args: argparse.Namespace) -> None:
     rounds = 0
     # As the service's delivery loop rounds when no burst is on (the older code has no deliver_step).
     limit = getattr(config.service, "batch_size", 200)
+    profile = cProfile.Profile() if args.cprofile else None
+    if profile is not None:
+        profile.enable()
     while service.dispatcher.run_once(limit):
         rounds += 1
+    if profile is not None:
+        profile.disable()
+        pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(args.cprofile)
     wall, cpu = time.monotonic() - wall0, cpu_seconds(os.getpid()) - cpu0
     left = service.outbox.count("pending") + service.outbox.count("dead")
     print(json.dumps({"writes": queued - left, "left": left, "wall": wall, "cpu": cpu, "rounds": rounds}))
@@ -114,7 +122,7 @@ def run_one(code: str, port: int, mosaic_pid: int, args: argparse.Namespace, off
     env = dict(os.environ, PYTHONPATH=code)
     command = [sys.executable, str(HERE / "delivery.py"), "--child", "--code", code, "--port", str(port)]
     command += ["--workdir", str(work), "--writes", str(args.writes), "--workers", str(args.workers)]
-    command += ["--offset", str(offset)]
+    command += ["--offset", str(offset), "--cprofile", str(args.cprofile)]
     proc = subprocess.Popen(
         command, env=env, cwd=code, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
@@ -124,7 +132,7 @@ def run_one(code: str, port: int, mosaic_pid: int, args: argparse.Namespace, off
     if args.profile:
         name = Path(code).name or "code"
         spy = subprocess.Popen(
-            [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(proc.pid), "--rate", "250", "--gil", "--nonblocking",
+            [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(proc.pid), "--rate", "250", *args.spy,
              "--format", "raw", "--output", f"{args.profile}.{name}.raw"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -150,6 +158,10 @@ def main() -> None:
     parser.add_argument("--code", action="append", default=[], help="another checkout to compare with")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--profile", help="py-spy raw output prefix")
+    parser.add_argument("--spy", action="append", default=[], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--cprofile", type=int, default=0, help="print cProfile's top N functions of delivery (use --workers 1)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)

@@ -194,10 +194,15 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[index]
 
 
-def spawn(args: list[str], **kw: Any) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+def spawn(args: list[str], code: Path = ROOT, **kw: Any) -> subprocess.Popen[bytes]:
+    """A Python process importing the connector of `code` (this checkout, or another's for a baseline)."""
+    env = dict(os.environ, PYTHONPATH=str(code) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return subprocess.Popen(
-        [sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=kw.get("stderr")
+        [sys.executable, *args],
+        env=env,
+        cwd=None if code == ROOT else code,  # `-m connector.cli` imports from the working directory first
+        stdout=subprocess.DEVNULL,
+        stderr=kw.get("stderr"),
     )
 
 
@@ -227,7 +232,15 @@ def main() -> None:
         action="store_true",
         help="run processing and delivery in a `connector work` process (service.background = false)",
     )
+    parser.add_argument(
+        "--code",
+        type=Path,
+        default=ROOT,
+        help="run the connector of this checkout (a baseline: `git worktree add /tmp/base fda37d8`) against"
+        " this checkout's simulated Mosaic and bare endpoint",
+    )
     args = parser.parse_args()
+    code = args.code.resolve()
 
     work = Path(tempfile.mkdtemp(prefix="connector-bench-"))
     mosaic_port, connector_port, bare_port = free_port(), free_port(), free_port()
@@ -271,13 +284,16 @@ webhook_secrets = ["{SECRET}"]
                 "--port",
                 str(connector_port),
             ],
+            code=code,
             stderr=log,
         )
         procs.append(connector)
         worker = None
         if args.separate_worker:
             worker = spawn(
-                ["-m", "connector.cli", "--log-level", "WARNING", "work", "--config", str(config)], stderr=log
+                ["-m", "connector.cli", "--log-level", "WARNING", "work", "--config", str(config)],
+                code=code,
+                stderr=log,
             )
             procs.append(worker)
         wait_ready(mosaic_port, "/_bench/created")
@@ -286,7 +302,8 @@ webhook_secrets = ["{SECRET}"]
         events = Events()
 
         print(
-            f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; server threads {args.threads}"
+            f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; server threads {args.threads};"
+            f" connector from {code}"
         )
         closed_loop(connector_port, args.senders, 2, events)  # warm-up
         wait_drained(connector_port, 120)
@@ -295,7 +312,13 @@ webhook_secrets = ["{SECRET}"]
         ok, bad = closed_loop(connector_port, args.senders, args.seconds, events)
         connector_cpu = (cpu_seconds(connector.pid) - cpu_before) / max(ok, 1) * 1000
         connector_rate = ok / args.seconds
+        drain_cpu_before = cpu_seconds(connector.pid) + (cpu_seconds(worker.pid) if worker else 0.0)
+        written_before = len(get_json(mosaic_port, "/_bench/created"))
         drain = wait_drained(connector_port, 600)
+        drain_cpu = (
+            cpu_seconds(connector.pid) + (cpu_seconds(worker.pid) if worker else 0.0) - drain_cpu_before
+        )
+        drained = len(get_json(mosaic_port, "/_bench/created")) - written_before
         cpu_before = cpu_seconds(bare.pid)
         bare_ok, _ = closed_loop(bare_port, args.senders, args.seconds, Events())
         bare_cpu = (cpu_seconds(bare.pid) - cpu_before) / max(bare_ok, 1) * 1000
@@ -315,6 +338,10 @@ webhook_secrets = ["{SECRET}"]
             f" ({drain / args.seconds:.2f} of the burst's {args.seconds:g} s; goal: within it);"
             f" sustained {ok / (args.seconds + drain):.0f} events/s from the first webhook to the last write"
             f" (goal: >= {GOAL_RATE}/s)"
+        )
+        print(
+            f"  connector CPU while the backlog drained: {drain_cpu:.2f} s for the {drained} writes made then,"
+            f" {drain_cpu / max(drained, 1) * 1000:.2f} ms per write (processing its event included)"
         )
 
         latencies, sent_at = paced(connector_port, args.rate, args.seconds, events)
