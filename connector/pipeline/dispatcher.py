@@ -16,20 +16,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import requests
 
-from adapters.base import ObligationWrite, PlatformError, PlatformWriter, ReminderWrite, RetryableError
+from adapters.base import PlatformError, PlatformWriter, ReminderWrite, RetryableError
 from adapters.registry import get_adapter
 from connector.config import Config
 from connector.pipeline.inbox import Inbox
 from connector.pipeline.ladder import Chain
 from connector.pipeline.ledger import Ledger
+from connector.pipeline.obligation_writes import obligation_write
 from connector.pipeline.outbox import Outbox, OutboxRow
 from connector.pipeline.pacing import Pacing
 from connector.store.database import Database, utc_now_text
@@ -122,12 +124,19 @@ class Dispatcher:
                 except Exception as exc:  # kept until the others' confirmations are committed
                     failure = failure or exc
         else:
-            futures = [self._executor().submit(self._attempt, row, now) for row in rows]
-            for future in futures:
-                try:
-                    attempts.append(future.result())
-                except Exception as exc:
-                    failure = failure or exc
+            # One task per delivery thread, each taking the round's next row until none is left (not one task per
+            # row: handing each row to a thread and back cost as much CPU as the dispatcher's own work on it).
+            # A thread held up by a slow platform just takes fewer rows, so a hung platform holds the round up
+            # for its timeout, not for its timeout once per row.
+            left = deque(rows)
+            lanes = [
+                self._executor().submit(self._attempt_each, left, now)
+                for _ in range(min(self.workers, len(rows)))
+            ]
+            for lane in lanes:
+                done, error = lane.result()
+                attempts.extend(done)
+                failure = failure or error
         confirms = [a.confirm for a in attempts if a.confirm is not None]
         if confirms:
             with self.db.transaction() as conn:
@@ -136,6 +145,21 @@ class Dispatcher:
         if failure is not None:
             raise failure
         return sum(1 for a in attempts if a.delivery is not None)
+
+    def _attempt_each(self, left: deque[OutboxRow], now: datetime) -> tuple[list[_Attempt], Exception | None]:
+        """Try rows from `left` until it is empty; an unexpected error is kept until the round's confirmations
+        are committed, and the rows after it are still tried."""
+        attempts: list[_Attempt] = []
+        failure: Exception | None = None
+        while True:
+            try:
+                row = left.popleft()  # atomic: the lanes share the one queue
+            except IndexError:
+                return attempts, failure
+            try:
+                attempts.append(self._attempt(row, now))
+            except Exception as exc:
+                failure = failure or exc
 
     def run_until_idle(self, limit: int = 100) -> int:
         total = 0
@@ -259,7 +283,6 @@ class Dispatcher:
 
     def _sync_obligation(self, writer: PlatformWriter, row: OutboxRow) -> tuple[str, Confirm]:
         platform_id, form_id = self.ledger.platform_ids(row.tenant, row.platform, row.reference)
-        write = obligation_write(row.reference, row.payload, platform_id, form_id)
         # A row tried before may have reached the platform unanswered (a newer state resets its attempts, but
         # not what it first sent).
         if platform_id is None and row.first_sent is None and getattr(writer, "keys_first_body", False):
@@ -267,7 +290,8 @@ class Dispatcher:
         first = row.first_sent if platform_id is None and row.first_sent != row.payload else None
         earlier = None if first is None else obligation_write(row.reference, first, None, None)
         unsure = row.attempts > 0 or row.first_sent is not None
-        result = writer.sync_obligation(replace(write, unsure=unsure, first_sent=earlier))
+        write = obligation_write(row.reference, row.payload, platform_id, form_id, unsure, earlier)
+        result = writer.sync_obligation(write)
 
         def confirm(conn: Connection) -> None:
             self.ledger.record_confirmation(
@@ -319,9 +343,7 @@ class Dispatcher:
             if reminder["platform_id"]:
                 self._queue_withdrawal(conn, row, reminder["reference"], reminder["platform_id"])
 
-    def _queue_withdrawal(
-        self, conn: Connection, row: OutboxRow, reference: str, sent_as: str
-    ) -> None:
+    def _queue_withdrawal(self, conn: Connection, row: OutboxRow, reference: str, sent_as: str) -> None:
         what = ("reminder_withdrawal", "withdraw", {"platform_id": sent_as})
         self.outbox.put(conn, row.tenant, row.platform, f"{reference}{WITHDRAW_SUFFIX}", *what)
 
@@ -390,25 +412,3 @@ class Dispatcher:
         else:
             with self.db.transaction() as own:
                 own.execute(sql, params)
-
-
-def obligation_write(
-    reference: str, payload: dict[str, Any], platform_id: str | None, form_id: str | None
-) -> ObligationWrite:
-    return ObligationWrite(
-        reference=reference,
-        open=bool(payload["open"]),
-        kind=payload["kind"],
-        case_id=payload.get("case_id"),
-        assignee_id=payload["assignee_id"],
-        team_id=payload.get("team_id"),
-        due_date=date.fromisoformat(payload["due_date"]),
-        title=payload["title"],
-        notes=payload["notes"],
-        incoming_on=date.fromisoformat(payload["incoming_on"]),
-        form=tuple((str(k), str(v)) for k, v in payload.get("form", [])),
-        platform_id=platform_id,
-        form_id=form_id,
-        supervisor_id=payload.get("supervisor_id"),
-        met=bool(payload.get("met")),
-    )

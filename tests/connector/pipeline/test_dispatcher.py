@@ -513,3 +513,41 @@ def test_a_writer_keyed_by_its_first_body_is_handed_that_body_after_the_write_ch
     assert second.unsure and second.due_date == date(2026, 12, 14)
     assert second.first_sent is not None and second.first_sent.due_date == date(2026, 11, 30)
     assert d.outbox.count("pending") == 0
+
+
+# --- several writes in flight, over kept-alive connections -------------------------------------------------
+
+
+def test_writes_go_over_kept_alive_connections_one_per_delivery_thread(tmp_path: Path) -> None:
+    """Each delivery thread keeps its connection open from one write to the next (and from one round to the
+    next): a new connection per write would cost a handshake each, and a TLS one several round trips."""
+    import waitress
+
+    from adapters.mosaic.simulator import create_simulator_app
+    from connector.store.database import Database
+
+    ports: list[str] = []
+    simulated = create_simulator_app("test-token")
+
+    def noting_connections(environ: dict[str, Any], start_response: Any) -> Any:
+        ports.append(str(environ.get("REMOTE_PORT")))
+        return simulated(environ, start_response)
+
+    server = waitress.create_server(noting_connections, host="127.0.0.1", port=0, threads=4)
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
+    try:
+        base = make_config(tmp_path, f"http://127.0.0.1:{server.effective_port}/api", max_attempts=1)  # type: ignore[union-attr]
+        config = replace(base, delivery=DeliveryConfig(workers=2))
+        db = Database(config.database)
+        db.migrate()
+        d = Dispatcher(db, config)
+        queue(d, range(200001, 200013))
+        assert d.run_once(limit=6) + d.run_once(limit=6) == 12
+        d.close()
+        db.close()
+    finally:
+        server.close()
+        serving.join(5)
+    assert len(ports) == 12
+    assert len(set(ports)) <= 2  # two delivery threads, each over its one kept-alive connection
