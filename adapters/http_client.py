@@ -39,6 +39,7 @@ from requests.utils import requote_uri
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from adapters.base import FatalError, RetryableError
+from adapters.http_transport import use_one_write_transport
 
 # A response cut off mid-body is a dropped connection too, though requests does not file it under one.
 DROPPED = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
@@ -95,6 +96,7 @@ class HttpClient:
         self.headers = {**headers, "Accept": "application/json"}
         self._backoff = wait_exponential(multiplier=0.5, max=max_wait)
         settle_environment(session, self.base_url)
+        use_one_write_transport(session)
         # Settled once, not on every call: the session's own headers (User-Agent, Accept-Encoding) under ours,
         # and the base URL as requests makes it canonical (an internationalised host in its ASCII form).
         merged: CaseInsensitiveDict[str] = CaseInsensitiveDict(
