@@ -13,9 +13,11 @@ leave), so deleting raw events changes no obligation. What the raw events still 
 among them and the readers of raw events (the session reports, the team calendar, the reconcile's provenance),
 hence the window.
 
-An event that arrives later than its subject's base (a delivery more than the window late, or a redelivery of an
-event whose row was deleted) cannot be placed: processing refuses it (`EventBeforeCompaction`), it is set aside
-as failed with the reason, and `connector status` and the metrics count it apart (`events_before_compaction`).
+A new event older than its subject's base (a delivery more than the window late) cannot be placed: processing
+refuses it (`EventBeforeCompaction`), it is set aside as failed with the reason, and `connector status` and the
+metrics count it apart (`events_before_compaction`). A redelivery of an event whose row was deleted is no new
+event: the deleted events' webhook ids stay (`compacted_webhooks`), so intake and the import take it for the
+duplicate it is.
 The fold is not commutative (a status spell's start depends on the status before it, allocations and transfers
 apply in order, a supervisor's start is the moment it changed), so folding it onto the base would not give
 what a full re-fold would have.
@@ -262,6 +264,13 @@ def _replace(conn: Connection, tenant: str, platform: str, plan: _Plan) -> Compa
     )
     deleted = 0
     for seq in plan.seqs:
+        # Its webhook id stays, so a redelivery is still a duplicate once the row is gone.
+        conn.execute(
+            "INSERT INTO compacted_webhooks (tenant, platform, webhook_id) SELECT tenant, platform, webhook_id"
+            " FROM inbox WHERE seq = ? AND state <> 'failed' AND NOT EXISTS (SELECT 1 FROM event_subjects"
+            " WHERE seq = ?) ON CONFLICT (tenant, platform, webhook_id) DO NOTHING",
+            (seq, seq),
+        )
         cursor = conn.execute(
             "DELETE FROM inbox WHERE seq = ? AND state <> 'failed'"
             " AND NOT EXISTS (SELECT 1 FROM event_subjects WHERE seq = ?)",
