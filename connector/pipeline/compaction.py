@@ -50,7 +50,7 @@ from rules.events import Event
 SLICE = 50  # subjects per transaction
 # At most this many of one subject's events go into its base per transaction (a first compaction of a long
 # history is several short transactions, not one long one).
-STEP_EVENTS = 1000
+STEP_EVENTS = 500
 # What an operator sees: the reason `EventBeforeCompaction` leaves on the failed event.
 BEFORE_COMPACTION = "%before its compaction point%"
 
@@ -75,6 +75,7 @@ class _Plan:
     horizon: str  # links with `at` before this go
     since: str  # the previous base's `at` ("" when none): failed events up to it are refused ones, left alone
     base: Fold
+    state: bytes  # the base pickled, before the write lock is taken
     seqs: list[int]  # the processed and discarded events before the horizon
     capped: bool  # more remains before the cutoff than one step folds
 
@@ -132,7 +133,7 @@ def _tenant_platform(
                     if plan.capped or sum(len(p.seqs) for p in batch) >= STEP_EVENTS:
                         written = _write(db, tenant, platform, batch, dry_run)
                         total, batch = total + written, []
-                    if not plan.capped or not written.subjects:
+                    if not plan.capped or not written.events_folded:
                         break  # a capped subject goes on from the base just written (unless it changed meanwhile)
             total += _write(db, tenant, platform, batch, dry_run)
             after = subjects[-1]
@@ -189,7 +190,8 @@ def _plan(
             start.apply(event)
     if start.at is None:
         return None  # none of them tells the subject anything (a case event of a team): nothing to keep
-    return _Plan(subject, horizon, base_at, start, [int(row["seq"]) for row in rows], capped)
+    state = pickle.dumps(start, protocol=5)
+    return _Plan(subject, horizon, base_at, start, state, [int(row["seq"]) for row in rows], capped)
 
 
 def _horizon(conn: Connection, key: tuple[str, str, str], cutoff: str, base_at: str) -> str:
@@ -256,34 +258,32 @@ def _replace(conn: Connection, tenant: str, platform: str, plan: _Plan) -> Compa
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (tenant, platform, subject) DO UPDATE SET at = excluded.at, event_id = excluded.event_id,"
         " version = excluded.version, state = excluded.state, compacted_at = excluded.compacted_at",
-        (*key, *plan.base.at, FOLD_VERSION, pickle.dumps(plan.base, protocol=5), utc_now_text()),
+        (*key, *plan.base.at, FOLD_VERSION, plan.state, utc_now_text()),
     )
-    conn.executemany(
-        "DELETE FROM event_subjects WHERE tenant = ? AND platform = ? AND subject = ? AND seq = ?",
-        [(*key, seq) for seq in plan.seqs],
+    # Whole statements over the step's events (integers, written in): a step is one short transaction.
+    seqs = ", ".join(str(int(seq)) for seq in plan.seqs)
+    conn.execute(
+        f"DELETE FROM event_subjects WHERE tenant = ? AND platform = ? AND subject = ? AND seq IN ({seqs})",
+        key,
     )
-    deleted = 0
-    for seq in plan.seqs:
-        # Its webhook id stays, so a redelivery is still a duplicate once the row is gone.
-        conn.execute(
-            "INSERT INTO compacted_webhooks (tenant, platform, webhook_id) SELECT tenant, platform, webhook_id"
-            " FROM inbox WHERE seq = ? AND state <> 'failed' AND NOT EXISTS (SELECT 1 FROM event_subjects"
-            " WHERE seq = ?) ON CONFLICT (tenant, platform, webhook_id) DO NOTHING",
-            (seq, seq),
-        )
-        cursor = conn.execute(
-            "DELETE FROM inbox WHERE seq = ? AND state <> 'failed'"
-            " AND NOT EXISTS (SELECT 1 FROM event_subjects WHERE seq = ?)",
-            (seq, seq),
-        )
-        deleted += cursor.rowcount
+    orphans = (
+        f"seq IN ({seqs}) AND state <> 'failed'"
+        " AND NOT EXISTS (SELECT 1 FROM event_subjects s WHERE s.seq = inbox.seq)"
+    )
+    # Its webhook id stays, so a redelivery is still a duplicate once the row is gone.
+    conn.execute(
+        "INSERT INTO compacted_webhooks (tenant, platform, webhook_id) SELECT tenant, platform, webhook_id"
+        f" FROM inbox WHERE {orphans} ON CONFLICT (tenant, platform, webhook_id) DO NOTHING"
+    )
+    deleted = conn.execute(f"DELETE FROM inbox WHERE {orphans}").rowcount
     # Checkpoints before the horizon are states the base supersedes (a kept fold whose snapshot was one of them
     # is read back from the base and the events after it).
     conn.execute(
         "DELETE FROM fold_checkpoints WHERE tenant = ? AND platform = ? AND subject = ? AND at < ?",
         (*key, plan.horizon),
     )
-    return CompactionCounts(1, len(plan.seqs), deleted)
+    # A subject folded in several steps is counted once, at its last.
+    return CompactionCounts(0 if plan.capped else 1, len(plan.seqs), deleted)
 
 
 def fold_on_base(db: Database, tenant: str, platform: str, subject: str, events: Iterable[Event]) -> Fold:

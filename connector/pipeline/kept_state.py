@@ -6,8 +6,9 @@ retried failure) re-folds the subject from the last checkpoint before it, readin
 checkpoint; with no such checkpoint, from all its events. Either way the result is the fold of every event in
 order, so duplicates and any delivery order converge on the same facts.
 
-A compacted subject (a closed case past its tenant's retention, see `retention.py`) has no raw events before its
-base, the fold kept when they were deleted: a re-fold starts from the base, and an event that belongs before it
+A compacted subject (a closed case past its tenant's retention, `retention.py`, or an open subject's events past
+its tenant's `compact_after_days`, `compaction.py`) has no raw events before its base, the fold kept when they
+were deleted: a re-fold starts from the base, and an event that belongs before it
 cannot be placed, so it is refused (`EventBeforeCompaction`; the event is set aside as failed, with the reason,
 for an operator to discard) rather than folded in the wrong order.
 
