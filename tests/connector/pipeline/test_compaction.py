@@ -424,3 +424,37 @@ def test_a_base_of_another_fold_version_is_refused_not_folded_past(db: Database,
     # Nor does compaction move it on.
     apply_compaction(db, config, today + timedelta(days=30))
     assert db.scalar("SELECT version FROM subject_bases WHERE subject = 'worker:5521'") == 1
+
+
+def test_a_subject_processed_while_its_step_was_folded_is_left_for_the_next_run(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = history(60)
+    today = today_after(events)
+    config = config_for(tmp_path)
+    processor = Processor(db, config, lambda: today)
+    deliver(processor, events)
+    late = SupervisionRecorded(
+        "late-s", START + timedelta(days=100), "personal", "5521", "5500", "310", (), date(2024, 4, 16),
+        date(2024, 4, 17), False,
+    )  # fmt: skip
+    real = compaction._plan
+
+    def meanwhile(*args: object) -> compaction._Plan | None:
+        plan = real(*args)  # type: ignore[arg-type]
+        if (
+            plan is not None
+            and plan.subject == "worker:5521"
+            and processor.inbox.count("processed") == len(events)
+        ):
+            deliver(processor, [late])  # another process's batch, between the fold and the write
+        return plan
+
+    monkeypatch.setattr(compaction, "_plan", meanwhile)
+    apply_compaction(db, config, today)
+    assert db.scalar("SELECT COUNT(*) FROM subject_bases WHERE subject = 'worker:5521'") == 0
+    monkeypatch.undo()
+    apply_compaction(db, config, today)
+    assert db.scalar("SELECT COUNT(*) FROM subject_bases WHERE subject = 'worker:5521'") == 1
+    processor.folds.clear()
+    assert worker_facts(db) == fold_worker("5521", [*events, late])
