@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ import requests
 from connector.config import Config
 from connector.observability.metrics import Metrics
 from connector.pipeline.arrivals import InboxArrivals
+from connector.pipeline.compaction import CompactionCounts, apply_compaction, refused_count
 from connector.pipeline.dispatcher import Dispatcher
 from connector.pipeline.failures import count_failures
 from connector.pipeline.inbox import Inbox
@@ -149,6 +151,7 @@ class Service:
         counts = self.tick(today)
         if first_today:
             self.compact(today)
+            self.compact_open(today)
         return first_today, counts
 
     def compact(self, today: date, dry_run: bool = False) -> RetentionCounts:
@@ -162,6 +165,24 @@ class Service:
                 counts.events_deleted,
             )
         return counts
+
+    def compact_open(self, today: date, dry_run: bool = False) -> CompactionCounts:
+        """Fold open subjects' raw events older than their tenant's `compact_after_days` into their bases."""
+        with self.db.checkpoints_outside_the_lock():
+            counts = apply_compaction(self.db, self.config, today, dry_run, self._processing_turn)
+        if counts.subjects and not dry_run:
+            log.info(
+                "compaction: %d open subject(s) compacted, %d event(s) deleted",
+                counts.subjects,
+                counts.events_deleted,
+            )
+        return counts
+
+    @contextmanager
+    def _processing_turn(self) -> Iterator[None]:
+        # No batch may re-fold a subject from its checkpoints while compaction deletes the events after them.
+        with self.processor._one_at_a_time, turn(self.db, "processing", wait=True):
+            yield
 
     def reevaluate_if_rules_changed(self) -> dict[str, DiffCounts]:
         """Re-evaluate every subject of a tenant whose rule pack or rule settings changed since last time."""
@@ -207,6 +228,7 @@ class Service:
         return {
             "inbox_pending": self.inbox.count("pending"),
             "inbox_failed": self.inbox.count("failed"),
+            "events_before_compaction": refused_count(self.db),
             "subject_failures": count_failures(self.db),
             "outbox_pending": self.outbox.count("pending"),
             "dead_letters": self.outbox.count("dead"),

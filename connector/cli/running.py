@@ -125,7 +125,7 @@ def tick(config_path: str, now_text: str | None, dry_run: bool) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
 def compact(config_path: str, now_text: str | None, dry_run: bool) -> None:
-    """Delete the raw events of cases closed longer than their tenant's retention_days (the daily run does it)."""
+    """Delete closed cases' raw events past retention_days, and fold open subjects' past compact_after_days."""
     from connector.service import Service, london_today
 
     as_of = parse_date_option(now_text, "--now") or london_today()
@@ -134,12 +134,19 @@ def compact(config_path: str, now_text: str | None, dry_run: bool) -> None:
         # Events still pending are folded first: a case is compacted only once its kept fold holds them all.
         service.processor.run_until_idle()
         counts = service.compact(as_of, dry_run=dry_run)
+        folded = service.compact_open(as_of, dry_run=dry_run)
     finally:
         service.close()
     said = "would delete" if dry_run else "deleted"
     click.echo(
         f"{'dry run ' if dry_run else ''}compact {as_of.isoformat()}: {counts.cases} closed case(s) past"
         f" retention; {said} {counts.events_deleted} event(s), {counts.events_kept} kept for a worker or team"
+        + ("; nothing was written" if dry_run else "")
+    )
+    click.echo(
+        f"{'dry run ' if dry_run else ''}compact {as_of.isoformat()}: {folded.subjects} open subject(s) with"
+        f" events older than compact_after_days; {folded.events_folded} event(s) folded into their bases,"
+        f" {said} {folded.events_deleted} that no other subject still needs"
         + ("; nothing was written" if dry_run else "")
     )
 

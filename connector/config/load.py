@@ -264,6 +264,7 @@ def _tenant(
         viewer_token=viewer_token,
         calendar_secret=calendar_secret,
         retention_days=tenant["retention_days"],
+        compact_after_days=tenant["compact_after_days"],
     )
 
 

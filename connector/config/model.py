@@ -43,6 +43,9 @@ class TenantConfig:
     calendar_secret: str | None = None  # team calendar feed URLs are derived from it
     # Days a closed case's raw events are kept after its closing date (see README "What is stored").
     retention_days: int = 400
+    # Days an open case's, worker's or team's raw events are kept before they fold into its compaction base:
+    # the late-arrival window, and what the session reports read (README "What is stored").
+    compact_after_days: int = 400
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,13 @@ class TenantSchema(StrictSchema):
             min=30, max=36_500, error="Use a whole number of days from 30 (late deliveries) to 36500."
         ),
     )
+    compact_after_days = fields.Integer(
+        strict=True,
+        load_default=400,
+        validate=validate.Range(
+            min=30, max=36_500, error="Use a whole number of days from 30 (late deliveries) to 36500."
+        ),
+    )
 
     @validates_schema
     def _one_platform(self, data: dict[str, Any], **_: Any) -> None:

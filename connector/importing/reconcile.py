@@ -1,9 +1,9 @@
 """The nightly reconcile: a full extract compared with what the connector holds, and corrective events stored.
 
 Both sides are compared as facts: the connector's side is every stored event about a subject up to the extract's
-as-of time, folded (connector.facts) as the processor folds them. Events that happened after the extract was
-taken are left out of the comparison, and corrective events carry the as-of time, so a webhook that came later
-still wins. Corrective events are stored with `source = 'reconcile'` and ids `reconcile:<as-of date>:<hash>`,
+as-of time, folded as the processor folds them, onto the subject's compaction base (pipeline/compaction.py).
+Events that happened after the extract was taken are left out of the comparison, and corrective events carry the
+as-of time, so a webhook that came later still wins. Corrective events are stored with `source = 'reconcile'` and ids `reconcile:<as-of date>:<hash>`,
 so a second run of the same reconcile finds nothing left to correct and stores nothing.
 """
 
@@ -16,11 +16,14 @@ from datetime import datetime
 
 from connector.importing.rows import row_id
 from connector.importing.store import BATCH_ROWS, Prepared, Spool, store_events
-from connector.pipeline.facts import fold_case, fold_worker, local_date
+from connector.pipeline.compaction import fold_on_base
+from connector.pipeline.facts import local_date
+from connector.pipeline.folds import CaseFold, WorkerFold
 from connector.pipeline.inbox import Inbox
 from connector.store.database import Database
 from connector.store.event_codec import event_to_json
 from rules.events import CaseAllocated, CaseDeallocated, CaseStatusChanged, Event, WorkerUpdated
+from rules.model import CaseFacts, WorkerFacts
 
 RECONCILED_KINDS = ("workers", "allocations", "statuses")
 WORKER_FIELDS = (
@@ -62,6 +65,15 @@ class _Held:
         found = self.inbox.events_about(self.tenant, self.platform, subject)
         return [e for e in found if e.occurred_at <= self.as_of]
 
+    def case(self, subject: str) -> CaseFacts | None:
+        # From the compaction base: an open case's oldest raw events are folded into it and deleted.
+        fold = fold_on_base(self.inbox.db, self.tenant, self.platform, subject, self.events(subject))
+        return fold.facts() if isinstance(fold, CaseFold) else None
+
+    def worker(self, subject: str) -> WorkerFacts | None:
+        fold = fold_on_base(self.inbox.db, self.tenant, self.platform, subject, self.events(subject))
+        return fold.facts() if isinstance(fold, WorkerFold) else None
+
 
 def corrective(event: Event, tenant: str, platform: str, as_of: datetime) -> Event:
     """The event again, as the reconcile of `as_of` tells it: its own id, the extract's time."""
@@ -76,7 +88,7 @@ def _allocation_corrections(held: _Held, spool: Spool, counts: ReconcileCounts) 
     tenant, platform, as_of = held.tenant, held.platform, held.as_of
     for subject, rows in spool.by_subject("allocations"):
         extract = {e.worker_id: e for e in (p.event() for p in rows) if isinstance(e, CaseAllocated)}
-        case = fold_case(subject.split(":", 1)[1], held.events(subject))
+        case = held.case(subject)
         holding = {a.worker_id: a for a in case.allocations} if case is not None else {}
         for worker_id, wanted in sorted(extract.items()):
             have = holding.get(worker_id)
@@ -98,7 +110,7 @@ def _allocation_corrections(held: _Held, spool: Spool, counts: ReconcileCounts) 
             "allocations", subject
         ):  # an indexed look-up: the extract's cases are not held in memory
             continue
-        case = fold_case(case_id, held.events(subject))
+        case = held.case(subject)
         for allocation in case.allocations if case is not None else ():
             counts.deallocated += 1
             yield _deallocation(subject, allocation.worker_id, tenant, platform, as_of)
@@ -115,7 +127,7 @@ def _status_corrections(held: _Held, spool: Spool, counts: ReconcileCounts) -> I
         if not statuses:
             continue
         wanted = max(statuses, key=lambda e: e.start_date)
-        case = fold_case(subject.split(":", 1)[1], held.events(subject))
+        case = held.case(subject)
         have = case.status if case is not None else None
         if (
             have is None
@@ -139,7 +151,7 @@ def _worker_corrections(held: _Held, spool: Spool, counts: ReconcileCounts) -> I
         if not updates:
             continue
         wanted = updates[-1]
-        worker = fold_worker(wanted.worker_id, held.events(subject))
+        worker = held.worker(subject)
         if worker is None or any(getattr(worker, f) != getattr(wanted, f) for f in WORKER_FIELDS):
             counts.workers += 1
             yield corrective(wanted, held.tenant, held.platform, held.as_of)

@@ -60,11 +60,14 @@ def store_events(
     now = utc_now_text()
     inserted = conn.executemany(
         "INSERT INTO inbox (tenant, platform, webhook_id, event_type, occurred_at, received_at,"
-        " event, state, source) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)"
+        " event, state, source) SELECT ?, ?, ?, ?, ?, ?, ?, 'pending', ? WHERE NOT EXISTS (SELECT 1 FROM"
+        " compacted_webhooks WHERE tenant = ? AND platform = ? AND webhook_id = ?)"
         " ON CONFLICT (tenant, platform, webhook_id) DO NOTHING",
         [
-            (tenant, platform, p.webhook_id, p.type_name, p.occurred_at, now, p.event_json, source)
+            # A row whose event was compacted away is held already (pipeline/compaction.py).
+            (tenant, platform, p.webhook_id, p.type_name, p.occurred_at, now, p.event_json, source, *held)
             for p in events
+            for held in [(tenant, platform, p.webhook_id)]
         ],
     )
     stored = max(inserted.rowcount, 0)

@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from connector.pipeline.compaction import refused_count
 from connector.store.database import Database
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -23,6 +24,7 @@ UNKNOWN = "unknown"
 METRIC_NAMES = (
     "connector_webhooks_total",
     "connector_inbox_depth",
+    "connector_events_before_compaction",
     "connector_outbox_depth",
     "connector_dead_letters",
     "connector_platform_writes_total",
@@ -52,6 +54,11 @@ class _StoreCollector(Collector):
         for state in ("pending", "failed"):
             inbox.add_metric([state], counts.get(state, 0))
         yield inbox
+        yield GaugeMetricFamily(
+            "connector_events_before_compaction",
+            "Failed events set aside because they occurred before their subject's compaction base.",
+            value=refused_count(self.db),
+        )
         outbox = {
             r["state"]: r["n"]
             for r in self.db.query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")

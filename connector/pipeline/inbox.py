@@ -118,11 +118,13 @@ class Inbox:
     def _write(self, batch: list[_Accept]) -> None:
         with self.db.transaction() as conn:
             for request in batch:
+                # A webhook whose event was compacted away is a duplicate too (pipeline/compaction.py).
                 cursor = conn.execute(
                     "INSERT INTO inbox (tenant, platform, webhook_id, event_type, occurred_at, received_at, event,"
-                    " state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')"
+                    " state) SELECT ?, ?, ?, ?, ?, ?, ?, 'pending' WHERE NOT EXISTS (SELECT 1 FROM"
+                    " compacted_webhooks WHERE tenant = ? AND platform = ? AND webhook_id = ?)"
                     " ON CONFLICT (tenant, platform, webhook_id) DO NOTHING RETURNING seq",
-                    request.row,
+                    (*request.row, *request.row[:3]),
                 )
                 returned = cursor.fetchall()
                 request.stored = bool(returned)

@@ -6,8 +6,9 @@ retried failure) re-folds the subject from the last checkpoint before it, readin
 checkpoint; with no such checkpoint, from all its events. Either way the result is the fold of every event in
 order, so duplicates and any delivery order converge on the same facts.
 
-A compacted subject (a closed case past its tenant's retention, see `retention.py`) has no raw events before its
-base, the fold kept when they were deleted: a re-fold starts from the base, and an event that belongs before it
+A compacted subject (a closed case past its tenant's retention, `retention.py`, or an open subject's events past
+its tenant's `compact_after_days`, `compaction.py`) has no raw events before its base, the fold kept when they
+were deleted: a re-fold starts from the base, and an event that belongs before it
 cannot be placed, so it is refused (`EventBeforeCompaction`; the event is set aside as failed, with the reason,
 for an operator to discard) rather than folded in the wrong order.
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Iterable
 
+from connector.pipeline.base_errors import BaseOfAnotherVersion, EventBeforeCompaction
 from connector.pipeline.facts import in_order
 from connector.pipeline.fold_cache import FoldCache
 from connector.pipeline.folds import CaseFold, Fold, Position, WorkerFold, new_fold, position
@@ -44,16 +46,6 @@ CHECKPOINTS_KEPT = 8
 READ_MANY = 500
 # A kept fold's stored state when its snapshot is its newest checkpoint.
 REFER_TO_CHECKPOINT = b""
-
-
-class EventBeforeCompaction(ValueError):
-    """An event older than its subject's compaction point: the raw events it belongs among are deleted."""
-
-    def __init__(self, subject: str, event_at: Position, base_at: Position) -> None:
-        super().__init__(
-            f"event {event_at[1]} of {subject} occurred at {event_at[0]}, before its compaction point"
-            f" {base_at[0]}: the events it belongs among were deleted after the retention period"
-        )
 
 
 class KeptState:
@@ -187,6 +179,10 @@ class KeptState:
             state = checkpoint["state"]
         fold: Fold = pickle.loads(state)
         if fold.at != kept_at:
+            # A snapshot older than the compaction base has lost the events after it: fold on from the base.
+            base = self._base(subject)
+            if base is not None and base.at is not None and (fold.at is None or fold.at < base.at):
+                fold = base
             fold = self._fold_events(subject, fold, fold.at, with_batch=False)
         return fold
 
@@ -252,9 +248,12 @@ class KeptState:
     def _base(self, subject: str) -> Fold | None:
         """The subject's compaction base (a fresh copy), or None when it was never compacted."""
         row = self.inbox.db.conn.execute(
-            "SELECT state FROM subject_bases WHERE tenant = ? AND platform = ? AND subject = ? AND version = ?",
-            (self.tenant, self.platform, subject, FOLD_VERSION),
+            "SELECT version, state FROM subject_bases WHERE tenant = ? AND platform = ? AND subject = ?",
+            (self.tenant, self.platform, subject),
         ).fetchone()
+        if row is not None and row["version"] != FOLD_VERSION:
+            # Its events are gone, so folding on without it would silently lose the history it holds.
+            raise BaseOfAnotherVersion(subject, int(row["version"]), FOLD_VERSION)
         return None if row is None else pickle.loads(row["state"])
 
     def _fold_events(self, subject: str, fold: Fold, after: Position | None, with_batch: bool = True) -> Fold:

@@ -115,6 +115,13 @@ def _compact(conn: Connection, tenant: str, platform: str, subject: str) -> Rete
     conn.execute("DELETE FROM event_subjects WHERE tenant = ? AND platform = ? AND subject = ?", key)
     deleted = 0
     for seq in seqs:
+        # Its webhook id stays, so a redelivery is still a duplicate (pipeline/compaction.py).
+        conn.execute(
+            "INSERT INTO compacted_webhooks (tenant, platform, webhook_id) SELECT tenant, platform, webhook_id"
+            " FROM inbox WHERE seq = ? AND NOT EXISTS (SELECT 1 FROM event_subjects WHERE seq = ?)"
+            " ON CONFLICT (tenant, platform, webhook_id) DO NOTHING",
+            (seq, seq),
+        )
         cursor = conn.execute(
             "DELETE FROM inbox WHERE seq = ? AND NOT EXISTS (SELECT 1 FROM event_subjects WHERE seq = ?)",
             (seq, seq),

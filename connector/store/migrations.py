@@ -321,6 +321,16 @@ def _016_outbox_leases(db: sqlite_utils.Database) -> None:
     db.table("outbox").add_column("lease_until", str)
 
 
+def _017_compacted_webhooks(db: sqlite_utils.Database) -> None:
+    # The webhook ids of events compaction folded into a base and deleted: a redelivery of one (or the same row
+    # of a later full extract) is a duplicate, as it was while its row was kept, not a new event. Ids only.
+    db.table("compacted_webhooks").create(
+        {"tenant": str, "platform": str, "webhook_id": str},
+        pk=("tenant", "platform", "webhook_id"),
+        not_null={"tenant", "platform", "webhook_id"},
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _001_inbox,
     _002_obligations,
@@ -338,4 +348,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _014_outbox_first_sent,
     _015_obligation_cycles,
     _016_outbox_leases,
+    _017_compacted_webhooks,
 ]

@@ -397,6 +397,17 @@ def test_every_ladder_key_is_checked_by_its_path(tmp_path: Path) -> None:
     assert errors["tenants[0].reminders.colour"] == ["Unknown key."]
 
 
+def test_compact_after_days_defaults_to_400_and_is_validated(tmp_path: Path) -> None:
+    config = parse_config(
+        config_document(tmp_path, "http://127.0.0.1:9001/api"), base_dir=tmp_path, environ={}
+    )
+    assert config.tenants["lincolnshire"].compact_after_days == 400
+    for bad in (29, "a year", 1.5, 36_501):
+        document = config_document(tmp_path, "http://127.0.0.1:9001/api")
+        document["tenants"][0]["compact_after_days"] = bad
+        assert "tenants[0].compact_after_days" in errors_of(document, tmp_path)
+
+
 def test_retention_days_defaults_to_400_and_is_validated(tmp_path: Path) -> None:
     config = parse_config(
         config_document(tmp_path, "http://127.0.0.1:9001/api"), base_dir=tmp_path, environ={}

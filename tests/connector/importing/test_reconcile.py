@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime, time
+import dataclasses
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from tests.support.sandbox_extract import TENANT, export_state, hear_month
 from connector.cli import main
 from connector.config import Config, load_config_file
 from connector.importing.importer import ImportResult, import_extract, plan_files
+from connector.pipeline.compaction import apply_compaction
 from connector.pipeline.processor import Processor
 from connector.store.database import Database
 
@@ -114,4 +116,28 @@ def test_a_changed_worker_and_status_are_corrected(tmp_path: Path) -> None:
     assert result.corrections is not None
     assert (result.corrections.workers, result.corrections.statuses) == (1, 1)
     assert result.corrections.allocated == result.corrections.deallocated == 0
+    db.close()
+
+
+def test_a_compacted_connector_reconciles_against_its_bases_and_finds_nothing_to_correct(
+    tmp_path: Path,
+) -> None:
+    files = _full_extract(tmp_path)
+    config, db = _connector(tmp_path, frozenset())
+    # A month on with a 30-day window, the month's events are folded into the bases and mostly deleted.
+    short = dataclasses.replace(
+        config,
+        tenants={tid: dataclasses.replace(t, compact_after_days=30) for tid, t in config.tenants.items()},
+    )
+    counts = apply_compaction(db, short, date(2027, 1, 15))
+    assert counts.events_deleted > 0
+    held = _open(db, "100206")
+    result = _reconcile(db, config, files)
+    assert result.corrections is not None and result.corrections.total == 0
+    # The extract's supervisions are stored as the import's own events the first time (as without compaction),
+    # and the next night's extract finds nothing new.
+    again = _reconcile(db, config, files)
+    assert again.corrections is not None and again.corrections.total == 0 and again.stored == 0
+    assert _open(db, "100206") == held
+    assert db.scalar("SELECT COUNT(*) FROM inbox WHERE state = 'failed'") == 0
     db.close()

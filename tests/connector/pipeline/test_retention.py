@@ -193,6 +193,10 @@ def test_compact_dry_run_deletes_nothing_and_the_command_then_deletes(
     assert dry.output == (
         "dry run compact 2027-12-15: 1 closed case(s) past retention; would delete 2 event(s),"
         " 1 kept for a worker or team; nothing was written\n"
+        # The worker's allocation of the closed case is older than compact_after_days (400): it folds into the
+        # worker's base, and stays for the team, which still links it.
+        "dry run compact 2027-12-15: 1 open subject(s) with events older than compact_after_days; 1 event(s)"
+        " folded into their bases, would delete 0 that no other subject still needs; nothing was written\n"
     )
     assert webhook_ids(connector) == {"evt_a", "evt_cp", "evt_close", "evt_open"}
     assert connector.service.db.scalar("SELECT COUNT(*) FROM subject_bases") == 0
