@@ -321,6 +321,12 @@ def _016_outbox_leases(db: sqlite_utils.Database) -> None:
     db.table("outbox").add_column("lease_until", str)
 
 
+def _017_reevaluate_on_digest(db: sqlite_utils.Database) -> None:
+    # The digest of the obligations an owner's last diff made the ledger hold (pipeline/owner_digest.py): a
+    # re-evaluation giving the same ones again skips the diff. NULL (every row before it): diffed in full.
+    db.table("reevaluate_on").add_column("digest", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _001_inbox,
     _002_obligations,
@@ -338,4 +344,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _014_outbox_first_sent,
     _015_obligation_cycles,
     _016_outbox_leases,
+    _017_reevaluate_on_digest,
 ]
