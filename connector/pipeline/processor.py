@@ -35,6 +35,7 @@ from connector.pipeline.owner_digest import desired_digest
 from connector.pipeline.reevaluate_on import Stored, due_owners, save_reevaluate_on, stored
 from connector.pipeline.reevaluation import (
     WritePart,
+    before_the_lock,
     earlier_failures,
     evaluate_each,
     read_slice,
@@ -384,8 +385,7 @@ class Processor:
                 if not parts and (failed or cleared or kept.unsaved):
                     parts = [WritePart()]
                 for n, part in enumerate(parts):
-                    # Met checks too are worked out before the lock; only the owners to diff need them.
-                    checks = {owner: evaluator.met_checks(facts, owner) for owner, _ in part.desired}
+                    checks = before_the_lock(evaluator, facts, part)
                     plan = _Plan(
                         evaluator, platform, [], part.desired, facts, part.changes, checks, digests, known
                     )

@@ -16,6 +16,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from connector.pipeline.kept_state import KeptState
+from connector.pipeline.met import MetCheck, SessionFinder
 from connector.pipeline.reevaluate_on import Stored, day_text
 from connector.store.engines.base import Connection
 from rules.model import Obligation
@@ -104,6 +105,17 @@ def write_parts(
     if part.changes:
         parts.append(part)
     return parts
+
+
+def before_the_lock(
+    evaluator: Evaluator, facts: _Facts, part: WritePart
+) -> dict[str, tuple[MetCheck, SessionFinder]]:
+    """What a part's diffs need that can be worked out before the write lock: the met checks of its owners, and
+    their obligations' texts (written once, kept by each obligation), so the lock is held for the writes."""
+    for _, obligations in part.desired:
+        for obligation in obligations:
+            _ = obligation.explanation, obligation.form
+    return {owner: evaluator.met_checks(facts, owner) for owner, _ in part.desired}
 
 
 def earlier_failures(conn: Connection, tenant: str, platform: str) -> set[str]:
