@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Sequence
 
 from rules.explain import Later, PackWording
-from rules.model import Obligation, Written
+from rules.model import Obligation, Reason, Written
 from rules.pack import RulePack
 from rules.version import engine_digest
 
@@ -33,6 +33,7 @@ _SEPARATOR = "\x1f"
 
 _code: list[bytes] = []
 _vocabularies: dict[int, tuple[RulePack, str]] = {}
+_REASONS: dict[tuple[Reason, ...], str] = {}
 
 
 def desired_digest(obligations: Sequence[Obligation]) -> str:
@@ -64,7 +65,7 @@ def _line(o: Obligation) -> str:
         _text(o.supervisor_id),
         basis.fact,
         basis.on.isoformat(),
-        repr([(r.rule_id, r.source, r.words) for r in o.reasons]),
+        _reasons(o.reasons),
     ]
     wording = o.wording
     if type(wording) is PackWording:
@@ -75,6 +76,16 @@ def _line(o: Obligation) -> str:
     else:
         parts += ["texts", o.explanation, repr(o.form)]
     return _SEPARATOR.join(parts)
+
+
+def _reasons(reasons: tuple[Reason, ...]) -> str:
+    """The same few rule combinations time every obligation of a tenant: each one's text is made once."""
+    found = _REASONS.get(reasons)
+    if found is None:
+        if len(_REASONS) > 10_000:
+            _REASONS.clear()
+        found = _REASONS[reasons] = repr([(r.rule_id, r.source, r.words) for r in reasons])
+    return found
 
 
 def _written(value: Later) -> str:
