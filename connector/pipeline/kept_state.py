@@ -275,6 +275,11 @@ class KeptState:
 
     # --- writing ------------------------------------------------------------------------------------------
 
+    @property
+    def unsaved(self) -> bool:
+        """Whether `save` has anything to write (folds built or changed here)."""
+        return bool(self._dirty or self._checkpoints or self._restarted)
+
     def save(self, conn: Connection) -> None:
         """Write the changed folds and their checkpoints (in the caller's transaction)."""
         now = utc_now_text()

@@ -15,6 +15,7 @@ from datetime import date
 
 from connector.config import Config, TenantConfig
 from connector.pipeline.collector import fewer_collections
+from connector.pipeline.facts_memo import FactsMemo
 from connector.pipeline.failures import record_failures
 from connector.pipeline.fold_cache import FoldCache
 from connector.pipeline.folds import TEAM_FACT_EVENTS, CaseFold, TeamFold, WorkerFold
@@ -30,7 +31,16 @@ from connector.pipeline.met import (
     held_of,
 )
 from connector.pipeline.outbox import Outbox
-from connector.pipeline.reevaluate_on import due_owners, save_reevaluate_on
+from connector.pipeline.owner_digest import desired_digest
+from connector.pipeline.reevaluate_on import Stored, due_owners, save_reevaluate_on, stored
+from connector.pipeline.reevaluation import (
+    WritePart,
+    before_the_lock,
+    earlier_failures,
+    evaluate_each,
+    read_slice,
+    write_parts,
+)
 from connector.store.database import Database
 from connector.store.engines.base import Connection
 from connector.store.leases import turn
@@ -41,8 +51,7 @@ from rules.model import CaseFacts, Obligation, TeamFacts, WorkerFacts
 
 log = logging.getLogger(__name__)
 
-REEVALUATION_SLICE = 500
-APPLY_PART = 100  # owners' diffs per transaction of a re-evaluation slice
+REEVALUATION_SLICE = 2000
 FOLD_CACHE_SIZE = 50_000
 WORKER_FACT_EVENTS = (WorkerUpdated, ShiftWorked, SupervisionBooked, SupervisionRecorded)
 
@@ -54,6 +63,8 @@ class _Facts:
     kept: KeptState
     cases: dict[str, CaseFacts | None] = field(default_factory=dict)
     workers: dict[str, WorkerFacts | None] = field(default_factory=dict)
+    # Workers' facts kept across a whole re-evaluation's slices (None: made once for this batch only).
+    memo: FactsMemo | None = None
 
     def case(self, case_id: str) -> CaseFacts | None:
         if case_id not in self.cases:
@@ -64,7 +75,10 @@ class _Facts:
     def worker(self, worker_id: str) -> WorkerFacts | None:
         if worker_id not in self.workers:
             fold = self.kept.fold(f"worker:{worker_id}")
-            self.workers[worker_id] = fold.facts() if isinstance(fold, WorkerFold) else None
+            if self.memo is not None:
+                self.workers[worker_id] = self.memo.worker(worker_id, fold)
+            else:
+                self.workers[worker_id] = fold.facts() if isinstance(fold, WorkerFold) else None
         return self.workers[worker_id]
 
 
@@ -293,25 +307,6 @@ class Processor:
             desired.append((owner, obligations))
         return desired, changes
 
-    def _desired_each(
-        self, evaluator: Evaluator, facts: _Facts, owners: Iterable[str], today: date
-    ) -> tuple[list[tuple[str, list[Obligation]]], dict[str, date | None], dict[str, str]]:
-        """As `_desired`, but one owner's error is logged (ids only) and returned instead of raised, so the
-        others go on. A failed owner is left out of the diff: its ledger rows stay as they were rather than
-        being withdrawn as if nothing were owed; it is due again the next day."""
-        desired: list[tuple[str, list[Obligation]]] = []
-        changes: dict[str, date | None] = {}
-        failed: dict[str, str] = {}
-        for owner in sorted(owners):
-            try:
-                obligations, changes[owner] = evaluator.evaluate(facts, owner, today)
-                desired.append((owner, obligations))
-            except Exception as exc:
-                log.exception("tenant %s: %s could not be evaluated", evaluator.tenant.id, owner)
-                failed[owner] = f"{type(exc).__name__}: {exc}"
-                changes[owner] = today
-        return desired, changes, failed
-
     def _apply(self, conn: Connection, plans: list[_Plan], today: date) -> DiffCounts:
         totals = DiffCounts()
         for plan in plans:
@@ -319,9 +314,14 @@ class Processor:
             for step_ref, session in plan.completed_steps:
                 # The platform completed this step: never cancel it, whatever the diff says next.
                 self.ledger.mark_closed_by_step(conn, tenant.id, plan.platform, step_ref, session, today)
-            # The ledger rows of every owner's diff in one query, not one per owner.
-            rows = self.ledger.rows_of(conn, tenant.id, plan.platform, plan.desired)
-            for owner, desired in plan.desired:
+            # An owner given the obligations its last diff stored the digest of has nothing to diff
+            # (pipeline/owner_digest.py): only the others' ledger rows are read, in one query.
+            owners = [owner for owner, _ in plan.desired]
+            known = plan.known if plan.known is not None else stored(conn, tenant.id, plan.platform, owners)
+            digests = plan.digests or {owner: desired_digest(desired) for owner, desired in plan.desired}
+            to_diff = [(o, d) for o, d in plan.desired if (known.get(o) or ("", None))[1] != digests[o]]
+            rows = self.ledger.rows_of(conn, tenant.id, plan.platform, to_diff)
+            for owner, desired in to_diff:
                 found = plan.checks.get(owner)
                 met_by, held_by = found if found else plan.evaluator.met_checks(plan.facts, owner)
                 counts = self.ledger.apply(
@@ -337,14 +337,17 @@ class Processor:
                     rows=rows.get(owner, []),
                 )
                 totals = _add(totals, counts)
-            save_reevaluate_on(conn, tenant.id, plan.platform, plan.changes)
+            save_reevaluate_on(conn, tenant.id, plan.platform, plan.changes, digests, known)
         return totals
 
     def reevaluate_all(self, tenant_id: str, platform: str, only_due: bool = False) -> DiffCounts:
         """Re-evaluate every subject a tenant's events ever mentioned (after a rule or config change); with
         `only_due` (the daily run), only those whose obligations the day alone may have changed since they were
         last evaluated, and those never evaluated with a day to re-evaluate on (a database from before it)."""
-        with turn(self.db, "processing", wait=True), fewer_collections():  # another instance's turn is waited for
+        with (
+            turn(self.db, "processing", wait=True),
+            fewer_collections(),
+        ):  # another instance's turn is waited for
             return self._reevaluate_all(tenant_id, platform, only_due)
 
     def _reevaluate_all(self, tenant_id: str, platform: str, only_due: bool) -> DiffCounts:
@@ -362,46 +365,39 @@ class Processor:
             )
         totals = DiffCounts()
         self.failed_owners = {}
-        # In slices, each its own short transaction, so webhooks are never kept waiting for the write lock while
-        # a whole caseload is re-evaluated; folds are kept between slices in the bounded cache, so a worker
-        # holding cases across many slices is read once while memory stays bounded.
+        failed_before = earlier_failures(self.db.conn, tenant_id, platform)
+        memo = FactsMemo()
+        # In slices, each evaluated whole before the write lock and written in short transactions of only what
+        # changed (pipeline/reevaluation.py), so webhooks never wait long for the lock while a whole caseload is
+        # re-evaluated; folds are kept between slices in the bounded cache, so a worker holding cases across
+        # many slices is read once while memory stays bounded.
         for start in range(0, len(owners), REEVALUATION_SLICE):
             with self._one_at_a_time:
-                facts = _Facts(KeptState(self.inbox, tenant_id, platform, self.folds))
+                kept = KeptState(self.inbox, tenant_id, platform, self.folds)
+                facts = _Facts(kept, memo=memo)
                 chunk = owners[start : start + REEVALUATION_SLICE]
-                _read_slice(facts, chunk)
-                failed_here: dict[str, str] = {}
-                # A part is evaluated (met checks too) before the write lock, then its diffs written: a slice's
-                # writes in one transaction kept a webhook waiting most of a second on 1 April.
-                for first in range(0, len(chunk), APPLY_PART):
-                    part = chunk[first : first + APPLY_PART]
-                    desired, changes, failed = self._desired_each(evaluator, facts, part, today)
-                    checks = {owner: evaluator.met_checks(facts, owner) for owner, _ in desired}
-                    failed_here.update(failed)
-                    plan = _Plan(evaluator, platform, [], desired, facts, changes, checks)
+                read_slice(kept, facts, chunk)
+                desired, changes, failed = evaluate_each(evaluator, facts, chunk, today)
+                digests = {owner: desired_digest(obligations) for owner, obligations in desired}
+                known = stored(self.db.conn, tenant_id, platform, chunk)
+                parts = write_parts(desired, changes, digests, known)
+                cleared = [owner for owner in chunk if owner in failed_before and owner not in failed]
+                if not parts and (failed or cleared or kept.unsaved):
+                    parts = [WritePart()]
+                for n, part in enumerate(parts):
+                    checks = before_the_lock(evaluator, facts, part)
+                    plan = _Plan(
+                        evaluator, platform, [], part.desired, facts, part.changes, checks, digests, known
+                    )
                     with self.db.transaction() as conn:
                         totals = _add(totals, self._apply(conn, [plan], today))
-                        if first + APPLY_PART >= len(chunk):
-                            record_failures(conn, tenant_id, platform, "evaluate", chunk, failed_here)
+                        if n == len(parts) - 1:
+                            record_failures(conn, tenant_id, platform, "evaluate", cleared, failed)
                             # Subjects kept for the first time here (a database from before kept state) are stored.
-                            facts.kept.save(conn)
-                facts.kept.publish()
-                self.failed_owners.update(failed_here)
+                            kept.save(conn)
+                kept.publish()
+                self.failed_owners.update(failed)
         return totals
-
-
-def _read_slice(facts: _Facts, owners: list[str]) -> None:
-    """The kept folds of a slice's subjects and of the workers its cases are allocated to, read in bulk."""
-    facts.kept.read_many(owners)
-    workers: list[str] = []
-    for owner in owners:
-        if owner.startswith("case:"):
-            try:
-                case = facts.case(owner[5:])
-            except Exception:  # the owner's own evaluation meets it again, and records it
-                continue
-            workers += [f"worker:{a.worker_id}" for a in case.allocations] if case is not None else []
-    facts.kept.read_many(workers)
 
 
 @dataclass(frozen=True)
@@ -414,6 +410,10 @@ class _Plan:
     changes: dict[str, date | None] = field(default_factory=dict)  # owner -> the day to re-evaluate it on
     # owner -> its met-check, worked out before the transaction (an owner missing is worked out in it).
     checks: dict[str, tuple[MetCheck, SessionFinder]] = field(default_factory=dict)
+    # owner -> the digest of its desired obligations, and what `reevaluate_on` held before (both worked out in
+    # the transaction when not given).
+    digests: dict[str, str] | None = None
+    known: dict[str, Stored] | None = None
 
 
 def _add(a: DiffCounts, b: DiffCounts) -> DiffCounts:

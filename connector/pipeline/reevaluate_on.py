@@ -1,29 +1,65 @@
 """The day each subject is next re-evaluated by the daily run: the first day on which the day alone may change
 its obligations (rules.engine.changes), written whenever it is evaluated. A subject with no such day is left to
-its events and to a rule or config change, which re-evaluate everything anyway.
+its events and to a rule or config change, which re-evaluate everything anyway. Beside it, the digest of the
+obligations its last diff made the ledger hold (pipeline/owner_digest.py); NULL for an owner that could not be
+evaluated, so its next diff is made in full.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from connector.store.engines.base import Connection
 
 NEVER = "9999-12-31"  # sorts after every real day, so one comparison selects the due
+# Owners per `stored` query (well under any database's limit on parameters).
+STORED_PART = 500
+
+# What is stored of an owner: (its day, its digest).
+Stored = tuple[str, str | None]
+
+
+def day_text(day: date | None) -> str:
+    return NEVER if day is None else day.isoformat()
 
 
 def save_reevaluate_on(
-    conn: Connection, tenant: str, platform: str, changes: Mapping[str, date | None]
+    conn: Connection,
+    tenant: str,
+    platform: str,
+    changes: Mapping[str, date | None],
+    digests: Mapping[str, str] | None = None,
+    stored: Mapping[str, Stored] | None = None,
 ) -> None:
+    """Write each owner's day and digest (`digests`; an owner missing from it gets none); with `stored` (what
+    `stored` read), only those that differ from it, so an unchanged re-evaluation writes nothing."""
+    found = digests or {}
+    rows = []
+    for owner, day in changes.items():
+        row = (day_text(day), found.get(owner))
+        if stored is None or stored.get(owner) != row:
+            rows.append((tenant, platform, owner, *row))
     conn.executemany(
-        "INSERT INTO reevaluate_on (tenant, platform, owner, on_date) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (tenant, platform, owner) DO UPDATE SET on_date = excluded.on_date",
-        [
-            (tenant, platform, owner, NEVER if day is None else day.isoformat())
-            for owner, day in changes.items()
-        ],
+        "INSERT INTO reevaluate_on (tenant, platform, owner, on_date, digest) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (tenant, platform, owner) DO UPDATE SET on_date = excluded.on_date,"
+        " digest = excluded.digest",
+        rows,
     )
+
+
+def stored(conn: Connection, tenant: str, platform: str, owners: Sequence[str]) -> dict[str, Stored]:
+    """The stored day and digest of each of these owners that has them, a query per 500 owners."""
+    found: dict[str, Stored] = {}
+    for start in range(0, len(owners), STORED_PART):
+        part = owners[start : start + STORED_PART]
+        for row in conn.execute(
+            "SELECT owner, on_date, digest FROM reevaluate_on WHERE tenant = ? AND platform = ?"
+            f" AND owner IN ({', '.join('?' * len(part))})",
+            (tenant, platform, *part),
+        ):
+            found[row[0]] = (row[1], row[2])
+    return found
 
 
 def due_owners(conn: Connection, tenant: str, platform: str, today: date) -> list[str] | None:

@@ -331,6 +331,12 @@ def _017_compacted_webhooks(db: sqlite_utils.Database) -> None:
     )
 
 
+def _018_reevaluate_on_digest(db: sqlite_utils.Database) -> None:
+    # The digest of the obligations an owner's last diff made the ledger hold (pipeline/owner_digest.py): a
+    # re-evaluation giving the same ones again skips the diff. NULL (every row before it): diffed in full.
+    db.table("reevaluate_on").add_column("digest", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _001_inbox,
     _002_obligations,
@@ -349,4 +355,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _015_obligation_cycles,
     _016_outbox_leases,
     _017_compacted_webhooks,
+    _018_reevaluate_on_digest,
 ]

@@ -1,5 +1,6 @@
 """A whole re-evaluation reads kept folds and ledger rows in bulk, per slice, not per subject, and changes
-nothing by it: the same ledger as before."""
+nothing by it: the same ledger as before. An owner whose obligations are those its last diff stored the digest
+of reads no ledger rows at all."""
 
 from __future__ import annotations
 
@@ -65,6 +66,8 @@ def test_a_re_evaluation_reads_folds_and_ledger_rows_per_slice_not_per_subject(
             "SELECT reference, status, due_date, explanation FROM obligations ORDER BY reference"
         )
         assert len(before) >= CASES
+        with db.transaction() as conn:  # as a database from before the digests: every owner is diffed
+            conn.execute("UPDATE reevaluate_on SET digest = NULL")
         statements: list[str] = []
         running.service.processor.folds.clear()  # as after a restart: every fold is read from the store
         with _traced(db.conn, statements):
@@ -78,5 +81,10 @@ def test_a_re_evaluation_reads_folds_and_ledger_rows_per_slice_not_per_subject(
             "SELECT reference, status, due_date, explanation FROM obligations ORDER BY reference"
         )
         assert [tuple(r) for r in after] == [tuple(r) for r in before]
+        statements.clear()
+        with _traced(db.conn, statements):
+            running.service.processor.reevaluate_all("lincolnshire", "mosaic")
+        assert not [s for s in statements if "FROM obligations" in s], statements
+        assert not [s for s in statements if s.lstrip().startswith(("INSERT", "UPDATE", "DELETE"))], statements
     finally:
         running.close()

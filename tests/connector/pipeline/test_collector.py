@@ -12,7 +12,7 @@ from pytest_httpserver import HTTPServer
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import event, make_config, start_connector
 
-from connector.pipeline.collector import BULK_THRESHOLD, fewer_collections
+from connector.pipeline.collector import BULK_OLDER, BULK_THRESHOLD, fewer_collections
 from connector.pipeline.processor import Evaluator, _Facts
 from rules.model import Obligation
 
@@ -40,14 +40,14 @@ def test_the_threshold_is_raised_inside_and_put_back_after_even_on_an_error(
     default_threshold: tuple[int, ...],
 ) -> None:
     with fewer_collections():
-        assert gc.get_threshold() == (BULK_THRESHOLD, 10, 10)
+        assert gc.get_threshold() == (BULK_THRESHOLD, BULK_OLDER, BULK_OLDER)
     assert gc.get_threshold() == default_threshold
     with pytest.raises(RuntimeError), fewer_collections():
         raise RuntimeError("a slice failed")
     assert gc.get_threshold() == default_threshold
-    gc.set_threshold(100_000, 10, 10)
+    gc.set_threshold(100_000, 10, 5_000)
     with fewer_collections():
-        assert gc.get_threshold()[0] == 100_000  # never lowered
+        assert gc.get_threshold() == (100_000, BULK_OLDER, 5_000)  # never lowered
 
 
 def test_a_whole_re_evaluation_runs_with_fewer_collections(

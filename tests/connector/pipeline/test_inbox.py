@@ -94,3 +94,21 @@ def test_concurrent_accepts_are_committed_together_and_each_answered_rightly(db:
     for i in range(40):
         assert sum(results[(n, i)] for n in range(8)) == 1
     assert db.scalar("SELECT COUNT(*) FROM event_subjects") == 40 * 3
+
+
+def test_subjects_lists_each_subject_of_a_type_once_and_only_those_a_folded_event_names(db: Database) -> None:
+    inbox = Inbox(db)
+    inbox.accept("linc", "mosaic", "evt_1", allocated())
+    inbox.accept("linc", "mosaic", "evt_2", allocated("evt_2"))
+    other = CaseAllocated(
+        "evt_3", AT, "100999", "5521", "310", Relationship.ALLOCATED_WORKER, date(2026, 11, 2)
+    )
+    inbox.accept("linc", "mosaic", "evt_3", other)
+    [seq] = [i.seq for i in inbox.pending() if i.webhook_id == "evt_3"]
+    assert sorted(inbox.subjects("linc", "mosaic", "case")) == ["100234", "100999"]
+    assert inbox.subjects("linc", "mosaic", "worker") == ["5521"]
+    assert inbox.subjects("linc", "mosaic", "team") == ["310"]
+    inbox.mark_failed(seq, "ValueError: bad")  # a case named only by a failed event is not folded
+    assert inbox.subjects("linc", "mosaic", "case") == ["100234"]
+    assert inbox.subjects("linc", "mosaic", "cas") == []  # a type is a whole prefix, not the start of one
+    assert inbox.subjects("other", "mosaic", "case") == []

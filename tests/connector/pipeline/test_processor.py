@@ -261,17 +261,21 @@ def test_two_threads_never_process_at_once(tmp_path: Path, mosaic: FakeMosaic) -
         running.close()
 
 
-def test_a_reevaluation_writes_its_diffs_a_part_at_a_time_and_works_out_met_checks_before_the_lock(
+def test_a_reevaluation_writes_its_diffs_a_part_at_a_time_and_works_out_met_checks_and_texts_before_the_lock(
     connector: Connector, mosaic: FakeMosaic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from connector.pipeline import processor
+    from connector.pipeline import reevaluation
     from connector.pipeline.processor import Evaluator
+    from rules.explain import PackWording
 
     assert connector.post(OTHER_CASE).status_code == 202
     connector.service.drain()
     before = connector.service.db.query("SELECT reference, due_date, status FROM obligations ORDER BY 1")
     db = connector.service.db
-    monkeypatch.setattr(processor, "APPLY_PART", 1)
+    # As a database from before the digests: every owner is diffed in full.
+    with db.transaction() as conn:
+        conn.execute("UPDATE reevaluate_on SET digest = NULL")
+    monkeypatch.setattr(reevaluation, "WRITE_PART", 1)
     transactions: list[int] = []
     real_transaction = db.transaction
 
@@ -286,12 +290,25 @@ def test_a_reevaluation_writes_its_diffs_a_part_at_a_time_and_works_out_met_chec
         locked.append(db.conn.in_transaction)
         return real_checks(self, facts, owner)  # type: ignore[arg-type]
 
+    written: list[bool] = []
+    real_explanation = PackWording.explanation
+
+    def explanation(self: PackWording, obligation: object) -> str:
+        written.append(db.conn.in_transaction)
+        return real_explanation(self, obligation)  # type: ignore[arg-type]
+
     monkeypatch.setattr(db, "transaction", counting)
     monkeypatch.setattr(Evaluator, "met_checks", checks)
+    monkeypatch.setattr(PackWording, "explanation", explanation)
     owners = len(connector.service.inbox.subjects("lincolnshire", "mosaic", "case"))
     owners += len(connector.service.inbox.subjects("lincolnshire", "mosaic", "worker"))
     owners += len(connector.service.inbox.subjects("lincolnshire", "mosaic", "team"))
     connector.service.processor.reevaluate_all("lincolnshire", "mosaic")
     assert len(transactions) == owners  # one owner's diff each (the slice holds them all)
-    assert locked and not any(locked)
+    assert len(locked) == owners and not any(locked)
+    assert written and not any(written)
     assert db.query("SELECT reference, due_date, status FROM obligations ORDER BY 1") == before
+    # Now every owner's digest is stored: the same re-evaluation again has nothing to write, so it takes no lock.
+    transactions.clear()
+    connector.service.processor.reevaluate_all("lincolnshire", "mosaic")
+    assert transactions == []

@@ -1,0 +1,127 @@
+"""How a whole re-evaluation (a rule-pack change, the daily run) reads a slice and writes only what changed.
+
+A slice's folds are read in bulk; every owner is evaluated before the write lock; then only the owners whose
+desired obligations differ from the digest their last diff stored (pipeline/owner_digest.py) are diffed, and
+only days and digests that changed are written. A pack change that moves one obligation in seven writes one
+owner in seven, in transactions of at most `WRITE_PART` rows' worth, and a slice with nothing to write opens
+none: each commit is an fsync (and a WAL checkpoint after it), which cost more than the diffs themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
+
+from connector.pipeline.kept_state import KeptState
+from connector.pipeline.met import MetCheck, SessionFinder
+from connector.pipeline.reevaluate_on import Stored, day_text
+from connector.store.engines.base import Connection
+from rules.model import Obligation
+
+if TYPE_CHECKING:  # only for the hints: the processor runs the re-evaluation with these
+    from connector.pipeline.processor import Evaluator, _Facts
+
+log = logging.getLogger(__name__)
+
+# About this many ledger rows (an owner's desired obligations, plus one for its day) per write transaction:
+# at most a few milliseconds of the write lock, as intake needs.
+WRITE_PART = 200
+
+
+def read_slice(kept: KeptState, facts: _Facts, owners: list[str]) -> None:
+    """The kept folds of a slice's subjects and of the workers its cases are allocated to, read in bulk."""
+    kept.read_many(owners)
+    workers: list[str] = []
+    for owner in owners:
+        if owner.startswith("case:"):
+            try:
+                case = facts.case(owner[5:])
+            except Exception:  # the owner's own evaluation meets it again, and records it
+                continue
+            workers += [f"worker:{a.worker_id}" for a in case.allocations] if case is not None else []
+    kept.read_many(workers)
+
+
+def evaluate_each(
+    evaluator: Evaluator, facts: _Facts, owners: Iterable[str], today: date
+) -> tuple[list[tuple[str, list[Obligation]]], dict[str, date | None], dict[str, str]]:
+    """Each owner's obligations and day to re-evaluate on; one owner's error is logged (ids only) and returned
+    instead of raised, so the others go on. A failed owner is left out of the diff: its ledger rows stay as they
+    were rather than being withdrawn as if nothing were owed; it is due again the next day."""
+    desired: list[tuple[str, list[Obligation]]] = []
+    changes: dict[str, date | None] = {}
+    failed: dict[str, str] = {}
+    for owner in sorted(owners):
+        try:
+            obligations, changes[owner] = evaluator.evaluate(facts, owner, today)
+            desired.append((owner, obligations))
+        except Exception as exc:
+            log.exception("tenant %s: %s could not be evaluated", evaluator.tenant.id, owner)
+            failed[owner] = f"{type(exc).__name__}: {exc}"
+            changes[owner] = today
+    return desired, changes, failed
+
+
+@dataclass
+class WritePart:
+    """One write transaction's share of a slice: the owners to diff, and the days (and digests) to store."""
+
+    desired: list[tuple[str, list[Obligation]]] = field(default_factory=list)
+    changes: dict[str, date | None] = field(default_factory=dict)
+    rows: int = 0
+
+
+def write_parts(
+    desired: list[tuple[str, list[Obligation]]],
+    changes: Mapping[str, date | None],
+    digests: Mapping[str, str],
+    known: Mapping[str, Stored],
+    size: int | None = None,
+) -> list[WritePart]:
+    """The slice's writes in parts of about `size` rows. `changes` holds every owner tried (those that could
+    not be evaluated too, which are in no `desired` and get their day without a digest); an owner whose digest
+    and day are both as stored is in no part."""
+    size = WRITE_PART if size is None else size
+    wanted = dict(desired)
+    parts: list[WritePart] = []
+    part = WritePart()
+    for owner, day in changes.items():
+        obligations = wanted.get(owner)
+        digest = digests.get(owner)
+        before = known.get(owner)
+        if obligations is not None and (before is None or before[1] != digest):
+            part.desired.append((owner, obligations))
+            part.rows += len(obligations)
+        elif before == (day_text(day), digest):
+            continue
+        part.changes[owner] = day
+        part.rows += 1
+        if part.rows >= size:
+            parts.append(part)
+            part = WritePart()
+    if part.changes:
+        parts.append(part)
+    return parts
+
+
+def before_the_lock(
+    evaluator: Evaluator, facts: _Facts, part: WritePart
+) -> dict[str, tuple[MetCheck, SessionFinder]]:
+    """What a part's diffs need that can be worked out before the write lock: the met checks of its owners, and
+    their obligations' texts (written once, kept by each obligation), so the lock is held for the writes."""
+    for _, obligations in part.desired:
+        for obligation in obligations:
+            _ = obligation.explanation, obligation.form
+    return {owner: evaluator.met_checks(facts, owner) for owner, _ in part.desired}
+
+
+def earlier_failures(conn: Connection, tenant: str, platform: str) -> set[str]:
+    """The subjects a re-evaluation could not evaluate last time (the only ones a success has to clear)."""
+    rows = conn.execute(
+        "SELECT subject FROM failures WHERE tenant = ? AND platform = ? AND stage = 'evaluate'",
+        (tenant, platform),
+    ).fetchall()
+    return {row[0] for row in rows}
