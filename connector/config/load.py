@@ -156,6 +156,7 @@ def parse_config(
         tenants=tenants,
         service=ServiceConfig(
             background=service["background"],
+            worker_process=service["worker_process"],
             poll_interval_seconds=service["poll_interval_seconds"],
             tick_interval_seconds=service["tick_interval_seconds"],
             tick_at=time.fromisoformat(service["tick_at"]),
@@ -302,7 +303,9 @@ def _database(
         if "password_env" in storage:
             password = environ.get(storage["password_env"])
             if not password:
-                errors["storage.password_env"] = [f"Environment variable {storage['password_env']} is not set."]
+                errors["storage.password_env"] = [
+                    f"Environment variable {storage['password_env']} is not set."
+                ]
         return DatabaseUrl(storage["database"], password)
     database = Path(storage["database"])
     return database if database.is_absolute() else base_dir / database

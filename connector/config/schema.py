@@ -54,11 +54,14 @@ class StorageSchema(StrictSchema):
         if scheme is None:
             if "password" in data or "password_env" in data:
                 key = "password" if "password" in data else "password_env"
-                raise ValidationError("Only for a postgresql:// database; a SQLite file has no password.", key)
+                raise ValidationError(
+                    "Only for a postgresql:// database; a SQLite file has no password.", key
+                )
             return
         if scheme not in SERVER_SCHEMES:
             raise ValidationError(
-                f"Unknown database scheme {scheme!r}: give a SQLite file path or a postgresql:// URL.", "database"
+                f"Unknown database scheme {scheme!r}: give a SQLite file path or a postgresql:// URL.",
+                "database",
             )
         parts = urlsplit(database)
         if parts.password is not None:
@@ -75,6 +78,7 @@ class StorageSchema(StrictSchema):
 
 class ServiceSchema(StrictSchema):
     background = fields.Boolean(load_default=True)
+    worker_process = fields.Boolean(load_default=True)
     poll_interval_seconds = fields.Float(load_default=1.0, validate=validate.Range(min=0.01, max=3600))
     tick_interval_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=1, max=86400))
     tick_at = fields.String(
