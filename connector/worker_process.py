@@ -1,5 +1,6 @@
 """`connector serve`'s background work in a child process: `connector work`, started with the server, woken by
-each accepted webhook, started again whenever it ends, stopped with the server.
+each accepted webhook, started again whenever it ends, stopped with the server; what it counts for `/metrics`
+(platform writes, the time-driven work's duration) it reports to the server, whose `/metrics` shows it.
 
 Why a process and not threads: intake (waitress, HMAC, JSON, the commit) and the background work (the rules,
 the ledger, delivery) are all Python, so as threads of one process they take turns on one GIL. Measured during
@@ -16,6 +17,7 @@ included, so a child never outlives its server.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -25,6 +27,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
+
+from connector.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +58,24 @@ def work_command(config_path: str, log_level: str) -> list[str]:
     ]
 
 
+Report = list[Any]
+
+
 class WorkerProcess:
-    """The child and its keeper: `start()`, then `set()` after each accepted event, `stop()` at the end."""
+    """The child and its keeper: `start()`, then `set()` after each accepted event, `stop()` at the end.
+    With `on_report`, the child is given `--report-fd N`, and each line it writes there is handed to it."""
 
     def __init__(
         self,
         command: Sequence[str],
+        on_report: Callable[[Report], None] | None = None,
         first_delay: float = FIRST_RESTART_SECONDS,
         most_delay: float = MOST_RESTART_SECONDS,
         steady: float = STEADY_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.command = list(command)
+        self.on_report = on_report
         self.first_delay = first_delay
         self.most_delay = most_delay
         self.steady = steady
@@ -127,11 +138,31 @@ class WorkerProcess:
         return status
 
     def _spawn(self) -> None:
-        # Its own session: a Ctrl-C at the terminal stops the server, which then stops the child in order.
-        proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, start_new_session=True)
+        command: list[str] = self.command
+        passed: tuple[int, ...] = ()
+        if self.on_report is not None:
+            reports, writer = os.pipe()
+            command, passed = [*command, "--report-fd", str(writer)], (writer,)
+        try:
+            # Its own session: a Ctrl-C at the terminal stops the server, which then stops the child in order.
+            proc = subprocess.Popen(command, stdin=subprocess.PIPE, start_new_session=True, pass_fds=passed)
+        except BaseException:
+            if passed:
+                os.close(reports)
+            raise
+        finally:
+            for fd in passed:
+                os.close(fd)
         assert proc.stdin is not None
         os.set_blocking(proc.stdin.fileno(), False)
         self._proc, self._started_at = proc, self.clock()
+        if self.on_report is not None:
+            threading.Thread(
+                target=_read_reports,
+                args=(reports, self.on_report),
+                name="connector-worker-reports",
+                daemon=True,
+            ).start()
 
     def _keep(self) -> None:
         delay = self.first_delay
@@ -156,6 +187,54 @@ class WorkerProcess:
                 self.pid,
             )
             delay = min(delay * 2, self.most_delay)
+
+
+def _read_reports(fd: int, on_report: Callable[[Report], None]) -> None:
+    """Until the child ends: each line it reports, handed on; one that cannot be read is logged and skipped."""
+    with os.fdopen(fd, "rb") as lines:
+        for line in lines:
+            try:
+                report = json.loads(line)
+                if not isinstance(report, list) or not report:
+                    raise ValueError("not a report")
+                on_report(report)
+            except (ValueError, TypeError, IndexError, KeyError):
+                log.warning("the background work process reported a line that is not a report; skipped")
+
+
+class ReportsToParent:
+    """In the child: what `/metrics` counts, written to the server as JSON lines (see `metrics_reports`)."""
+
+    def __init__(self, fd: int) -> None:
+        self._file = os.fdopen(fd, "w", encoding="utf-8", buffering=1)
+        self._lock = threading.Lock()
+
+    def write(self, platform: str, outcome: str, seconds: float) -> None:
+        self._send(["write", platform, outcome, seconds])
+
+    def tick(self, seconds: float) -> None:
+        self._send(["tick", seconds])
+
+    def _send(self, report: Report) -> None:
+        with (
+            self._lock,
+            contextlib.suppress(OSError, ValueError),
+        ):  # the parent has gone: so will this process
+            self._file.write(json.dumps(report) + "\n")
+
+
+def metrics_reports(metrics: Metrics) -> Callable[[Report], None]:
+    """In the server: a child's reports counted in the server's own metrics, as if it had done the work."""
+
+    def count(report: Report) -> None:
+        if report[0] == "write":
+            metrics.write(str(report[1]), str(report[2]), float(report[3]))
+        elif report[0] == "tick":
+            metrics.tick_seconds.observe(float(report[1]))
+        else:
+            raise ValueError("an unknown report")
+
+    return count
 
 
 def _close(proc: subprocess.Popen[bytes]) -> None:

@@ -173,6 +173,9 @@ def test_the_background_work_process_is_started_again_when_killed_and_stops_with
         wait_for(lambda: len(mosaic.steps) == 1)
         [step] = mosaic.steps.values()
         assert step["external_reference"] == "linc:case_supervision:100777:5521:1"
+        # The child's writes are counted in serve's /metrics, as the threads' were.
+        confirmed = 'connector_platform_writes_total{outcome="confirmed",platform="mosaic"} 1.0'
+        wait_for(lambda: confirmed in requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text)
 
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0

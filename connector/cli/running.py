@@ -58,16 +58,26 @@ def serve(config_path: str, host: str, port: int) -> None:
     hidden=True,
     help="Woken by each byte on stdin, stopped at its end: how `connector serve` runs its child.",
 )
-def work(config_path: str, follow_parent: bool) -> None:
+@click.option(
+    "--report-fd",
+    type=int,
+    default=None,
+    hidden=True,
+    help="Write what /metrics counts to this file descriptor, for `connector serve` to show.",
+)
+def work(config_path: str, follow_parent: bool, report_fd: int | None) -> None:
     """Run only the background work (processing, delivery, reminders), for `service.background = false`."""
     from connector.service import Service
     from connector.store.worker_lock import WorkerLockError
-    from connector.worker_process import die_with_parent
+    from connector.worker_process import ReportsToParent, die_with_parent
     from connector.worker_process import follow_parent as follow
 
     if follow_parent:
         die_with_parent()
     service = Service(load_config(config_path))
+    if report_fd is not None:
+        reports = ReportsToParent(report_fd)
+        service.dispatcher.observe, service.observe_tick = reports.write, reports.tick
     try:
         service.start_background()
     except WorkerLockError as exc:

@@ -21,7 +21,7 @@ from connector.config import Config, ServiceConfig
 from connector.service import Service
 from connector.store.worker_lock import WorkerLock, WorkerLockError
 from connector.web.app import create_app
-from connector.worker_process import WorkerProcess, work_command
+from connector.worker_process import WorkerProcess, metrics_reports, work_command
 from webhooks.edge import MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def run_server(config: Config, host: str, port: int, config_path: str | None = N
     child: WorkerProcess | None = None
     if config.service.background and config.service.worker_process and config_path is not None:
         level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
-        child = WorkerProcess(work_command(config_path, level))
+        child = WorkerProcess(work_command(config_path, level), on_report=metrics_reports(service.metrics))
     app = create_app(service, wake=child)
     server = build_server(app, config.service, host, port)
 

@@ -3,15 +3,28 @@ started again when it dies, stopped by closing its stdin (or ended when it does 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
+from typing import Any
 
-from connector.worker_process import WorkerProcess, follow_parent, work_command
+import pytest
+
+from connector.observability.metrics import Metrics
+from connector.store.database import Database
+from connector.worker_process import (
+    ReportsToParent,
+    WorkerProcess,
+    follow_parent,
+    metrics_reports,
+    work_command,
+)
 
 # A stand-in for `connector work --follow-parent`: notes each wake-up and its end in a file named by argv[1].
 CHILD = """
@@ -134,3 +147,48 @@ def test_the_child_is_this_interpreters_connector_work_on_the_same_config(tmp_pa
         str(Path("connector.toml").resolve()),
         "--follow-parent",
     ]
+
+
+# A stand-in that reports one write, one line that is no report, and one tick to the descriptor it is given.
+REPORTING_CHILD = """
+import os, sys
+fd = int(sys.argv[sys.argv.index("--report-fd") + 1])
+os.write(fd, b'["write", "mosaic", "confirmed", 0.25]\\n{"not": "a report"}\\n["tick", 1.5]\\n')
+os.read(0, 1)
+"""
+
+
+def test_the_childs_reports_are_handed_to_the_server_and_a_bad_line_is_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    got: list[list[Any]] = []
+    child = WorkerProcess([sys.executable, "-c", REPORTING_CHILD], on_report=got.append)
+    child.start()
+    try:
+        eventually(lambda: len(got) == 2)
+    finally:
+        child.stop()
+    assert got == [["write", "mosaic", "confirmed", 0.25], ["tick", 1.5]]
+    assert "not a report; skipped" in caplog.text
+
+
+def test_reports_count_in_the_servers_metrics_as_if_it_had_done_the_work(tmp_path: Path) -> None:
+    db = Database(tmp_path / "connector.db")
+    db.migrate()
+    metrics = Metrics(db, lambda: date(2026, 12, 1), {"lincolnshire": ("mosaic",)})
+    read_end, write_end = os.pipe()
+    reports = ReportsToParent(write_end)
+    reports.write("mosaic", "confirmed", 0.25)
+    reports.tick(1.5)
+    count = metrics_reports(metrics)
+    with os.fdopen(read_end, "rb") as lines:
+        for _ in range(2):
+            count(json.loads(lines.readline()))
+    registry = metrics.registry
+    labels = {"platform": "mosaic", "outcome": "confirmed"}
+    assert registry.get_sample_value("connector_platform_writes_total", labels) == 1
+    assert registry.get_sample_value("connector_platform_write_seconds_sum", {"platform": "mosaic"}) == 0.25
+    assert registry.get_sample_value("connector_tick_seconds_sum") == 1.5
+    with pytest.raises(ValueError):
+        count(["surprise"])
+    db.close()
