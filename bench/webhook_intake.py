@@ -19,6 +19,7 @@ signs it. Prints figures only; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -80,7 +81,9 @@ def children_of(pid: int) -> list[int]:
     """The process's live child processes (`connector serve`'s background work process)."""
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(c) for c in (task / "children").read_text().split()]
+        # A thread may end between the listing and the read.
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            found += [int(c) for c in (task / "children").read_text().split()]
     return found
 
 

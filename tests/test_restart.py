@@ -3,6 +3,7 @@ SIGTERM stops it cleanly. Waits on the process's own /status, bounded, as an ope
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -138,11 +139,12 @@ def test_an_event_answered_202_survives_a_kill_and_is_processed_on_restart(
 
 
 def children_of(pid: int) -> list[int]:
-    return [
-        int(child)
-        for task in Path(f"/proc/{pid}/task").iterdir()
-        for child in (task / "children").read_text().split()
-    ]
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        # A thread may end between the listing and the read (serve's threads come and go).
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
 
 
 def ended(pid: int) -> bool:
