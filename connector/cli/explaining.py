@@ -67,9 +67,7 @@ def explain(config_path: str, tenant: str, person: str | None, worker: str | Non
             click.echo(f"    rule {rule['id']} (policy {rule['source']}): {rule['words']}")
         source = item["counted_from"]["source"]
         origin = f" (from {source})" if source else ""
-        click.echo(
-            f"    counted from: {item['counted_from']['fact']} on {item['counted_from']['date']}{origin}"
-        )
+        click.echo(f"    counted from: {item['counted_from']['fact']} on {item['counted_from']['date']}{origin}")
         click.echo(f"    {item['explanation']}")
         for rung in item["reminders"]:
             who = rung["skipped"] or f"worker {rung['worker_id']}"

@@ -303,9 +303,7 @@ def _database(
         if "password_env" in storage:
             password = environ.get(storage["password_env"])
             if not password:
-                errors["storage.password_env"] = [
-                    f"Environment variable {storage['password_env']} is not set."
-                ]
+                errors["storage.password_env"] = [f"Environment variable {storage['password_env']} is not set."]
         return DatabaseUrl(storage["database"], password)
     database = Path(storage["database"])
     return database if database.is_absolute() else base_dir / database

@@ -54,14 +54,11 @@ class StorageSchema(StrictSchema):
         if scheme is None:
             if "password" in data or "password_env" in data:
                 key = "password" if "password" in data else "password_env"
-                raise ValidationError(
-                    "Only for a postgresql:// database; a SQLite file has no password.", key
-                )
+                raise ValidationError("Only for a postgresql:// database; a SQLite file has no password.", key)
             return
         if scheme not in SERVER_SCHEMES:
             raise ValidationError(
-                f"Unknown database scheme {scheme!r}: give a SQLite file path or a postgresql:// URL.",
-                "database",
+                f"Unknown database scheme {scheme!r}: give a SQLite file path or a postgresql:// URL.", "database"
             )
         parts = urlsplit(database)
         if parts.password is not None:

@@ -319,7 +319,9 @@ class Dispatcher:
             if reminder["platform_id"]:
                 self._queue_withdrawal(conn, row, reminder["reference"], reminder["platform_id"])
 
-    def _queue_withdrawal(self, conn: Connection, row: OutboxRow, reference: str, sent_as: str) -> None:
+    def _queue_withdrawal(
+        self, conn: Connection, row: OutboxRow, reference: str, sent_as: str
+    ) -> None:
         what = ("reminder_withdrawal", "withdraw", {"platform_id": sent_as})
         self.outbox.put(conn, row.tenant, row.platform, f"{reference}{WITHDRAW_SUFFIX}", *what)
 

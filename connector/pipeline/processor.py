@@ -344,10 +344,7 @@ class Processor:
         """Re-evaluate every subject a tenant's events ever mentioned (after a rule or config change); with
         `only_due` (the daily run), only those whose obligations the day alone may have changed since they were
         last evaluated, and those never evaluated with a day to re-evaluate on (a database from before it)."""
-        with (
-            turn(self.db, "processing", wait=True),
-            fewer_collections(),
-        ):  # another instance's turn is waited for
+        with turn(self.db, "processing", wait=True), fewer_collections():  # another instance's turn is waited for
             return self._reevaluate_all(tenant_id, platform, only_due)
 
     def _reevaluate_all(self, tenant_id: str, platform: str, only_due: bool) -> DiffCounts:

@@ -42,6 +42,7 @@ TICK_WRITES = 250
 RUNG_CACHE = 100_000  # (tenant, kind, due date, day) triples kept between rows: bounded, cleared when full
 
 
+
 @dataclass(frozen=True)
 class TickCounts:
     reminders: int = 0
@@ -206,7 +207,9 @@ class Scheduler:
             self._record(conn, rows, errors, failed_before)
         return totals
 
-    def _decide(self, rows: list[Row], work: _Work, sent: set[Key]) -> tuple[list[_Decided], dict[Key, str]]:
+    def _decide(
+        self, rows: list[Row], work: _Work, sent: set[Key]
+    ) -> tuple[list[_Decided], dict[Key, str]]:
         decided: list[_Decided] = []
         errors: dict[Key, str] = {}
         for row in rows:

@@ -97,9 +97,7 @@ def still_as_read(conn: Connection, rows: Iterable[Row]) -> set[tuple[str, str, 
     moved or ended one: what was decided for it is stale, and the next tick decides it again."""
     read: dict[tuple[str, str], dict[str, tuple[object, ...]]] = {}
     for row in rows:
-        read.setdefault((row["tenant"], row["platform"]), {})[row["reference"]] = tuple(
-            row[c] for c in DECIDED_ON
-        )
+        read.setdefault((row["tenant"], row["platform"]), {})[row["reference"]] = tuple(row[c] for c in DECIDED_ON)
     found: set[tuple[str, str, str]] = set()
     for (tenant, platform), by_reference in read.items():
         references = list(by_reference)

@@ -30,10 +30,7 @@ EVENT_KEYS: dict[str, tuple[set[str], set[str]]] = {
     "case.allocated": ({"case", "worker", "start_date"}, {"team", "relationship"}),
     "case.transferred": ({"case", "from_worker", "to_worker", "transfer_date"}, {"team", "relationship"}),
     "case.deallocated": ({"case", "worker", "end_date"}, set()),
-    "case.status_changed": (
-        {"case", "status", "start_date"},
-        {"permanency_plan_agreed", "fsm", "looked_after"},
-    ),
+    "case.status_changed": ({"case", "status", "start_date"}, {"permanency_plan_agreed", "fsm", "looked_after"}),
     "case.closed": ({"case", "end_date"}, {"reason"}),
     "worker.updated": (
         {"worker", "start_date"},
