@@ -3,6 +3,7 @@ SIGTERM stops it cleanly. Waits on the process's own /status, bounded, as an ope
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -135,3 +136,72 @@ def test_an_event_answered_202_survives_a_kill_and_is_processed_on_restart(
     assert len(mosaic.steps) == 1
     assert json.loads(json.dumps(mosaic.calls))  # calls were counted, nothing else was asked of Mosaic
     assert mosaic.calls["POST /workflow-steps"] == 1
+
+
+def children_of(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        # A thread may end between the listing and the read (serve's threads come and go).
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def ended(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat")
+    # Gone, or a zombie waiting for its parent's wait.
+    return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_the_background_work_process_is_started_again_when_killed_and_stops_with_serve(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    mosaic = FakeMosaic(httpserver).install()
+    config = tmp_path / "connector.toml"
+    port = free_port()
+    write_config(config, mosaic.base_url, background=True)
+    with serve(config, port) as proc:
+        wait_for(lambda: len(children_of(proc.pid)) == 1)
+        [first] = children_of(proc.pid)
+        os.kill(first, signal.SIGKILL)
+        # Answered 202 while no background work runs: the event waits in the inbox for the next child.
+        body, headers = signed(ALLOCATED, timestamp=int(time.time()))
+        response = requests.post(
+            f"http://127.0.0.1:{port}/webhooks/lincolnshire/mosaic", data=body, headers=headers
+        )
+        assert response.status_code == 202
+        wait_for(lambda: [c for c in children_of(proc.pid) if c != first] != [])
+        [second] = [c for c in children_of(proc.pid) if c != first]
+        wait_for(lambda: len(mosaic.steps) == 1)
+        [step] = mosaic.steps.values()
+        assert step["external_reference"] == "linc:case_supervision:100777:5521:1"
+        # The child's writes are counted in serve's /metrics, as the threads' were.
+        confirmed = 'connector_platform_writes_total{outcome="confirmed",platform="mosaic"} 1.0'
+        wait_for(lambda: confirmed in requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text)
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert f"the background work process {first} ended" in stderr
+    assert ended(second)
+    assert mosaic.calls["POST /workflow-steps"] == 1
+
+
+def test_the_background_work_process_ends_when_serve_is_killed(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    mosaic = FakeMosaic(httpserver).install()
+    config = tmp_path / "connector.toml"
+    port = free_port()
+    write_config(config, mosaic.base_url, background=True)
+    with serve(config, port) as proc:
+        wait_for(lambda: len(children_of(proc.pid)) == 1)
+        [child] = children_of(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        # The kernel ends it with serve (and its stdin, a pipe from serve, would stop it anyway).
+        wait_for(lambda: ended(child))
+    # Started again at once, as a supervisor would: the worker lock is free, the work has a new process.
+    with serve(config, port) as proc:
+        wait_for(lambda: len(children_of(proc.pid)) == 1)
+        assert children_of(proc.pid) != [child]

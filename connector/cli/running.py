@@ -43,7 +43,7 @@ def serve(config_path: str, host: str, port: int) -> None:
 
     config = load_config(config_path)
     try:
-        run_server(config, host, port)
+        run_server(config, host, port, config_path)
     except WorkerLockError as exc:
         fail(str(exc))
     except OSError as exc:
@@ -52,17 +52,39 @@ def serve(config_path: str, host: str, port: int) -> None:
 
 @main.command()
 @config_option
-def work(config_path: str) -> None:
+@click.option(
+    "--follow-parent",
+    is_flag=True,
+    hidden=True,
+    help="Woken by each byte on stdin, stopped at its end: how `connector serve` runs its child.",
+)
+@click.option(
+    "--report-fd",
+    type=int,
+    default=None,
+    hidden=True,
+    help="Write what /metrics counts to this file descriptor, for `connector serve` to show.",
+)
+def work(config_path: str, follow_parent: bool, report_fd: int | None) -> None:
     """Run only the background work (processing, delivery, reminders), for `service.background = false`."""
     from connector.service import Service
     from connector.store.worker_lock import WorkerLockError
+    from connector.worker_process import ReportsToParent, die_with_parent
+    from connector.worker_process import follow_parent as follow
 
+    if follow_parent:
+        die_with_parent()
     service = Service(load_config(config_path))
+    if report_fd is not None:
+        reports = ReportsToParent(report_fd)
+        service.dispatcher.observe, service.observe_tick = reports.write, reports.tick
     try:
         service.start_background()
     except WorkerLockError as exc:
         service.close()
         fail(str(exc))
+    if follow_parent:
+        follow(sys.stdin.fileno(), service.wake, service.stopping)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         service.stopping.set()

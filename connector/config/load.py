@@ -156,6 +156,7 @@ def parse_config(
         tenants=tenants,
         service=ServiceConfig(
             background=service["background"],
+            worker_process=service["worker_process"],
             poll_interval_seconds=service["poll_interval_seconds"],
             tick_interval_seconds=service["tick_interval_seconds"],
             tick_at=time.fromisoformat(service["tick_at"]),

@@ -66,6 +66,9 @@ class Compliance:
 @dataclass(frozen=True)
 class ServiceConfig:
     background: bool = True
+    # Under `connector serve`, the background work in a child `connector work` process (False: as threads of
+    # the serve process): two processes, so intake and processing do not take turns on one GIL.
+    worker_process: bool = True
     poll_interval_seconds: float = 1.0
     tick_interval_seconds: float = 3600.0
     # When the daily time-driven work runs, Europe/London time (it also runs at start).

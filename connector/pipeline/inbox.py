@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from connector.pipeline.folds import position
 from connector.store.database import Database, utc_now_text
@@ -45,6 +45,12 @@ def subject_keys(event: Event) -> set[str]:
     return keys
 
 
+def _held() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass
 class _Accept:
     row: tuple[str, ...]
@@ -53,12 +59,15 @@ class _Accept:
     stored: bool = False
     done: bool = False
     error: Exception | None = None
+    # Held from the start; its thread waits by acquiring it, and whoever commits its event (or hands it the
+    # lead) releases it: each waiter is woken once, by name, not all of them for every commit.
+    ready: threading.Lock = field(default_factory=_held)
 
 
 class Inbox:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._group = threading.Condition()
+        self._group = threading.Lock()
         self._queue: list[_Accept] = []
         self._committing = False
 
@@ -83,23 +92,36 @@ class Inbox:
         )
         with self._group:
             self._queue.append(request)
-            while not request.done:
-                if self._committing:
-                    self._group.wait()
-                    continue
-                # This caller leads: it commits everything queued so far, its own request included.
-                batch, self._queue = self._queue, []
-                self._committing = True
-                self._group.release()
-                try:
-                    self._commit(batch)
-                finally:
-                    self._group.acquire()
-                    self._committing = False
-                    self._group.notify_all()
+            leads = not self._committing
+            self._committing = True
+        if not leads:
+            # Woken when a leader has committed this event, or has handed this caller the lead.
+            request.ready.acquire()
+        if not request.done:
+            self._lead(request)
         if request.error is not None:
             raise request.error
         return request.stored
+
+    def _lead(self, request: _Accept) -> None:
+        """Commit everything queued so far (`request` included), wake those callers, and hand the lead to the
+        first caller that queued meanwhile, if any."""
+        with self._group:
+            batch, self._queue = self._queue, []
+        try:
+            self._commit(batch)
+        finally:
+            for waiting in batch:
+                if not waiting.done:  # only when the commit itself was interrupted
+                    waiting.error, waiting.done = RuntimeError("the commit was interrupted"), True
+            with self._group:
+                successor = self._queue[0] if self._queue else None
+                self._committing = successor is not None
+            for waiting in batch:
+                if waiting is not request:
+                    waiting.ready.release()
+            if successor is not None:
+                successor.ready.release()
 
     def _commit(self, batch: list[_Accept]) -> None:
         try:

@@ -12,7 +12,7 @@ from connector.observability.logs import WebhookRequests, install_request_loggin
 from connector.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from connector.service import Service
 from connector.web.api import create_api_blueprint
-from connector.web.intake import Intake
+from connector.web.intake import Intake, Waker
 from connector.web.openapi import openapi_document
 from connector.web.people import register_read_side
 from webhooks.edge import Edge, create_webhook_blueprint
@@ -20,11 +20,12 @@ from webhooks.errors import UNEXPECTED, error_response
 from webhooks.wsgi import WebhookMiddleware
 
 
-def create_app(service: Service, clock: Any = time.time) -> Flask:
-    """An app serving `service`; `clock` (Unix seconds) checks webhook timestamps and is injectable for tests."""
+def create_app(service: Service, clock: Any = time.time, wake: Waker | None = None) -> Flask:
+    """An app serving `service`; `clock` (Unix seconds) checks webhook timestamps and is injectable for tests;
+    `wake` is told of each accepted event (default: the service's own processing thread)."""
     app = Flask("connector")
     app.extensions["connector"] = service
-    intake = Intake(service.config, service.inbox, service.wake, service.meter)
+    intake = Intake(service.config, service.inbox, service.wake if wake is None else wake, service.meter)
     edge = Edge(intake, clock, service.config.service.future_tolerance_seconds)
     app.register_blueprint(create_webhook_blueprint(edge))
     # Webhooks are answered in front of Flask, without its request context, routing or response objects (the

@@ -6,7 +6,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from adapters.base import EventValidationError
 from adapters.registry import get_adapter
@@ -82,12 +82,18 @@ class IntakeMeter:
             return self._current + self._previous * (1.0 - (now - int(now)))
 
 
+class Waker(Protocol):
+    """What is told after each accepted event: the processing thread's event, or the child process's pipe."""
+
+    def set(self) -> None: ...
+
+
 class Intake:
     def __init__(
         self,
         config: Config,
         inbox: Inbox,
-        wake: threading.Event | None = None,
+        wake: Waker | None = None,
         meter: IntakeMeter | None = None,
     ) -> None:
         self.inbox = inbox

@@ -1,8 +1,9 @@
 """`connector serve`: the app on waitress, the background work beside it, and a clean stop on SIGTERM.
 
 waitress is a production WSGI server in pure Python: it runs on any machine a council has (no compiler, no
-Unix-only pre-fork model), serves with a thread pool in one process, so the processing and delivery threads
-share the process and wake the moment an event is accepted, and it stops cleanly when asked.
+Unix-only pre-fork model), serves with a thread pool in one process, and stops cleanly when asked. The
+background work runs in a child `connector work` process (`connector/worker_process.py`), woken the moment an
+event is accepted; with `service.worker_process = false`, as threads of this process.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import time
 from types import FrameType
 
 from flask import Flask
@@ -17,10 +19,14 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from connector.config import Config, ServiceConfig
 from connector.service import Service
+from connector.store.worker_lock import WorkerLock, WorkerLockError
 from connector.web.app import create_app
+from connector.worker_process import WorkerProcess, metrics_reports, work_command
 from webhooks.edge import MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
+# How long a start waits for a killed predecessor's worker process to let go of the worker lock.
+LOCK_WAIT_SECONDS = 3.0
 
 
 def build_server(
@@ -47,11 +53,33 @@ def build_server(
     )
 
 
-def run_server(config: Config, host: str, port: int) -> None:
+def free_worker_lock(lock: WorkerLock) -> None:
+    """Refuse here, in one line, as the threads would be refused, rather than start a child refused in a loop.
+    A moment's wait first: the child of a server killed just before dies with it, but not at the same instant."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            lock.acquire()
+        except WorkerLockError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
+        else:
+            lock.release()
+            return
+
+
+def run_server(config: Config, host: str, port: int, config_path: str | None = None) -> None:
+    """Serve until SIGTERM or SIGINT; the background work in a child process when `config_path` names the
+    config it can be started with (and `service.worker_process`), else as threads of this process."""
     for warning in config.warnings:
         log.warning("%s", warning)
     service = Service(config)
-    app = create_app(service)
+    child: WorkerProcess | None = None
+    if config.service.background and config.service.worker_process and config_path is not None:
+        level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+        child = WorkerProcess(work_command(config_path, level), on_report=metrics_reports(service.metrics))
+    app = create_app(service, wake=child)
     server = build_server(app, config.service, host, port)
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -62,7 +90,11 @@ def run_server(config: Config, host: str, port: int) -> None:
     signal.signal(signal.SIGINT, stop)
     if config.service.background:
         try:
-            service.start_background()
+            if child is None:
+                service.start_background()
+            else:
+                free_worker_lock(service.worker_lock)
+                child.start()
         except Exception:
             # Refused (another process runs this database's background work) or failed: nothing is served.
             server.close()
@@ -74,6 +106,8 @@ def run_server(config: Config, host: str, port: int) -> None:
     finally:
         log.info("stopping")
         server.close()
+        if child is not None:
+            child.stop()
         service.close()
         log.info("stopped")
     sys.exit(0)

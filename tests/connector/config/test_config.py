@@ -212,9 +212,19 @@ def test_server_limits_have_defaults_and_are_validated(tmp_path: Path) -> None:
     assert (config.service.connection_limit, config.service.channel_timeout_seconds) == (500, 30)
     # Threads waiting for a shared commit: 16 senders fit in one fsync; a backlog goes 200 events a commit.
     assert (config.service.threads, config.service.batch_size) == (16, 200)
+    # `connector serve` runs the background work in a child process unless told otherwise.
+    assert config.service.worker_process is True
     document = config_document(tmp_path, "http://127.0.0.1:9001/api")
-    document["service"] = {"connection_limit": 0, "channel_timeout_seconds": "soon", "batch_size": 0}
+    document["service"] = {"worker_process": False}
+    assert parse_config(document, base_dir=tmp_path, environ={}).service.worker_process is False
+    document["service"] = {
+        "connection_limit": 0,
+        "channel_timeout_seconds": "soon",
+        "batch_size": 0,
+        "worker_process": "yes please",
+    }
     errors = errors_of(document, tmp_path)
+    assert "service.worker_process" in errors
     assert "service.connection_limit" in errors
     assert "service.channel_timeout_seconds" in errors
     assert "service.batch_size" in errors

@@ -76,3 +76,33 @@ def test_connector_work_beside_a_running_worker_says_so_in_one_line(tmp_path: Pa
     assert result.exit_code == 2
     last = result.output.strip().splitlines()[-1]
     assert last.startswith("connector: error: the background work on ") and "already run by process" in last
+
+
+def test_connector_serve_beside_a_running_worker_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from click.testing import CliRunner
+    from tests.support.harness import write_config_file
+
+    from connector.cli import main
+    from connector.config import load_config_file
+    from connector.web import serve
+
+    # Its background work would run in a child process; the refusal still comes from serve, at once.
+    monkeypatch.setattr(serve, "LOCK_WAIT_SECONDS", 0.2)
+    config_path = write_config_file(tmp_path, "http://127.0.0.1:9/api")
+    assert load_config_file(config_path, environ={}).service.worker_process
+    running = WorkerLock(load_config_file(config_path, environ={}).database)
+    running.acquire()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    try:
+        result = CliRunner().invoke(main, ["serve", "--config", str(config_path), "--port", str(port)])
+    finally:
+        running.release()
+    assert result.exit_code == 2
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("connector: error: the background work on ") and "already run by process" in last
