@@ -125,6 +125,23 @@ def report(label: str, found: dict[str, Any], first: dict[str, Any] | None) -> N
             f"  intake probe, {way}: {p['writes']} writes, lock wait p50 {p['p50_ms']:.1f} ms,"
             f" p99 {p['p99_ms']:.1f} ms, p100 {p['p100_ms']:.1f} ms ({p['worst_at_s']:.1f} s into the run)"
         )
+        for wait in p.get("worst", []):
+            held = "; ".join(
+                f"{h['where']} from {h['at_s']:.2f} s, {h['ms']:.0f} ms ({h['cpu_ms']:.0f} ms CPU,"
+                f" {h['commit_ms']:.0f} ms in COMMIT)"
+                for h in wait["held_by"]
+            )
+            print(
+                f"    a {wait['ms']:.0f} ms wait at {wait['at_s']:.2f} s: held by {held or 'no transaction of the run'}"
+            )
+    holds = found.get("holds")
+    if holds:
+        print(f"  write transactions of the run: {holds['transactions']:,}; longest by what opened them:")
+        for where, h in sorted(holds["by_opener"].items(), key=lambda item: -item[1]["max_ms"]):
+            print(
+                f"    {where}: {h['count']:,}, longest {h['max_ms']:.0f} ms (most CPU in one {h['max_cpu_ms']:.0f} ms,"
+                f" longest COMMIT {h['max_commit_ms']:.0f} ms)"
+            )
     if found.get("delivered") is not None:
         print(
             f"  delivery of the day's queue: {found['delivered']:,} writes confirmed in {found['deliver_seconds']:.1f} s"
@@ -270,9 +287,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def _day(service: Service, day: date, narrowed: bool, profiled: bool) -> dict[str, Any]:
     """One day's `Service.daily` steps, timed each, with the intake probes writing meanwhile."""
     from bench.intake_probe import IntakeProbe
+    from bench.lock_holds import LockHolds
 
     from connector.store.database import Database
 
+    holds = LockHolds(service.db).start() if hasattr(Database, "_run_transaction") else None
     probes = [
         IntakeProbe(service.db, "shared").start(),
         IntakeProbe(Database(service.db.path), "own").start(),
@@ -291,6 +310,21 @@ def _day(service: Service, day: date, narrowed: bool, profiled: bool) -> dict[st
         profile.disable()
     shared, own = (probe.stop() for probe in probes)
     probes[1].db.close()
+    if holds is not None:
+        holds.stop()
+        for probe, found in zip(probes, (shared, own), strict=True):
+            # What held the lock during the probe's longest waits.
+            worst = sorted(range(len(probe.waits)), key=lambda n: probe.waits[n], reverse=True)[:3]
+            found["worst"] = [
+                {
+                    "at_s": round(probe.when[n], 3),
+                    "ms": round(1000 * probe.waits[n], 1),
+                    "held_by": holds.during(
+                        probe.began + probe.when[n], probe.began + probe.when[n] + probe.waits[n], probe.began
+                    ),
+                }
+                for n in worst
+            ]
     found: dict[str, Any] = {
         "day": day.isoformat(),
         "seconds": took,
@@ -304,6 +338,8 @@ def _day(service: Service, day: date, narrowed: bool, profiled: bool) -> dict[st
         "probe_shared": shared,
         "probe_own": own,
     }
+    if holds is not None:
+        found["holds"] = holds.summary(probes[0].began)
     if profile is not None:
         found["profile"] = _top(profile)
     return found
