@@ -17,9 +17,11 @@ from connector.pipeline.folds import Fold
 
 FIXED_BYTES = 2_000
 BYTES_PER_EVENT = 400
-# The estimated bytes of all the cached folds: about 9,000 worker folds of the bench's shape (a year of case
-# supervisions of 17 cases), or the 50,000 folds the count allows of cases like its.
-BUDGET_BYTES = 384 * 2**20
+# The estimated bytes of all the cached folds: about 1,500 worker folds of the bench's shape (a year of case
+# supervisions of 17 cases each). Bounded by the garbage collector as much as by memory: a fold holds about one
+# object the collector tracks per event, and a full collection walks them all while every thread waits (2,800
+# cached worker folds, 300,000 objects, took 270 ms of CPU on the project's machine: intake waited for it).
+BUDGET_BYTES = 64 * 2**20
 
 
 def estimated_bytes(fold: Fold) -> int:
