@@ -97,6 +97,10 @@ def main() -> None:
         for kind, label, code in runs:
             folder = Path(name) / "run"
             shutil.copytree(base, folder)
+            # Written out before the run, so its first commits do not wait for gigabytes of the copy.
+            for path in folder.iterdir():
+                with path.open("rb") as copied:
+                    os.fsync(copied.fileno())
             # Delivery is the same code either way: only this code's days deliver their queues.
             found = child(
                 kind,
@@ -118,6 +122,11 @@ def report(label: str, found: dict[str, Any], first: dict[str, Any] | None) -> N
         f" escalations queued, {found['overdue']:,} newly overdue), retention {found['retention']:.1f} s;"
         f" peak memory {found['peak_mib']:.0f} MiB"
     )
+    if found.get("fold_cache"):
+        print(
+            f"  fold cache after the day: {found['fold_cache']['folds']:,} folds,"
+            f" estimated {found['fold_cache']['estimated_mib']:.0f} MiB"
+        )
     for probe in ("shared", "own"):
         p = found[f"probe_{probe}"]
         way = "through the service's database (same process)" if probe == "shared" else "its own connection"
@@ -136,7 +145,10 @@ def report(label: str, found: dict[str, Any], first: dict[str, Any] | None) -> N
             )
     holds = found.get("holds")
     if holds:
-        print(f"  write transactions of the run: {holds['transactions']:,}; longest by what opened them:")
+        print(
+            f"  write transactions of the run: {holds['transactions']:,}; full garbage collections"
+            f" {holds['full_collections']}, longest {holds['longest_collection_ms']:.0f} ms; longest by what opened them:"
+        )
         for where, h in sorted(holds["by_opener"].items(), key=lambda item: -item[1]["max_ms"]):
             print(
                 f"    {where}: {h['count']:,}, longest {h['max_ms']:.0f} ms (most CPU in one {h['max_cpu_ms']:.0f} ms,"
@@ -340,6 +352,9 @@ def _day(service: Service, day: date, narrowed: bool, profiled: bool) -> dict[st
     }
     if holds is not None:
         found["holds"] = holds.summary(probes[0].began)
+    cache = getattr(service.processor, "folds", None)
+    if cache is not None:
+        found["fold_cache"] = {"folds": len(cache), "estimated_mib": getattr(cache, "bytes", 0) / 2**20}
     if profile is not None:
         found["profile"] = _top(profile)
     return found

@@ -8,6 +8,7 @@ end of `COMMIT`, the span another writer waits for.
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
@@ -37,7 +38,18 @@ class LockHolds:
     db: Database
     skip_threads: tuple[str, ...] = ("probe-",)
     holds: list[Hold] = field(default_factory=list)
+    # The interpreter's full collections (generation 2): (began, seconds); one walks every object kept.
+    collections: list[tuple[float, float]] = field(default_factory=list)
     _real: Any = None
+    _collecting: float = 0.0
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._collecting = time.perf_counter()
+        else:
+            self.collections.append((self._collecting, time.perf_counter() - self._collecting))
 
     def start(self) -> LockHolds:
         real = self._real = Database._run_transaction
@@ -65,10 +77,12 @@ class LockHolds:
                 holds.append(Hold(began, ended, time.thread_time() - cpu, where, ended - committing))
 
         Database._run_transaction = timed  # type: ignore[method-assign]
+        gc.callbacks.append(self._on_gc)
         return self
 
     def stop(self) -> None:
         Database._run_transaction = self._real  # type: ignore[method-assign]
+        gc.callbacks.remove(self._on_gc)
 
     def summary(self, began: float) -> dict[str, Any]:
         """The longest holds with what opened them, and per opener the count and the longest (ms)."""
@@ -77,6 +91,8 @@ class LockHolds:
             by_where.setdefault(hold.where, []).append(hold)
         longest = sorted(self.holds, key=lambda h: h.ended - h.began, reverse=True)[:5]
         return {
+            "full_collections": len(self.collections),
+            "longest_collection_ms": 1000 * max((took for _, took in self.collections), default=0.0),
             "transactions": len(self.holds),
             "longest": [_described(h, began) for h in longest],
             "by_opener": {
