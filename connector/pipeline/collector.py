@@ -1,11 +1,16 @@
-"""Fewer of Python's cyclic garbage collections while a whole caseload is re-evaluated.
+"""Fewer of Python's cyclic garbage collections while a whole caseload is re-evaluated or ticked.
 
 A re-evaluation reads every subject's kept fold (unpickling millions of small objects) and keeps tens of
 thousands of them in the fold cache; with the default threshold (a young collection every 700 allocations, and
 a full one as the survivors pile up) the collector walked those objects again and again: about 40% of a
 rule-pack change's CPU time. Folds, facts and obligations hold no reference cycles, so reference counting frees
-them either way; only the rare cycle waits longer. The threshold is raised for the re-evaluation alone and put
-back after, so the rest of the service runs with the interpreter's own settings.
+them either way; only the rare cycle waits longer. The thresholds are raised for the re-evaluation and the tick
+alone and put back after, so the rest of the service runs with the interpreter's own settings.
+
+Full collections are put off too: one walks every object the collector tracks with the GIL held, so every
+thread of the process waits for it, intake's included. At the daily run's peak (a slice's folds beside the
+cached ones) a full collection took 100-300 ms of CPU at 50,000 cases, several times that in wall time on a
+shared machine; the first one after the run finds the slices' objects gone.
 """
 
 from __future__ import annotations
@@ -16,12 +21,15 @@ from contextlib import contextmanager
 
 # Young objects allocated between collections while re-evaluating (the default is 700).
 BULK_THRESHOLD = 50_000
+# Collections of the middle generation before a full one is considered (the default is 10): with the young
+# threshold above, one every 500 million allocations, so none in a daily run.
+FULL_THRESHOLD = 1_000
 
 
 @contextmanager
 def fewer_collections(threshold: int = BULK_THRESHOLD) -> Iterator[None]:
     before = gc.get_threshold()
-    gc.set_threshold(max(before[0], threshold), *before[1:])
+    gc.set_threshold(max(before[0], threshold), before[1], max(before[2], FULL_THRESHOLD))
     try:
         yield
     finally:

@@ -6,13 +6,15 @@ import gc
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import event, make_config, start_connector
 
-from connector.pipeline.collector import BULK_THRESHOLD, fewer_collections
+from connector.pipeline import scheduler
+from connector.pipeline.collector import BULK_THRESHOLD, FULL_THRESHOLD, fewer_collections
 from connector.pipeline.processor import Evaluator, _Facts
 from rules.model import Obligation
 
@@ -40,7 +42,8 @@ def test_the_threshold_is_raised_inside_and_put_back_after_even_on_an_error(
     default_threshold: tuple[int, ...],
 ) -> None:
     with fewer_collections():
-        assert gc.get_threshold() == (BULK_THRESHOLD, 10, 10)
+        # Full collections put off as well: each walks every tracked object while intake's threads wait.
+        assert gc.get_threshold() == (BULK_THRESHOLD, 10, FULL_THRESHOLD)
     assert gc.get_threshold() == default_threshold
     with pytest.raises(RuntimeError), fewer_collections():
         raise RuntimeError("a slice failed")
@@ -73,6 +76,32 @@ def test_a_whole_re_evaluation_runs_with_fewer_collections(
         monkeypatch.setattr(Evaluator, "evaluate", watched)
         running.service.processor.reevaluate_all("lincolnshire", "mosaic")
         assert seen and set(seen) == {BULK_THRESHOLD}
+        assert gc.get_threshold() == default_threshold
+    finally:
+        running.close()
+
+
+def test_the_daily_tick_runs_with_fewer_collections(
+    tmp_path: Path,
+    httpserver: HTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+    default_threshold: tuple[int, ...],
+) -> None:
+    mosaic = FakeMosaic(httpserver).install()
+    running = start_connector(make_config(tmp_path, mosaic.base_url))
+    try:
+        assert running.post(ALLOCATED).status_code == 202
+        running.service.drain()
+        seen: list[tuple[int, ...]] = []
+        decide = scheduler.Scheduler._decide
+
+        def watched(self: scheduler.Scheduler, *args: Any) -> Any:
+            seen.append(gc.get_threshold())
+            return decide(self, *args)
+
+        monkeypatch.setattr(scheduler.Scheduler, "_decide", watched)
+        running.service.tick(date(2026, 11, 23))
+        assert seen and set(seen) == {(BULK_THRESHOLD, 10, FULL_THRESHOLD)}
         assert gc.get_threshold() == default_threshold
     finally:
         running.close()
