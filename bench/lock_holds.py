@@ -38,18 +38,20 @@ class LockHolds:
     db: Database
     skip_threads: tuple[str, ...] = ("probe-",)
     holds: list[Hold] = field(default_factory=list)
-    # The interpreter's full collections (generation 2): (began, seconds); one walks every object kept.
-    collections: list[tuple[float, float]] = field(default_factory=list)
+    # The interpreter's full collections (generation 2): (began, seconds, CPU seconds); one walks every object
+    # the collector tracks, with the GIL held, so every thread of the process (intake's) waits for it.
+    collections: list[tuple[float, float, float]] = field(default_factory=list)
     _real: Any = None
-    _collecting: float = 0.0
+    _collecting: tuple[float, float] = (0.0, 0.0)
 
     def _on_gc(self, phase: str, info: dict[str, int]) -> None:
         if info.get("generation") != 2:
             return
         if phase == "start":
-            self._collecting = time.perf_counter()
+            self._collecting = (time.perf_counter(), time.thread_time())
         else:
-            self.collections.append((self._collecting, time.perf_counter() - self._collecting))
+            began, cpu = self._collecting
+            self.collections.append((began, time.perf_counter() - began, time.thread_time() - cpu))
 
     def start(self) -> LockHolds:
         real = self._real = Database._run_transaction
@@ -92,7 +94,8 @@ class LockHolds:
         longest = sorted(self.holds, key=lambda h: h.ended - h.began, reverse=True)[:5]
         return {
             "full_collections": len(self.collections),
-            "longest_collection_ms": 1000 * max((took for _, took in self.collections), default=0.0),
+            "longest_collection_ms": 1000 * max((took for _, took, _ in self.collections), default=0.0),
+            "longest_collection_cpu_ms": 1000 * max((cpu for _, _, cpu in self.collections), default=0.0),
             "transactions": len(self.holds),
             "longest": [_described(h, began) for h in longest],
             "by_opener": {
