@@ -8,9 +8,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pytest_httpserver import HTTPServer
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import event, make_config, start_connector
+
+from connector.pipeline import processor
 
 CASES = 30
 
@@ -52,8 +55,9 @@ def allocation(n: int) -> dict[str, object]:
 
 
 def test_a_re_evaluation_reads_folds_and_ledger_rows_per_slice_not_per_subject(
-    tmp_path: Path, httpserver: HTTPServer
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(processor, "APPLY_PART", 100)  # the slice's 34 owners written in one part
     mosaic = FakeMosaic(httpserver).install()
     running = start_connector(make_config(tmp_path, mosaic.base_url))
     try:
