@@ -155,7 +155,8 @@ def report(label: str, found: dict[str, Any], first: dict[str, Any] | None) -> N
         print(
             f"  write transactions of the run: {holds['transactions']:,}; full garbage collections"
             f" {holds['full_collections']}, longest {holds['longest_collection_ms']:.0f} ms"
-            f" ({holds['longest_collection_cpu_ms']:.0f} ms CPU); longest by what opened them:"
+            f" ({holds['longest_collection_cpu_ms']:.0f} ms CPU, {holds.get('longest_collection_at_s', 0.0):.1f} s"
+            " into the run); longest by what opened them:"
         )
         for where, h in sorted(holds["by_opener"].items(), key=lambda item: -item[1]["max_ms"]):
             print(

@@ -96,6 +96,8 @@ class LockHolds:
             "full_collections": len(self.collections),
             "longest_collection_ms": 1000 * max((took for _, took, _ in self.collections), default=0.0),
             "longest_collection_cpu_ms": 1000 * max((cpu for _, _, cpu in self.collections), default=0.0),
+            "longest_collection_at_s": max(self.collections, key=lambda c: c[1], default=(began, 0.0, 0.0))[0]
+            - began,
             "transactions": len(self.holds),
             "longest": [_described(h, began) for h in longest],
             "by_opener": {
