@@ -97,6 +97,10 @@ def main() -> None:
         for kind, label, code in runs:
             folder = Path(name) / "run"
             shutil.copytree(base, folder)
+            # Written out before the run, so its first commits do not wait for gigabytes of the copy.
+            for path in folder.iterdir():
+                with path.open("rb") as copied:
+                    os.fsync(copied.fileno())
             # Delivery is the same code either way: only this code's days deliver their queues.
             found = child(
                 kind,
@@ -112,12 +116,24 @@ def main() -> None:
 
 def report(label: str, found: dict[str, Any], first: dict[str, Any] | None) -> None:
     ratio = "" if first is None else f" (this code takes {first['seconds'] / found['seconds']:.2f}x of it)"
+    if first is not None and found.get("cpu") and first.get("cpu"):
+        ratio += f" (CPU {first['cpu'] / found['cpu']:.2f}x)"
+    cpu = (
+        ""
+        if found.get("cpu") is None
+        else f" ({found['cpu']:.1f} s CPU; re-evaluation {found['reevaluate_cpu']:.1f} s)"
+    )
     print(
-        f"daily run of {found['day']}, {label}: {found['seconds']:.1f} s{ratio}: re-evaluation {found['reevaluate']:.1f} s"
+        f"daily run of {found['day']}, {label}: {found['seconds']:.1f} s{cpu}{ratio}: re-evaluation {found['reevaluate']:.1f} s"
         f" of {found['evaluated']:,} subjects, tick {found['tick']:.1f} s ({found['reminders']:,} reminders and"
         f" escalations queued, {found['overdue']:,} newly overdue), retention {found['retention']:.1f} s;"
         f" peak memory {found['peak_mib']:.0f} MiB"
     )
+    if found.get("fold_cache"):
+        print(
+            f"  fold cache after the day: {found['fold_cache']['folds']:,} folds,"
+            f" estimated {found['fold_cache']['estimated_mib']:.0f} MiB"
+        )
     for probe in ("shared", "own"):
         p = found[f"probe_{probe}"]
         way = "through the service's database (same process)" if probe == "shared" else "its own connection"
@@ -125,6 +141,28 @@ def report(label: str, found: dict[str, Any], first: dict[str, Any] | None) -> N
             f"  intake probe, {way}: {p['writes']} writes, lock wait p50 {p['p50_ms']:.1f} ms,"
             f" p99 {p['p99_ms']:.1f} ms, p100 {p['p100_ms']:.1f} ms ({p['worst_at_s']:.1f} s into the run)"
         )
+        for wait in p.get("worst", []):
+            held = "; ".join(
+                f"{h['where']} from {h['at_s']:.2f} s, {h['ms']:.0f} ms ({h['cpu_ms']:.0f} ms CPU,"
+                f" {h['commit_ms']:.0f} ms in COMMIT)"
+                for h in wait["held_by"]
+            )
+            print(
+                f"    a {wait['ms']:.0f} ms wait at {wait['at_s']:.2f} s: held by {held or 'no transaction of the run'}"
+            )
+    holds = found.get("holds")
+    if holds:
+        print(
+            f"  write transactions of the run: {holds['transactions']:,}; full garbage collections"
+            f" {holds['full_collections']}, longest {holds['longest_collection_ms']:.0f} ms"
+            f" ({holds['longest_collection_cpu_ms']:.0f} ms CPU, {holds.get('longest_collection_at_s', 0.0):.1f} s"
+            " into the run); longest by what opened them:"
+        )
+        for where, h in sorted(holds["by_opener"].items(), key=lambda item: -item[1]["max_ms"]):
+            print(
+                f"    {where}: {h['count']:,}, longest {h['max_ms']:.0f} ms (most CPU in one {h['max_cpu_ms']:.0f} ms,"
+                f" longest COMMIT {h['max_commit_ms']:.0f} ms)"
+            )
     if found.get("delivered") is not None:
         print(
             f"  delivery of the day's queue: {found['delivered']:,} writes confirmed in {found['deliver_seconds']:.1f} s"
@@ -270,9 +308,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def _day(service: Service, day: date, narrowed: bool, profiled: bool) -> dict[str, Any]:
     """One day's `Service.daily` steps, timed each, with the intake probes writing meanwhile."""
     from bench.intake_probe import IntakeProbe
+    from bench.lock_holds import LockHolds
 
     from connector.store.database import Database
 
+    holds = LockHolds(service.db).start() if hasattr(Database, "_run_transaction") else None
     probes = [
         IntakeProbe(service.db, "shared").start(),
         IntakeProbe(Database(service.db.path), "own").start(),
@@ -280,20 +320,39 @@ def _day(service: Service, day: date, narrowed: bool, profiled: bool) -> dict[st
     profile = cProfile.Profile() if profiled else None
     if profile is not None:
         profile.enable()
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     service.reevaluate_everything(only_due=narrowed)
-    reevaluated = time.perf_counter()
+    reevaluated, reevaluated_cpu = time.perf_counter(), time.process_time()
     counts = service.tick(day)
     ticked = time.perf_counter()
     service.compact(day)
-    took = time.perf_counter() - started
+    took, cpu = time.perf_counter() - started, time.process_time() - started_cpu
     if profile is not None:
         profile.disable()
     shared, own = (probe.stop() for probe in probes)
     probes[1].db.close()
+    if holds is not None:
+        holds.stop()
+        for probe, found in zip(probes, (shared, own), strict=True):
+            # What held the lock during the probe's longest waits.
+            worst = sorted(range(len(probe.waits)), key=lambda n: probe.waits[n], reverse=True)[:3]
+            found["worst"] = [
+                {
+                    "at_s": round(probe.when[n], 3),
+                    "ms": round(1000 * probe.waits[n], 1),
+                    "held_by": holds.during(
+                        probe.began + probe.when[n], probe.began + probe.when[n] + probe.waits[n], probe.began
+                    ),
+                }
+                for n in worst
+            ]
     found: dict[str, Any] = {
         "day": day.isoformat(),
         "seconds": took,
+        # The process's CPU seconds (the probes' and the simulated platform's few included): on a shared
+        # machine the wall time is mostly waiting for a core.
+        "cpu": cpu,
+        "reevaluate_cpu": reevaluated_cpu - started_cpu,
         "reevaluate": reevaluated - started,
         "tick": ticked - reevaluated,
         "retention": took - (ticked - started),
@@ -304,6 +363,11 @@ def _day(service: Service, day: date, narrowed: bool, profiled: bool) -> dict[st
         "probe_shared": shared,
         "probe_own": own,
     }
+    if holds is not None:
+        found["holds"] = holds.summary(probes[0].began)
+    cache = getattr(service.processor, "folds", None)
+    if cache is not None:
+        found["fold_cache"] = {"folds": len(cache), "estimated_mib": getattr(cache, "bytes", 0) / 2**20}
     if profile is not None:
         found["profile"] = _top(profile)
     return found

@@ -20,6 +20,7 @@ import requests
 from connector.config import Config
 from connector.observability.metrics import Metrics
 from connector.pipeline.arrivals import InboxArrivals
+from connector.pipeline.collector import fewer_collections
 from connector.pipeline.compaction import CompactionCounts, apply_compaction, refused_count
 from connector.pipeline.dispatcher import Dispatcher
 from connector.pipeline.failures import count_failures
@@ -115,7 +116,7 @@ class Service:
         self.processor.run_until_idle()
         # The tick commits in short slices of its own (intake never waits on it); it is idempotent, so a tick
         # cut short is finished by the next one, and `last_tick` is written once it is done.
-        with self.db.checkpoints_outside_the_lock():
+        with self.db.checkpoints_outside_the_lock(), fewer_collections():
             counts = self.scheduler.tick(as_of)
         with self.db.transaction() as conn:
             conn.execute(

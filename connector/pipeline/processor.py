@@ -295,17 +295,14 @@ class Processor:
             self.inbox.mark_processed(conn, [item.seq for item in items])
         for plan in plans:
             plan.facts.kept.publish()
+            plan.evaluator.engine.personal.clear()  # as after a re-evaluation slice
         return totals
 
     def _desired(
         self, evaluator: Evaluator, facts: _Facts, owners: Iterable[str], today: date
     ) -> tuple[list[tuple[str, list[Obligation]]], dict[str, date | None]]:
-        desired: list[tuple[str, list[Obligation]]] = []
-        changes: dict[str, date | None] = {}
-        for owner in sorted(owners):
-            obligations, changes[owner] = evaluator.evaluate(facts, owner, today)
-            desired.append((owner, obligations))
-        return desired, changes
+        found = {owner: evaluator.evaluate(facts, owner, today) for owner in sorted(owners)}
+        return [(owner, got[0]) for owner, got in found.items()], {o: got[1] for o, got in found.items()}
 
     def _apply(self, conn: Connection, plans: list[_Plan], today: date) -> DiffCounts:
         totals = DiffCounts()
@@ -396,6 +393,9 @@ class Processor:
                             # Subjects kept for the first time here (a database from before kept state) are stored.
                             kept.save(conn)
                 kept.publish()
+                # The engine's answers per worker hold the facts they were asked with, so they serve this slice's
+                # facts only; kept, they held every worker's sessions of a whole re-evaluation in memory.
+                evaluator.engine.personal.clear()
                 self.failed_owners.update(failed)
         return totals
 

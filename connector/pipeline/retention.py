@@ -58,17 +58,21 @@ def apply_retention(db: Database, config: Config, today: date, dry_run: bool = F
 
 def _tenant_platform(db: Database, tenant: str, platform: str, cutoff: str, dry_run: bool) -> RetentionCounts:
     total = RetentionCounts()
-    after = ""  # slices walk the subjects in order, so a dry run (which changes nothing) still ends
+    # Slices walk the cases by closing date and id (the closing-date index finds them), so a dry run (which
+    # changes nothing) still ends.
+    after = ("", "")
     while True:
+        # Found before the write lock, then checked again inside it: the search was the daily run's longest
+        # hold on a day with nothing to compact (it walked every kept fold), and now such a day takes no lock.
+        found = _due(db.conn, tenant, platform, cutoff, after)
+        if not found:
+            break
+        after = found[-1]
         counts = RetentionCounts()
         try:
             with db.transaction() as conn:
-                subjects = _due(conn, tenant, platform, cutoff, after)
-                if not subjects:
-                    break
-                for subject in subjects:
+                for _, subject in _due(conn, tenant, platform, cutoff, ("", ""), [s for _, s in found]):
                     counts += _compact(conn, tenant, platform, subject)
-                after = subjects[-1]
                 if dry_run:
                     raise _DryRun
         except _DryRun:
@@ -77,11 +81,21 @@ def _tenant_platform(db: Database, tenant: str, platform: str, cutoff: str, dry_
     return total
 
 
-def _due(conn: Connection, tenant: str, platform: str, cutoff: str, after: str) -> list[str]:
-    """The next slice of closed cases past retention that still have raw events and nothing unsettled."""
+def _due(
+    conn: Connection,
+    tenant: str,
+    platform: str,
+    cutoff: str,
+    after: tuple[str, str],
+    among: list[str] | None = None,
+) -> list[tuple[str, str]]:
+    """The next slice of closed cases past retention that still have raw events and nothing unsettled, after
+    `after` in (closing date, subject) order; with `among`, only those of these subjects."""
+    only = "" if among is None else f" AND f.subject IN ({', '.join('?' * len(among))})"
     rows = conn.execute(
-        "SELECT f.subject FROM subject_folds f WHERE f.tenant = ? AND f.platform = ? AND f.closed_on <= ?"
-        " AND f.subject LIKE 'case:%' AND f.subject > ? AND f.version = ?"
+        "SELECT f.closed_on, f.subject FROM subject_folds f WHERE f.tenant = ? AND f.platform = ?"
+        " AND f.closed_on <= ? AND (f.closed_on, f.subject) > (?, ?) AND f.subject LIKE 'case:%'"
+        f" AND f.version = ?{only}"
         " AND EXISTS (SELECT 1 FROM event_subjects s WHERE s.tenant = f.tenant AND s.platform = f.platform"
         "   AND s.subject = f.subject)"
         " AND NOT EXISTS (SELECT 1 FROM event_subjects s JOIN inbox i ON i.seq = s.seq"
@@ -89,10 +103,10 @@ def _due(conn: Connection, tenant: str, platform: str, cutoff: str, after: str) 
         "   AND i.state IN ('pending', 'failed'))"
         " AND NOT EXISTS (SELECT 1 FROM obligations o WHERE o.tenant = f.tenant AND o.platform = f.platform"
         "   AND o.owner = f.subject AND o.status = 'open')"
-        " ORDER BY f.subject LIMIT ?",
-        (tenant, platform, cutoff, after, FOLD_VERSION, SLICE),
+        " ORDER BY f.closed_on, f.subject LIMIT ?",
+        (tenant, platform, cutoff, *after, FOLD_VERSION, *(among or ()), SLICE),
     ).fetchall()
-    return [row[0] for row in rows]
+    return [(row[0], row[1]) for row in rows]
 
 
 def _compact(conn: Connection, tenant: str, platform: str, subject: str) -> RetentionCounts:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,13 @@ from typing import Any
 import sqlite_utils
 
 from connector.store.engines.base import Connection
+
+BUSY_TIMEOUT_SECONDS = 30
+# How often a writer waiting for another process's write lock tries again. SQLite's own busy handler sleeps in
+# growing steps (up to 100 ms), so a waiter missed the moments a process committing short transactions back to
+# back left the lock free (the daily run's slices under cron while `serve` takes webhooks): waits of 400 ms and
+# more behind holds of 10 to 50 ms. Trying every millisecond costs a failed BEGIN (microseconds) per try.
+BUSY_POLL_SECONDS = 0.001
 
 
 class SqliteEngine:
@@ -24,9 +33,16 @@ class SqliteEngine:
     # growing steps and would leave the write lock idle while webhooks wait for it.
     serialise_writers = True
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.path = str(path)
         self.label = self.path
+        self.sleep = sleep
+        self.clock = clock
         if self.path != ":memory:":
             # A path that cannot be used is reported by check() (or the first query), not here.
             with suppress(OSError):
@@ -35,11 +51,13 @@ class SqliteEngine:
     def connect(self) -> Connection:
         self._create_private()
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a read-then-write never deadlocks.
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_SECONDS
+        )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
         return conn
 
     def _create_private(self) -> None:
@@ -53,8 +71,25 @@ class SqliteEngine:
             os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
     def begin(self, conn: Connection) -> None:
-        # IMMEDIATE: the write lock from the first statement, so a read-then-write never deadlocks.
-        conn.execute("BEGIN IMMEDIATE")
+        """BEGIN IMMEDIATE (the write lock from the first statement, so a read-then-write never deadlocks),
+        waiting for another process's lock by trying again every `BUSY_POLL_SECONDS`, up to the busy timeout."""
+        conn.execute("PRAGMA busy_timeout=0")  # this statement's waiting is ours
+        try:
+            deadline = None
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                        raise
+                    now = self.clock()
+                    deadline = now + BUSY_TIMEOUT_SECONDS if deadline is None else deadline
+                    if now >= deadline:
+                        raise
+                self.sleep(BUSY_POLL_SECONDS)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
 
     def migration_target(self, conn: Connection) -> sqlite_utils.Database:
         return sqlite_utils.Database(conn)  # type: ignore[arg-type]  # the raw sqlite3 connection, passed through

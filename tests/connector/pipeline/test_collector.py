@@ -6,12 +6,14 @@ import gc
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import event, make_config, start_connector
 
+from connector.pipeline import scheduler
 from connector.pipeline.collector import BULK_OLDER, BULK_THRESHOLD, fewer_collections
 from connector.pipeline.processor import Evaluator, _Facts
 from rules.model import Obligation
@@ -73,6 +75,32 @@ def test_a_whole_re_evaluation_runs_with_fewer_collections(
         monkeypatch.setattr(Evaluator, "evaluate", watched)
         running.service.processor.reevaluate_all("lincolnshire", "mosaic")
         assert seen and set(seen) == {BULK_THRESHOLD}
+        assert gc.get_threshold() == default_threshold
+    finally:
+        running.close()
+
+
+def test_the_daily_tick_runs_with_fewer_collections(
+    tmp_path: Path,
+    httpserver: HTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+    default_threshold: tuple[int, ...],
+) -> None:
+    mosaic = FakeMosaic(httpserver).install()
+    running = start_connector(make_config(tmp_path, mosaic.base_url))
+    try:
+        assert running.post(ALLOCATED).status_code == 202
+        running.service.drain()
+        seen: list[tuple[int, ...]] = []
+        decide = scheduler.Scheduler._decide
+
+        def watched(self: scheduler.Scheduler, *args: Any) -> Any:
+            seen.append(gc.get_threshold())
+            return decide(self, *args)
+
+        monkeypatch.setattr(scheduler.Scheduler, "_decide", watched)
+        running.service.tick(date(2026, 11, 23))
+        assert seen and set(seen) == {(BULK_THRESHOLD, BULK_OLDER, BULK_OLDER)}
         assert gc.get_threshold() == default_threshold
     finally:
         running.close()

@@ -312,3 +312,52 @@ def test_a_reevaluation_writes_its_diffs_a_part_at_a_time_and_works_out_met_chec
     transactions.clear()
     connector.service.processor.reevaluate_all("lincolnshire", "mosaic")
     assert transactions == []
+
+
+def test_the_engine_keeps_no_workers_facts_after_a_batch_or_a_reevaluation_slice(
+    tmp_path: Path, mosaic: FakeMosaic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its answers per worker serve only the facts they were asked with (one batch's, one slice's); kept, they
+    # held every worker's facts, and through them every session, of 1 April's re-evaluation: over 1 GB at 500k.
+    from connector.pipeline.processor import Evaluator
+
+    worker = event(
+        "evt_w",
+        "worker.updated",
+        "2026-11-01T08:00:00Z",
+        worker_id=5521,
+        team_id=310,
+        supervisor_id=5500,
+        job_role="SOCIAL_WORKER",
+        case_holding=True,
+        supervises_case_holders=False,
+        frontline=True,
+        asye=False,
+        employment="permanent",
+        start_date="2021-09-01",
+    )
+    running = start_connector(make_config(tmp_path, mosaic.base_url))
+    try:
+        engine = running.service.processor.evaluators["lincolnshire"].engine
+        remembered: list[int] = []
+        real = Evaluator.obligations
+
+        def watching(self: Evaluator, *args: object) -> object:
+            found = real(self, *args)  # type: ignore[arg-type]
+            remembered.append(len(self.engine.personal))
+            return found
+
+        monkeypatch.setattr(Evaluator, "obligations", watching)
+        for sent in (worker, ALLOCATED, LATER_ALLOCATION):
+            assert running.post(sent).status_code == 202
+        running.service.drain()
+        assert max(remembered) >= 1  # the worker's answer was kept while the batch was evaluated
+        assert engine.personal == {}
+        before = running.service.db.query("SELECT reference, due_date FROM obligations ORDER BY 1")
+        remembered.clear()
+        running.service.reevaluate_everything()
+        assert max(remembered) >= 1
+        assert engine.personal == {}
+        assert running.service.db.query("SELECT reference, due_date FROM obligations ORDER BY 1") == before
+    finally:
+        running.close()

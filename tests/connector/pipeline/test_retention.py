@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -128,6 +129,53 @@ def test_a_closed_case_within_retention_keeps_its_raw_events(connector: Connecto
     assert connector.service.compact(WITHIN).cases == 0
     assert webhook_ids(connector) == {"evt_a", "evt_cp", "evt_close", "evt_open"}
     assert case_rows(connector) == 3
+
+
+def test_a_day_with_nothing_to_compact_takes_no_write_transaction(
+    connector: Connector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = connector.service.db
+    real = db.transaction
+    opened: list[int] = []
+
+    def counted() -> Any:
+        opened.append(1)
+        return real()
+
+    monkeypatch.setattr(db, "transaction", counted)
+    assert connector.service.compact(WITHIN).cases == 0
+    # The search for cases past retention walked the kept folds inside the write lock: intake waited for it.
+    assert opened == []
+    assert connector.service.compact(PAST).cases == 1
+    assert opened == [1]
+
+
+def test_a_case_found_past_retention_that_an_event_reopens_before_the_write_lock_is_left_alone(
+    connector: Connector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connector.pipeline import retention
+
+    real = retention._due
+    reopened = CaseAllocated(
+        "evt_re",
+        datetime(2027, 12, 14, 9, tzinfo=UTC),
+        "100234",
+        "5522",
+        "310",
+        Relationship.ALLOCATED_WORKER,
+        date(2027, 12, 14),
+    )
+
+    def then_an_event_arrives(*args: Any) -> list[tuple[str, str]]:
+        found = real(*args)
+        if found and len(args) == 5:  # the search before the lock
+            assert connector.service.inbox.accept("lincolnshire", "mosaic", "evt_re", reopened)
+        return found
+
+    monkeypatch.setattr(retention, "_due", then_an_event_arrives)
+    assert connector.service.compact(PAST).cases == 0
+    assert webhook_ids(connector) == {"evt_a", "evt_cp", "evt_close", "evt_open", "evt_re"}
+    assert case_rows(connector) == 4
 
 
 def test_the_daily_run_applies_retention(connector: Connector) -> None:

@@ -15,6 +15,7 @@ from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import Connector, event, make_config, start_connector
 
 from connector.pipeline import ladder, scheduler
+from connector.pipeline.scheduler import TickCounts
 
 WORKER = event(
     "evt_w",
@@ -526,6 +527,41 @@ def test_a_slices_writes_are_committed_a_few_at_a_time(
     counts = connector.service.scheduler.tick(date(2026, 11, 23))
     assert counts.reminders == 2
     assert len(begun) == 2  # one slice, two parts of one reminder each
+    connector.service.drain()
+    assert len(mosaic.notifications) == 2
+
+
+def test_the_tick_reads_again_under_the_lock_only_the_rows_it_writes_for_and_a_tick_with_none_takes_no_lock(
+    connector: Connector, mosaic: FakeMosaic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At 500,000 cases most open obligations have nothing due on a given day, and re-reading each of them under
+    # the write lock was most of the tick's time in it.
+    second = dict(ALLOCATED, id="evt_a2", data={**ALLOCATED["data"], "person_id": 100235})
+    assert connector.post(second).status_code == 202
+    connector.service.drain()
+    db = connector.service.db
+    begun: list[int] = []
+    read_again: list[int] = []
+    real_transaction, real_read = db.transaction, scheduler.still_as_read
+
+    def counting() -> Any:
+        begun.append(1)
+        return real_transaction()
+
+    def reading(conn: Any, rows: Any) -> Any:
+        rows = list(rows)
+        read_again.append(len(rows))
+        return real_read(conn, rows)
+
+    monkeypatch.setattr(db, "transaction", counting)
+    monkeypatch.setattr(scheduler, "still_as_read", reading)
+    ticking = connector.service.scheduler
+    assert ticking.tick(date(2026, 11, 22)) == TickCounts()  # two open obligations, nothing due yet
+    assert (begun, read_again) == ([], [])
+    assert ticking.tick(date(2026, 11, 23)).reminders == 2
+    assert (begun, read_again) == ([1], [2])
+    assert ticking.tick(date(2026, 11, 23)) == TickCounts()  # the same day again: all queued before
+    assert (begun, read_again) == ([1], [2])
     connector.service.drain()
     assert len(mosaic.notifications) == 2
 

@@ -119,3 +119,61 @@ def test_long_work_checkpoints_the_wal_after_each_commit_outside_the_write_lock(
     seen.clear()
     _write_pages(db, 10)
     assert not [sql for sql, _ in seen if sql.startswith("PRAGMA wal_checkpoint")]
+
+
+def test_a_writer_waiting_for_another_processs_write_lock_tries_again_every_millisecond(
+    tmp_path: Path,
+) -> None:
+    # SQLite's own busy handler sleeps in growing steps up to 100 ms: a webhook in `serve` waited 400 ms and
+    # more for the lock while cron's daily run (another process) committed 10 to 50 ms transactions back to back.
+    import threading
+
+    from connector.store.engines.sqlite import BUSY_POLL_SECONDS, SqliteEngine
+
+    other = Database(tmp_path / "c.db")  # another process's connection
+    other.migrate()
+    other.conn.execute("BEGIN IMMEDIATE")
+    tries: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        tries.append(seconds)
+        if len(tries) == 3:
+            other.conn.execute("COMMIT")  # the other process commits while this one waits
+
+    # Were SQLite's handler waiting instead, the other process lets go after two seconds, with no try of ours.
+    fallback = threading.Timer(2.0, lambda: other.conn.execute("COMMIT"))
+    fallback.start()
+    engine = SqliteEngine(tmp_path / "c.db", sleep=sleep)
+    conn = engine.connect()
+    try:
+        engine.begin(conn)
+    finally:
+        fallback.cancel()
+    assert tries == [BUSY_POLL_SECONDS] * 3
+    assert conn.in_transaction
+    conn.execute("ROLLBACK")
+    assert (
+        conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
+    )  # SQLite's own waiting, back for the rest
+
+
+def test_a_writer_gives_up_on_another_processs_write_lock_after_the_busy_timeout(tmp_path: Path) -> None:
+    import sqlite3
+
+    from connector.store.engines.sqlite import SqliteEngine
+
+    other = Database(tmp_path / "c.db")
+    other.migrate()
+    other.conn.execute("BEGIN IMMEDIATE")
+    now = [100.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += 10  # time passed in, never slept for
+
+    engine = SqliteEngine(tmp_path / "c.db", sleep=sleep, clock=lambda: now[0])
+    conn = engine.connect()
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        engine.begin(conn)
+    assert now[0] == 130.0 and not conn.in_transaction
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
+    other.conn.execute("ROLLBACK")
