@@ -260,6 +260,12 @@ def main() -> None:
         action="store_true",
         help="run processing and delivery as threads of `connector serve` (service.worker_process = false)",
     )
+    parser.add_argument(
+        "--burst-rate",
+        type=float,
+        default=None,
+        help="service.burst_rate for the connector (0: its background work never steps back for a burst)",
+    )
     args = parser.parse_args()
     code = args.code.resolve()
 
@@ -276,6 +282,7 @@ threads = {args.threads}
 poll_interval_seconds = 0.05
 background = {"false" if args.separate_worker else "true"}
 {"worker_process = false" if args.worker_threads else ""}
+{"" if args.burst_rate is None else f"burst_rate = {args.burst_rate}"}
 [[tenants]]
 id = "bench"
 rule_pack = "lincolnshire"
@@ -339,12 +346,14 @@ webhook_secrets = ["{SECRET}"]
         background_cpu = (child_after - child_before + worker_after - worker_before) / max(ok, 1) * 1000
         connector_cpu = serve_cpu + background_cpu
         connector_rate = ok / args.seconds
-        drain_cpu_before = cpu_seconds(connector.pid) + (cpu_seconds(worker.pid) if worker else 0.0)
+        drain_cpu_before = sum(tree_cpu_seconds(connector.pid)) + (cpu_seconds(worker.pid) if worker else 0.0)
         written_before = len(get_json(mosaic_port, "/_bench/created"))
         drain = wait_drained(connector_port, 600)
         drain_cpu = (
-            cpu_seconds(connector.pid) + (cpu_seconds(worker.pid) if worker else 0.0) - drain_cpu_before
-        )
+            sum(tree_cpu_seconds(connector.pid))
+            + (cpu_seconds(worker.pid) if worker else 0.0)
+            - drain_cpu_before
+        )  # serve's background work process included: it does the draining
         drained = len(get_json(mosaic_port, "/_bench/created")) - written_before
         cpu_before = cpu_seconds(bare.pid)
         bare_ok, _ = closed_loop(bare_port, args.senders, args.seconds, Events())
