@@ -9,12 +9,12 @@ modules (`cases`, `workers`, `teams`) say which sessions count and how each obli
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import date
+from operator import attrgetter
 
 from rules.calendar import WorkingCalendar
 from rules.engine import cases, changes, teams, workers
-from rules.engine.settle import Due
 from rules.model import CaseFacts, Obligation, Session, TeamFacts, WorkerFacts
 from rules.pack import Rule, RulePack
 from rules.schedules.after_session import record_deadline
@@ -24,6 +24,10 @@ from rules.schedules.form_content import form_fields
 __all__ = ["LONDON", "Engine", "booked_on"]
 
 
+def _no_facts(worker: WorkerFacts) -> object:
+    return ()
+
+
 class Engine:
     def __init__(self, pack: RulePack, calendar: WorkingCalendar) -> None:
         self.pack = pack
@@ -31,7 +35,7 @@ class Engine:
         # Kept across calls: the rules that apply to each combination of codes and flags, and each worker's
         # personal supervision sessions and due date (asked once for every child the worker holds).
         self.applicable: dict[tuple[object, ...], cases.CaseRules] = {}
-        self.personal: dict[str, tuple[WorkerFacts, Sequence[Session], dict[date, Due | None]]] = {}
+        self.personal: dict[str, workers.Personal] = {}
         # Asked for every subject the service evaluates: work it out once, not per call.
         self._levels = pack.levels()
         # LINC-CARRY: how many of a case supervision's form fields carry forward the previous one's actions.
@@ -50,6 +54,16 @@ class Engine:
                     for name in rule.applies_to.worker_attributes
                 }
             )
+        )
+        # Those facts of one worker as a tuple, read in C: attrgetter of one name gives the bare value, so it is
+        # named twice (the key only has to tell two workers apart).
+        names = self.case_worker_facts
+        self.case_worker_key: Callable[[WorkerFacts], object] = (
+            _no_facts
+            if not names
+            else attrgetter(*names)
+            if len(names) > 1
+            else attrgetter(names[0], names[0])
         )
 
         # The rules whose schedules read the day of evaluation (see changes.py).

@@ -124,12 +124,3 @@ def held_sessions(
     found = [s for s in sessions if s.kind in kinds]
     found.sort(key=_held_order)
     return found
-
-
-def own_since(
-    sessions: Sequence[Session], worker_id: str, since: date, index: HeldIndex | None, kinds: frozenset[str]
-) -> Sequence[Session]:
-    """Of `sessions` (those of `kinds`, in held order), the worker's held on or after `since`."""
-    if index is not None:
-        return index.own_since(kinds, worker_id, since)
-    return [s for s in sessions if s.worker_id == worker_id and s.held_on >= since]

@@ -54,50 +54,67 @@ def worker_start(worker: WorkerFacts) -> Basis:
     )
 
 
-def personal_sessions(engine: Engine, worker: WorkerFacts) -> Sequence[Session]:
-    cached = engine.personal.get(worker.worker_id)
-    if cached is not None and cached[0] is worker:
-        return cached[1]
-    sessions = held_sessions(worker.sessions, engine.pack.sessions_for("personal_supervision"), worker.held)
-    _remember(engine, worker, sessions, {})
-    return sessions
+class Personal:
+    """A worker's personal supervision sessions and due date as of one day, worked out once for the worker's
+    facts: every child they hold asks (BFC-CS-EVERY), and a clock reads them through these bound methods rather
+    than through closures made per child."""
+
+    __slots__ = ("_due", "_engine", "as_of", "sessions", "worker")
+
+    def __init__(self, engine: Engine, worker: WorkerFacts, as_of: date) -> None:
+        self._engine = engine
+        self.worker = worker
+        self.as_of = as_of
+        self.sessions = held_sessions(
+            worker.sessions, engine.pack.sessions_for("personal_supervision"), worker.held
+        )
+        self._due: Due | None = _UNKNOWN
+
+    def settled(self) -> Due | None:
+        due = self._due
+        if due is _UNKNOWN:
+            worker = self.worker
+            rules = [
+                r
+                for r in self._engine.pack.rules_of("personal_supervision")
+                if r.schedule.scope is None and r.applies_to.worker_matches(worker)
+            ]
+            clock = Clock(
+                self.as_of, self._engine.calendar, worker_start(worker), self.sessions, worker=worker
+            )
+            due = self._due = strictest(rules, clock)
+        return due
+
+    def due_date(self) -> date | None:
+        due = self._due
+        if due is _UNKNOWN:
+            due = self.settled()
+        return None if due is None else due.due
+
+    def held(self) -> Sequence[Session]:
+        return self.sessions
 
 
 _UNKNOWN = Due(date.min, (), Basis("", date.min))  # not yet worked out (None is an answer: nothing is due)
 
 
-def personal_due(engine: Engine, worker: WorkerFacts, as_of: date) -> Due | None:
-    # Every child a worker holds asks for the same answer (BFC-CS-EVERY): work it out once per worker's facts.
-    cached = engine.personal.get(worker.worker_id)
-    if cached is not None and cached[0] is worker:
-        known = cached[2].get(as_of, _UNKNOWN)
-        if known is not _UNKNOWN:
-            return known
-    sessions = personal_sessions(engine, worker)
-    rules = [
-        r
-        for r in engine.pack.rules_of("personal_supervision")
-        if r.schedule.scope is None and r.applies_to.worker_matches(worker)
-    ]
-    due = strictest(rules, Clock(as_of, engine.calendar, worker_start(worker), sessions, worker=worker))
-    engine.personal[worker.worker_id][2][as_of] = due
-    return due
-
-
-def _remember(
-    engine: Engine, worker: WorkerFacts, sessions: Sequence[Session], dues: dict[date, Due | None]
-) -> None:
-    if len(engine.personal) > 100_000:
-        engine.personal.clear()
-    engine.personal[worker.worker_id] = (worker, sessions, dues)
+def personal_of(engine: Engine, worker: WorkerFacts, as_of: date) -> Personal:
+    found = engine.personal.get(worker.worker_id)
+    # The same facts object on the same day: a worker's new facts (or another day) are worked out again.
+    if found is None or found.worker is not worker or found.as_of != as_of:
+        if len(engine.personal) > 100_000:
+            engine.personal.clear()
+        found = engine.personal[worker.worker_id] = Personal(engine, worker, as_of)
+    return found
 
 
 def _personal_supervision(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
     pack = engine.pack
-    settled = personal_due(engine, worker, as_of)
+    personal = personal_of(engine, worker, as_of)
+    settled = personal.settled()
     if settled is None:
         return None
-    sessions = personal_sessions(engine, worker)
+    sessions = personal.sessions
     form: list[tuple[str, str]] = []
     for rule, name in form_fields(pack.content_of("personal_supervision")):
         if name == "leave_gap":

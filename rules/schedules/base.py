@@ -41,11 +41,11 @@ def held_basis(kind: str, on: date) -> Basis:
     return Basis(held(kind), on)
 
 
-def _no_date() -> date | None:
+def no_date() -> date | None:
     return None
 
 
-def _no_sessions() -> Sequence[Session]:
+def no_sessions() -> Sequence[Session]:
     return ()
 
 
@@ -77,8 +77,8 @@ class Clock:
     history: Sequence[Session] = ()
     met_by: frozenset[str] = frozenset()
     own: Sequence[Session] = ()
-    personal_due: Callable[[], date | None] = _no_date
-    personal_sessions: Callable[[], Sequence[Session]] = _no_sessions
+    personal_due: Callable[[], date | None] = no_date
+    personal_sessions: Callable[[], Sequence[Session]] = no_sessions
 
     def start_for(self, rule: Rule) -> Basis:
         """A rule about a status counts from the status too (rule 13)."""
@@ -123,6 +123,9 @@ class Schedule:
     # True when `applies` or `due` read `clock.as_of`: the day of evaluation alone can change what the rule
     # gives, so such a schedule must say when (`changes_after`) for the daily run to skip subjects safely.
     depends_on_date: ClassVar[bool] = False
+    # True when `due` asks the clock's personal supervision callables: the engine looks the worker's up only
+    # for such rules.
+    reads_personal: ClassVar[bool] = False
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], kind: str, reader: Reader) -> Self:

@@ -21,6 +21,7 @@ _held_on = attrgetter("held_on")
 class WithPersonalSupervision(Schedule):
     type: ClassVar[str] = "with_personal_supervision"
     times: ClassVar[frozenset[str]] = frozenset({"case_supervision"})
+    reads_personal: ClassVar[bool] = True
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], kind: str, reader: Reader) -> Self:
