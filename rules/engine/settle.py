@@ -58,6 +58,15 @@ def earliest(contending: Sequence[Rule], clock: Clock) -> Due | None:
         rule = contending[0]
         found = rule.schedule.due(rule, clock)
         return None if found is None else Due(found.due, (rule,), found.basis)
+    if len(contending) == 2:
+        # The usual pair (a rule for the first weeks of an allocation beside the regular one): compared directly.
+        a, b = contending
+        one, two = a.schedule.due(a, clock), b.schedule.due(b, clock)
+        if one is None:
+            return None if two is None else Due(two.due, (b,), two.basis)
+        if two is None or one.due < two.due:
+            return Due(one.due, (a,), one.basis)
+        return Due(two.due, (b,), two.basis) if two.due < one.due else Due(one.due, (a, b), one.basis)
     candidates = [c for r in contending if (c := r.schedule.due(r, clock)) is not None]
     if len(candidates) < 2:
         return Due(candidates[0].due, (candidates[0].rule,), candidates[0].basis) if candidates else None
