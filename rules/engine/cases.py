@@ -26,7 +26,7 @@ from rules.explain import Later, cited, label
 from rules.model import Basis, CaseAllocation, CaseFacts, Obligation, Session, WorkerFacts
 from rules.pack import Rule
 from rules.schedules.assignment import roles
-from rules.schedules.base import Clock, basis_of, booked_on, no_date, no_sessions
+from rules.schedules.base import Clock, basis_of, booked_on
 
 if TYPE_CHECKING:
     from rules.engine import Engine
@@ -164,11 +164,6 @@ def _case_supervision(
     else:
         sessions = qualifying
     since = allocation.start_date
-    if rules.asks_personal and worker is not None:
-        personal = personal_of(engine, worker, as_of)
-        personal_due, personal_held = personal.due_date, personal.held
-    else:
-        personal_due, personal_held = no_date, no_sessions
     clock = Clock(
         as_of,
         engine.calendar,
@@ -181,8 +176,7 @@ def _case_supervision(
         worker=worker,
         # This allocation's own sessions: `mine` is in held order, so they are its tail from `since`.
         own=mine[bisect_left(mine, since, key=_held_on) :],
-        personal_due=personal_due,
-        personal_sessions=personal_held,
+        personal=personal_of(engine, worker, as_of) if rules.asks_personal and worker is not None else None,
     )
     fixed = rules.supervision_contenders
     settled = strictest(rules.case_supervision, clock) if fixed is None else earliest(fixed, clock)

@@ -3,6 +3,7 @@ observations, agendas before booked sessions and dip samples after held ones."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
@@ -56,10 +57,9 @@ def worker_start(worker: WorkerFacts) -> Basis:
 
 class Personal:
     """A worker's personal supervision sessions and due date as of one day, worked out once for the worker's
-    facts: every child they hold asks (BFC-CS-EVERY), and a clock reads them through these bound methods rather
-    than through closures made per child."""
+    facts: every child they hold asks (BFC-CS-EVERY), through `rules.schedules.base.PersonalSupervision`."""
 
-    __slots__ = ("_due", "_engine", "as_of", "sessions", "worker")
+    __slots__ = ("_days", "_due", "_engine", "as_of", "sessions", "worker")
 
     def __init__(self, engine: Engine, worker: WorkerFacts, as_of: date) -> None:
         self._engine = engine
@@ -69,6 +69,9 @@ class Personal:
             worker.sessions, engine.pack.sessions_for("personal_supervision"), worker.held
         )
         self._due: Due | None = _UNKNOWN
+        # The sessions' days, in the same order, for halving: a session's own `held_on` is a lookup in its
+        # object's dict, and with thousands of workers those objects are seldom in the processor's cache.
+        self._days = [s.held_on for s in self.sessions]
 
     def settled(self) -> Due | None:
         due = self._due
@@ -91,8 +94,9 @@ class Personal:
             due = self.settled()
         return None if due is None else due.due
 
-    def held(self) -> Sequence[Session]:
-        return self.sessions
+    def held_after(self, day: date) -> Session | None:
+        at = bisect_right(self._days, day)
+        return self.sessions[at] if at < len(self._days) else None
 
 
 _UNKNOWN = Due(date.min, (), Basis("", date.min))  # not yet worked out (None is an answer: nothing is due)

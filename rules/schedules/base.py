@@ -6,11 +6,11 @@ obligation is named stay with the engine's level modules, so a new schedule type
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 from zoneinfo import ZoneInfo
 
 from rules.calendar import WorkingCalendar
@@ -41,12 +41,17 @@ def held_basis(kind: str, on: date) -> Basis:
     return Basis(held(kind), on)
 
 
-def no_date() -> date | None:
-    return None
+class PersonalSupervision(Protocol):
+    """A worker's personal supervision as a case's clock may ask about it: worked out once per worker (the
+    engine's `workers.Personal`), since every child the worker holds asks the same."""
 
+    def due_date(self) -> date | None:
+        """When the worker's next personal supervision is due (None: nothing is due)."""
+        ...
 
-def no_sessions() -> Sequence[Session]:
-    return ()
+    def held_after(self, day: date) -> Session | None:
+        """The worker's first personal supervision held after `day`, in held order."""
+        ...
 
 
 # Clock and Candidate are made for every slot of every subject and kept by no one, so they are not frozen: a
@@ -60,7 +65,7 @@ class Clock:
     is when the allocation or supervisory relationship began; `known_since`, when set, lets a rule owe only a
     start the connector heard of soon enough. `history` is every session of the subject and `met_by` the kinds
     that meet the obligation, for a deadline after a held session; `own` the holder's qualifying sessions since
-    the allocation. The personal supervision callables are asked only by a rule that needs them.
+    the allocation. `personal`, the worker's personal supervision, is given only when a rule reads it.
     """
 
     as_of: date
@@ -77,8 +82,7 @@ class Clock:
     history: Sequence[Session] = ()
     met_by: frozenset[str] = frozenset()
     own: Sequence[Session] = ()
-    personal_due: Callable[[], date | None] = no_date
-    personal_sessions: Callable[[], Sequence[Session]] = no_sessions
+    personal: PersonalSupervision | None = None
 
     def start_for(self, rule: Rule) -> Basis:
         """A rule about a status counts from the status too (rule 13)."""
@@ -123,8 +127,8 @@ class Schedule:
     # True when `applies` or `due` read `clock.as_of`: the day of evaluation alone can change what the rule
     # gives, so such a schedule must say when (`changes_after`) for the daily run to skip subjects safely.
     depends_on_date: ClassVar[bool] = False
-    # True when `due` asks the clock's personal supervision callables: the engine looks the worker's up only
-    # for such rules.
+    # True when `due` reads `clock.personal`: the engine looks the worker's personal supervision up only for
+    # such rules.
     reads_personal: ClassVar[bool] = False
 
     @classmethod
