@@ -169,7 +169,10 @@ def _case_supervision(
         engine.calendar,
         case_start(case, allocation, with_status=False),
         sessions,
-        status_start=case_start(case, allocation, with_status=True) if rules.by_status else None,
+        # A status rule's start is read only when no session has been held (`Clock.start_for`).
+        status_start=case_start(case, allocation, with_status=True)
+        if rules.by_status and not sessions
+        else None,
         since=since,
         relationship=allocation.relationship,
         permanency_plan_agreed=case.status is not None and case.status.permanency_plan_agreed,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from operator import attrgetter
+from itertools import islice
+from operator import attrgetter, lt
 
 from rules.held import HeldIndex
 from rules.model import Basis, Booking, Session, WorkerFacts
@@ -95,6 +96,7 @@ def by_held(sessions: Iterable[Session]) -> list[Session]:
 
 
 _held_order = attrgetter("held_on", "session_id")
+_held_day = attrgetter("held_on")
 
 
 def left(worker: WorkerFacts | None, as_of: date) -> bool:
@@ -131,5 +133,9 @@ def held_sessions(
     if index is not None:
         return index.of_kinds(kinds)
     found = [s for s in sessions if s.kind in kinds]
-    found.sort(key=_held_order)
+    # Sessions mostly come in held order already: when their days strictly rise, that is the order, and checking
+    # the days (in C) costs less than sorting by (day, id), which makes a tuple per session.
+    days = list(map(_held_day, found))
+    if not all(map(lt, days, islice(days, 1, None))):
+        found.sort(key=_held_order)
     return found

@@ -85,7 +85,8 @@ class Clock:
     personal: PersonalSupervision | None = None
 
     def start_for(self, rule: Rule) -> Basis:
-        """A rule about a status counts from the status too (rule 13)."""
+        """A rule about a status counts from the status too (rule 13). Asked only when no session has been
+        held (`last_or_start`): the engine leaves `status_start` out when there is one."""
         if self.status_start is not None and rule.applies_to.statuses is not None:
             return self.status_start
         return self.start
