@@ -28,6 +28,14 @@ def _no_facts(worker: WorkerFacts) -> object:
     return ()
 
 
+def _facts_key(names: tuple[str, ...]) -> Callable[[WorkerFacts], object]:
+    """Those facts of a worker as a tuple, read in C: attrgetter of one name gives the bare value, so it is
+    named twice (the key only has to tell two workers apart)."""
+    if not names:
+        return _no_facts
+    return attrgetter(*names) if len(names) > 1 else attrgetter(names[0], names[0])
+
+
 class Engine:
     def __init__(self, pack: RulePack, calendar: WorkingCalendar) -> None:
         self.pack = pack
@@ -55,15 +63,11 @@ class Engine:
                 }
             )
         )
-        # Those facts of one worker as a tuple, read in C: attrgetter of one name gives the bare value, so it is
-        # named twice (the key only has to tell two workers apart).
-        names = self.case_worker_facts
-        self.case_worker_key: Callable[[WorkerFacts], object] = (
-            _no_facts
-            if not names
-            else attrgetter(*names)
-            if len(names) > 1
-            else attrgetter(names[0], names[0])
+        self.case_worker_key = _facts_key(self.case_worker_facts)
+        # The same for the worker-level rules, which every worker asks for each kind (`workers.rules_for`).
+        self.worker_rules: dict[tuple[str, object], tuple[Rule, ...]] = {}
+        self.worker_key = _facts_key(
+            tuple(sorted({name for rule in pack.rules for name in rule.applies_to.worker_attributes}))
         )
 
         # The rules whose schedules read the day of evaluation (see changes.py).

@@ -23,6 +23,7 @@ from rules.engine.settle import (
 )
 from rules.explain import cited, label
 from rules.model import Basis, Obligation, Session, WorkerFacts
+from rules.pack import Rule
 from rules.schedules.base import Clock, booked_on
 from rules.schedules.form_content import form_fields
 
@@ -43,6 +44,18 @@ def for_worker(engine: Engine, worker: WorkerFacts, as_of: date) -> list[Obligat
         _dip_sample(engine, worker, as_of),
     ]
     return [o for o in found if o is not None] + _agendas(engine, worker, as_of)
+
+
+def rules_for(engine: Engine, kind: str, worker: WorkerFacts) -> tuple[Rule, ...]:
+    """The rules of `kind` that apply to the worker: the same for every worker alike in the facts the pack's
+    rules name, so kept per combination of them."""
+    key = (kind, engine.worker_key(worker))
+    found = engine.worker_rules.get(key)
+    if found is None:
+        found = engine.worker_rules[key] = tuple(
+            r for r in engine.pack.rules_of(kind) if r.applies_to.worker_matches(worker)
+        )
+    return found
 
 
 def worker_start(worker: WorkerFacts) -> Basis:
@@ -78,9 +91,7 @@ class Personal:
         if due is _UNKNOWN:
             worker = self.worker
             rules = [
-                r
-                for r in self._engine.pack.rules_of("personal_supervision")
-                if r.schedule.scope is None and r.applies_to.worker_matches(worker)
+                r for r in rules_for(self._engine, "personal_supervision", worker) if r.schedule.scope is None
             ]
             clock = Clock(
                 self.as_of, self._engine.calendar, worker_start(worker), self.sessions, worker=worker
@@ -173,7 +184,7 @@ def _leave_gap(worker: WorkerFacts, sessions: Sequence[Session], since: date, du
 
 
 def _booked_ahead(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
-    rules = [r for r in engine.pack.rules_of("supervision_booking") if r.applies_to.worker_matches(worker)]
+    rules = rules_for(engine, "supervision_booking", worker)
     if not rules:
         return None
     clock = Clock(as_of, engine.calendar, worker_start(worker), worker=worker)
@@ -210,7 +221,7 @@ def _agreement(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation |
     clock = Clock(
         as_of, engine.calendar, start, made, since=since, known_since=worker.known_since, worker=worker
     )
-    settled = strictest([r for r in pack.rules_of(kind) if r.applies_to.worker_matches(worker)], clock)
+    settled = strictest(rules_for(engine, kind, worker), clock)
     if settled is None:
         return None
     return obligation(
@@ -232,7 +243,7 @@ def _practice_observation(engine: Engine, worker: WorkerFacts, as_of: date) -> O
     pack = engine.pack
     kind = "practice_observation"
     done = held_sessions(worker.sessions, pack.sessions_for(kind), worker.held)
-    rules = [r for r in pack.rules_of(kind) if r.applies_to.worker_matches(worker)]
+    rules = rules_for(engine, kind, worker)
     if not rules:
         return None
     found = first(rules, Clock(as_of, engine.calendar, worker_start(worker), done, worker=worker))
@@ -257,7 +268,7 @@ def _practice_observation(engine: Engine, worker: WorkerFacts, as_of: date) -> O
 def _agendas(engine: Engine, worker: WorkerFacts, as_of: date) -> list[Obligation]:
     pack = engine.pack
     kind = "agenda"
-    rules = [r for r in pack.rules_of(kind) if r.applies_to.worker_matches(worker)]
+    rules = rules_for(engine, kind, worker)
     if not rules:
         return []
     found = []
@@ -294,7 +305,7 @@ def _agendas(engine: Engine, worker: WorkerFacts, as_of: date) -> list[Obligatio
 def _dip_sample(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
     pack = engine.pack
     kind = "dip_sample"
-    rules = [r for r in pack.rules_of(kind) if r.applies_to.worker_matches(worker)]
+    rules = rules_for(engine, kind, worker)
     if not rules:
         return None
     clock = Clock(
