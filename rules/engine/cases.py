@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from rules.codes import YOUTH_JUSTICE_DISPOSALS
 from rules.dates import format_day
-from rules.engine.build import check_made, made, obligation
+from rules.engine.build import check_made, obligation
 from rules.engine.settle import (
     assignee,
     earliest,
@@ -72,6 +72,7 @@ def for_case(
 
 
 _by_worker = attrgetter("worker_id")
+_new = object.__new__
 _held_on = attrgetter("held_on")
 
 
@@ -86,7 +87,8 @@ class CaseRules:
     by_status: bool
     # The case supervision rules that contend whatever the clock (rule 3), when none decides by the clock.
     supervision_contenders: tuple[Rule, ...] | None
-    # Whether a case supervision rule reads the worker's personal supervision (so it is looked up at all).
+    # Whether a case supervision rule reads the worker's own sessions and personal supervision (`Clock.own`,
+    # `Clock.personal`), so they are worked out at all.
     asks_personal: bool
 
 
@@ -177,8 +179,9 @@ def _case_supervision(
         relationship=allocation.relationship,
         permanency_plan_agreed=case.status is not None and case.status.permanency_plan_agreed,
         worker=worker,
-        # This allocation's own sessions: `mine` is in held order, so they are its tail from `since`.
-        own=mine[bisect_left(mine, since, key=_held_on) :],
+        # This allocation's own sessions (`mine` is in held order: its tail from `since`) and the worker's
+        # personal supervision, for the rules that read them.
+        own=mine[bisect_left(mine, since, key=_held_on) :] if rules.asks_personal else (),
         personal=personal_of(engine, worker, as_of) if rules.asks_personal and worker is not None else None,
     )
     fixed = rules.supervision_contenders
@@ -187,7 +190,8 @@ def _case_supervision(
         return None
     form: list[tuple[str, str | Later]] = []
     if engine.carries_actions:
-        carried = made(PreviousActions, previous=qualifying[-1] if qualifying else None, as_of=as_of)
+        carried = _new(PreviousActions)  # `made`, written out
+        carried.__dict__.update(previous=qualifying[-1] if qualifying else None, as_of=as_of)
         form = [("previous_actions", carried)] * engine.carries_actions
     # A cycle ends with each qualifying session this worker held on the case, in any allocation of it: counted
     # from this allocation's start only, a worker given the child back (or kept across a transfer) would start

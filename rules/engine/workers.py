@@ -24,7 +24,7 @@ from rules.engine.settle import (
 from rules.explain import cited, label
 from rules.model import Basis, Obligation, Session, WorkerFacts
 from rules.pack import Rule
-from rules.schedules.base import Clock, booked_on
+from rules.schedules.base import Clock, booked_on, held_basis
 from rules.schedules.form_content import form_fields
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class Personal:
     """A worker's personal supervision sessions and due date as of one day, worked out once for the worker's
     facts: every child they hold asks (BFC-CS-EVERY), through `rules.schedules.base.PersonalSupervision`."""
 
-    __slots__ = ("_days", "_due", "_engine", "as_of", "sessions", "worker")
+    __slots__ = ("_days", "_due", "_due_on", "_engine", "_held", "as_of", "sessions", "worker")
 
     def __init__(self, engine: Engine, worker: WorkerFacts, as_of: date) -> None:
         self._engine = engine
@@ -82,9 +82,12 @@ class Personal:
             worker.sessions, engine.pack.sessions_for("personal_supervision"), worker.held
         )
         self._due: Due | None = _UNKNOWN
-        # The sessions' days, in the same order, for halving: a session's own `held_on` is a lookup in its
-        # object's dict, and with thousands of workers those objects are seldom in the processor's cache.
+        self._due_on: date | None = None
+        # The sessions' days, in the same order, for halving, and what a date counts from after each: a session's
+        # own fields are lookups in its object's dict, and with thousands of workers those objects are seldom in
+        # the processor's cache when a child asks.
         self._days = [s.held_on for s in self.sessions]
+        self._held = [held_basis(s.kind, s.held_on) for s in self.sessions]
 
     def settled(self) -> Due | None:
         due = self._due
@@ -97,17 +100,17 @@ class Personal:
                 self.as_of, self._engine.calendar, worker_start(worker), self.sessions, worker=worker
             )
             due = self._due = strictest(rules, clock)
+            self._due_on = None if due is None else due.due
         return due
 
     def due_date(self) -> date | None:
-        due = self._due
-        if due is _UNKNOWN:
-            due = self.settled()
-        return None if due is None else due.due
+        if self._due is _UNKNOWN:
+            self.settled()
+        return self._due_on
 
-    def held_after(self, day: date) -> Session | None:
+    def held_after(self, day: date) -> Basis | None:
         at = bisect_right(self._days, day)
-        return self.sessions[at] if at < len(self._days) else None
+        return self._held[at] if at < len(self._held) else None
 
 
 _UNKNOWN = Due(date.min, (), Basis("", date.min))  # not yet worked out (None is an answer: nothing is due)

@@ -49,8 +49,9 @@ class PersonalSupervision(Protocol):
         """When the worker's next personal supervision is due (None: nothing is due)."""
         ...
 
-    def held_after(self, day: date) -> Session | None:
-        """The worker's first personal supervision held after `day`, in held order."""
+    def held_after(self, day: date) -> Basis | None:
+        """What a date counts from after the worker's first personal supervision held after `day` (its
+        `held_basis`), if one was."""
         ...
 
 
@@ -65,7 +66,7 @@ class Clock:
     is when the allocation or supervisory relationship began; `known_since`, when set, lets a rule owe only a
     start the connector heard of soon enough. `history` is every session of the subject and `met_by` the kinds
     that meet the obligation, for a deadline after a held session; `own` the holder's qualifying sessions since
-    the allocation. `personal`, the worker's personal supervision, is given only when a rule reads it.
+    the allocation (given only when a rule reads it, `Schedule.reads_personal`). `personal`, the worker's personal supervision, is given only when a rule reads it.
     """
 
     as_of: date
@@ -128,8 +129,7 @@ class Schedule:
     # True when `applies` or `due` read `clock.as_of`: the day of evaluation alone can change what the rule
     # gives, so such a schedule must say when (`changes_after`) for the daily run to skip subjects safely.
     depends_on_date: ClassVar[bool] = False
-    # True when `due` reads `clock.personal`: the engine looks the worker's personal supervision up only for
-    # such rules.
+    # True when `due` reads `clock.own` or `clock.personal`: the engine works them out only for such rules.
     reads_personal: ClassVar[bool] = False
 
     @classmethod
