@@ -59,10 +59,6 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def reasons_of(pack: RulePack, rules: Sequence[Rule]) -> tuple[Reason, ...]:
-    return tuple(pack.reason(r) for r in rules)
-
-
 def explanation(
     pack: RulePack, what: str, due: date, reasons: Sequence[Reason], basis: Basis, more: Sequence[str] = ()
 ) -> str:

@@ -9,12 +9,12 @@ modules (`cases`, `workers`, `teams`) say which sessions count and how each obli
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import date
+from operator import attrgetter
 
 from rules.calendar import WorkingCalendar
 from rules.engine import cases, changes, teams, workers
-from rules.engine.settle import Due
 from rules.model import CaseFacts, Obligation, Session, TeamFacts, WorkerFacts
 from rules.pack import Rule, RulePack
 from rules.schedules.after_session import record_deadline
@@ -24,6 +24,18 @@ from rules.schedules.form_content import form_fields
 __all__ = ["LONDON", "Engine", "booked_on"]
 
 
+def _no_facts(worker: WorkerFacts) -> object:
+    return ()
+
+
+def _facts_key(names: tuple[str, ...]) -> Callable[[WorkerFacts], object]:
+    """Those facts of a worker as a tuple, read in C: attrgetter of one name gives the bare value, so it is
+    named twice (the key only has to tell two workers apart)."""
+    if not names:
+        return _no_facts
+    return attrgetter(*names) if len(names) > 1 else attrgetter(names[0], names[0])
+
+
 class Engine:
     def __init__(self, pack: RulePack, calendar: WorkingCalendar) -> None:
         self.pack = pack
@@ -31,7 +43,7 @@ class Engine:
         # Kept across calls: the rules that apply to each combination of codes and flags, and each worker's
         # personal supervision sessions and due date (asked once for every child the worker holds).
         self.applicable: dict[tuple[object, ...], cases.CaseRules] = {}
-        self.personal: dict[str, tuple[WorkerFacts, Sequence[Session], dict[date, Due | None]]] = {}
+        self.personal: dict[str, workers.Personal] = {}
         # Asked for every subject the service evaluates: work it out once, not per call.
         self._levels = pack.levels()
         # LINC-CARRY: how many of a case supervision's form fields carry forward the previous one's actions.
@@ -50,6 +62,12 @@ class Engine:
                     for name in rule.applies_to.worker_attributes
                 }
             )
+        )
+        self.case_worker_key = _facts_key(self.case_worker_facts)
+        # The same for the worker-level rules, which every worker asks for each kind (`workers.rules_for`).
+        self.worker_rules: dict[tuple[str, object], tuple[Rule, ...]] = {}
+        self.worker_key = _facts_key(
+            tuple(sorted({name for rule in pack.rules for name in rule.applies_to.worker_attributes}))
         )
 
         # The rules whose schedules read the day of evaluation (see changes.py).

@@ -7,7 +7,7 @@ from dataclasses import fields
 from typing import Any, TypeVar
 
 from rules.engine.settle import Due
-from rules.explain import Later, PackWording, reasons_of
+from rules.explain import Later, PackWording
 from rules.model import Obligation
 from rules.pack import RulePack
 
@@ -68,11 +68,11 @@ def obligation(
     more: Sequence[str] = (),
     supervisor_id: str | None = None,
 ) -> Obligation:
-    rules = settled.rules
-    reasons = (pack.reason(rules[0]),) if len(rules) == 1 else reasons_of(pack, rules)
-    wording = made(PackWording, pack=pack, what=what, more=tuple(more), fields=tuple(form))
-    return made(
-        Obligation,
+    # `made`'s work written out: this runs for every obligation of every subject.
+    wording = _new(PackWording)
+    wording.__dict__.update(pack=pack, what=what, more=tuple(more), fields=tuple(form))
+    found = _new(Obligation)
+    found.__dict__.update(
         kind=kind,
         scope=scope,
         holder=holder,
@@ -81,8 +81,9 @@ def obligation(
         case_id=case_id,
         team_id=team_id,
         due_date=settled.due,
-        reasons=reasons,
+        reasons=pack.reasons(settled.rules),
         counted_from=settled.basis,
         wording=wording,
         supervisor_id=supervisor_id,
     )
+    return found

@@ -3,6 +3,7 @@ and the records owed after booked sessions."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -11,17 +12,16 @@ from typing import TYPE_CHECKING
 
 from rules.codes import YOUTH_JUSTICE_DISPOSALS
 from rules.dates import format_day
-from rules.engine.build import check_made, made, obligation
+from rules.engine.build import check_made, obligation
 from rules.engine.settle import (
     assignee,
     earliest,
     fixed_contenders,
     held_sessions,
-    own_since,
     recorded,
     strictest,
 )
-from rules.engine.workers import personal_due, personal_sessions
+from rules.engine.workers import personal_of
 from rules.explain import Later, cited, label
 from rules.model import Basis, CaseAllocation, CaseFacts, Obligation, Session, WorkerFacts
 from rules.pack import Rule
@@ -39,11 +39,25 @@ def for_case(
         return []  # rule 5: a closed case owes nothing
     obligations: list[Obligation] = []
     allocations = case.allocations
+    status = case.status
+    # Which rules apply depends only on a few codes and flags (the worker's: those a case rule names), so the
+    # answer is kept per combination (`case_rules`): a national caseload has thousands of cases for each. The
+    # key is made here, in the loop, as the lookup is most of what a case costs before its dates.
+    status_key = (
+        None
+        if status is None
+        else (status.status, status.permanency_plan_agreed, status.fsm, status.looked_after)
+    )
+    applicable = engine.applicable
+    worker_key = engine.case_worker_key
     for allocation in allocations if len(allocations) < 2 else sorted(allocations, key=_by_worker):
         worker = workers.get(allocation.worker_id)
         if worker is not None and worker.end_date is not None and worker.end_date <= as_of:
             continue  # rule 5: a worker who left owes nothing (settle.left, written out in the hot loop)
-        rules = case_rules(engine, case, allocation, worker)
+        key = (allocation.relationship, status_key, None if worker is None else worker_key(worker))
+        rules = applicable.get(key)
+        if rules is None:
+            rules = applicable[key] = case_rules(engine, case, allocation, worker)
         if rules.case_supervision:
             found = _case_supervision(engine, rules, case, allocation, worker, as_of)
             if found is not None:
@@ -58,6 +72,8 @@ def for_case(
 
 
 _by_worker = attrgetter("worker_id")
+_new = object.__new__
+_held_on = attrgetter("held_on")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,43 +87,35 @@ class CaseRules:
     by_status: bool
     # The case supervision rules that contend whatever the clock (rule 3), when none decides by the clock.
     supervision_contenders: tuple[Rule, ...] | None
+    # Whether a case supervision rule reads the worker's own sessions and personal supervision (`Clock.own`,
+    # `Clock.personal`), so they are worked out at all.
+    asks_personal: bool
 
 
 def case_rules(
     engine: Engine, case: CaseFacts, allocation: CaseAllocation, worker: WorkerFacts | None
 ) -> CaseRules:
-    # Which rules apply depends only on a few codes and flags (the worker's: those a case rule names), so the
-    # answer is kept per combination: a national caseload has thousands of cases for each.
+    """The rules in force for this allocation (kept by `for_case` under its codes and flags)."""
     status = case.status
-    key = (
-        allocation.relationship,
-        None
-        if status is None
-        else (status.status, status.permanency_plan_agreed, status.fsm, status.looked_after),
-        None if worker is None else tuple([getattr(worker, name) for name in engine.case_worker_facts]),
-    )
-    found = engine.applicable.get(key)
-    if found is None:
-        counts_as = engine.pack.counts_as(status)
+    counts_as = engine.pack.counts_as(status)
 
-        def of(kind: str) -> tuple[Rule, ...]:
-            return tuple(
-                r
-                for r in engine.pack.rules_of(kind)
-                if r.applies_to.case_matches(status, allocation, counts_as)
-                and r.applies_to.worker_matches(worker)
-            )
-
-        supervision = of("case_supervision")
-        found = CaseRules(
-            supervision,
-            of("fsm_group_supervision"),
-            of("supervision_record"),
-            any(r.applies_to.statuses is not None for r in supervision),
-            fixed_contenders(supervision),
+    def of(kind: str) -> tuple[Rule, ...]:
+        return tuple(
+            r
+            for r in engine.pack.rules_of(kind)
+            if r.applies_to.case_matches(status, allocation, counts_as)
+            and r.applies_to.worker_matches(worker)
         )
-        engine.applicable[key] = found
-    return found
+
+    supervision = of("case_supervision")
+    return CaseRules(
+        supervision,
+        of("fsm_group_supervision"),
+        of("supervision_record"),
+        any(r.applies_to.statuses is not None for r in supervision),
+        fixed_contenders(supervision),
+        any(r.schedule.reads_personal for r in supervision),
+    )
 
 
 def case_start(case: CaseFacts, allocation: CaseAllocation, with_status: bool) -> Basis:
@@ -136,16 +144,20 @@ def _case_supervision(
     as_of: date,
 ) -> Obligation | None:
     pack = engine.pack
-    applicable = rules.case_supervision
     kinds = pack.qualifying_case_sessions  # pack.sessions_for("case_supervision"), read once
-    qualifying = held_sessions(case.sessions, kinds, case.held)
+    index = case.held
+    qualifying = held_sessions(case.sessions, kinds, index)
     # Rule 8: a keyworker's clock is the child's (sessions of this and earlier keyworkers count, not those of
     # workers only involved in the case now); an involved worker's clock is their own.
     holder = allocation.worker_id
     sessions: Sequence[Session]
     # Every qualifying session this worker held on the case, in any allocation of it: an involved worker's clock,
     # and what numbers their cycles.
-    mine = own_since(qualifying, holder, date.min, case.held, kinds)
+    mine = (
+        index.own_since(kinds, holder, date.min)
+        if index is not None
+        else [s for s in qualifying if s.worker_id == holder]
+    )
     if not allocation.is_keyworker:
         sessions = mine
     elif len(case.allocations) > 1:
@@ -154,28 +166,32 @@ def _case_supervision(
     else:
         sessions = qualifying
     since = allocation.start_date
-    own = own_since(mine, holder, since, case.held, kinds)
     clock = Clock(
         as_of,
         engine.calendar,
         case_start(case, allocation, with_status=False),
         sessions,
-        status_start=case_start(case, allocation, with_status=True) if rules.by_status else None,
-        since=allocation.start_date,
+        # A status rule's start is read only when no session has been held (`Clock.start_for`).
+        status_start=case_start(case, allocation, with_status=True)
+        if rules.by_status and not sessions
+        else None,
+        since=since,
         relationship=allocation.relationship,
         permanency_plan_agreed=case.status is not None and case.status.permanency_plan_agreed,
         worker=worker,
-        own=own,
-        personal_due=lambda: _personal_due(engine, worker, as_of),
-        personal_sessions=lambda: () if worker is None else personal_sessions(engine, worker),
+        # This allocation's own sessions (`mine` is in held order: its tail from `since`) and the worker's
+        # personal supervision, for the rules that read them.
+        own=mine[bisect_left(mine, since, key=_held_on) :] if rules.asks_personal else (),
+        personal=personal_of(engine, worker, as_of) if rules.asks_personal and worker is not None else None,
     )
     fixed = rules.supervision_contenders
-    settled = strictest(applicable, clock) if fixed is None else earliest(fixed, clock)
+    settled = strictest(rules.case_supervision, clock) if fixed is None else earliest(fixed, clock)
     if settled is None:
         return None
     form: list[tuple[str, str | Later]] = []
     if engine.carries_actions:
-        carried = made(PreviousActions, previous=qualifying[-1] if qualifying else None, as_of=as_of)
+        carried = _new(PreviousActions)  # `made`, written out
+        carried.__dict__.update(previous=qualifying[-1] if qualifying else None, as_of=as_of)
         form = [("previous_actions", carried)] * engine.carries_actions
     # A cycle ends with each qualifying session this worker held on the case, in any allocation of it: counted
     # from this allocation's start only, a worker given the child back (or kept across a transfer) would start
@@ -213,12 +229,6 @@ def _disposal_named(case: CaseFacts) -> list[str]:
     return [
         f"a Youth Offending Service case ({_status_words(status.status)} since {format_day(status.start_date)}{looked_after})"
     ]
-
-
-def _personal_due(engine: Engine, worker: WorkerFacts | None, as_of: date) -> date | None:
-    """The worker's personal supervision due date, asked only by a rule that times a child's with it."""
-    settled = None if worker is None else personal_due(engine, worker, as_of)
-    return None if settled is None else settled.due
 
 
 def _fsm_group(

@@ -3,6 +3,7 @@ observations, agendas before booked sessions and dip samples after held ones."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
@@ -22,7 +23,8 @@ from rules.engine.settle import (
 )
 from rules.explain import cited, label
 from rules.model import Basis, Obligation, Session, WorkerFacts
-from rules.schedules.base import Clock, booked_on
+from rules.pack import Rule
+from rules.schedules.base import Clock, booked_on, held_basis
 from rules.schedules.form_content import form_fields
 
 if TYPE_CHECKING:
@@ -44,6 +46,18 @@ def for_worker(engine: Engine, worker: WorkerFacts, as_of: date) -> list[Obligat
     return [o for o in found if o is not None] + _agendas(engine, worker, as_of)
 
 
+def rules_for(engine: Engine, kind: str, worker: WorkerFacts) -> tuple[Rule, ...]:
+    """The rules of `kind` that apply to the worker: the same for every worker alike in the facts the pack's
+    rules name, so kept per combination of them."""
+    key = (kind, engine.worker_key(worker))
+    found = engine.worker_rules.get(key)
+    if found is None:
+        found = engine.worker_rules[key] = tuple(
+            r for r in engine.pack.rules_of(kind) if r.applies_to.worker_matches(worker)
+        )
+    return found
+
+
 def worker_start(worker: WorkerFacts) -> Basis:
     """A worker's first due dates count from the later of joining, a new supervisor and when the connector
     first heard of the worker (rule 13)."""
@@ -54,50 +68,71 @@ def worker_start(worker: WorkerFacts) -> Basis:
     )
 
 
-def personal_sessions(engine: Engine, worker: WorkerFacts) -> Sequence[Session]:
-    cached = engine.personal.get(worker.worker_id)
-    if cached is not None and cached[0] is worker:
-        return cached[1]
-    sessions = held_sessions(worker.sessions, engine.pack.sessions_for("personal_supervision"), worker.held)
-    _remember(engine, worker, sessions, {})
-    return sessions
+class Personal:
+    """A worker's personal supervision sessions and due date as of one day, worked out once for the worker's
+    facts: every child they hold asks (BFC-CS-EVERY), through `rules.schedules.base.PersonalSupervision`."""
+
+    __slots__ = ("_days", "_due", "_due_on", "_engine", "_held", "as_of", "sessions", "worker")
+
+    def __init__(self, engine: Engine, worker: WorkerFacts, as_of: date) -> None:
+        self._engine = engine
+        self.worker = worker
+        self.as_of = as_of
+        self.sessions = held_sessions(
+            worker.sessions, engine.pack.sessions_for("personal_supervision"), worker.held
+        )
+        self._due: Due | None = _UNKNOWN
+        self._due_on: date | None = None
+        # The sessions' days, in the same order, for halving, and what a date counts from after each: a session's
+        # own fields are lookups in its object's dict, and with thousands of workers those objects are seldom in
+        # the processor's cache when a child asks.
+        self._days = [s.held_on for s in self.sessions]
+        self._held = [held_basis(s.kind, s.held_on) for s in self.sessions]
+
+    def settled(self) -> Due | None:
+        due = self._due
+        if due is _UNKNOWN:
+            worker = self.worker
+            rules = [
+                r for r in rules_for(self._engine, "personal_supervision", worker) if r.schedule.scope is None
+            ]
+            clock = Clock(
+                self.as_of, self._engine.calendar, worker_start(worker), self.sessions, worker=worker
+            )
+            due = self._due = strictest(rules, clock)
+            self._due_on = None if due is None else due.due
+        return due
+
+    def due_date(self) -> date | None:
+        if self._due is _UNKNOWN:
+            self.settled()
+        return self._due_on
+
+    def held_after(self, day: date) -> Basis | None:
+        at = bisect_right(self._days, day)
+        return self._held[at] if at < len(self._held) else None
 
 
 _UNKNOWN = Due(date.min, (), Basis("", date.min))  # not yet worked out (None is an answer: nothing is due)
 
 
-def personal_due(engine: Engine, worker: WorkerFacts, as_of: date) -> Due | None:
-    # Every child a worker holds asks for the same answer (BFC-CS-EVERY): work it out once per worker's facts.
-    cached = engine.personal.get(worker.worker_id)
-    if cached is not None and cached[0] is worker:
-        known = cached[2].get(as_of, _UNKNOWN)
-        if known is not _UNKNOWN:
-            return known
-    sessions = personal_sessions(engine, worker)
-    rules = [
-        r
-        for r in engine.pack.rules_of("personal_supervision")
-        if r.schedule.scope is None and r.applies_to.worker_matches(worker)
-    ]
-    due = strictest(rules, Clock(as_of, engine.calendar, worker_start(worker), sessions, worker=worker))
-    engine.personal[worker.worker_id][2][as_of] = due
-    return due
-
-
-def _remember(
-    engine: Engine, worker: WorkerFacts, sessions: Sequence[Session], dues: dict[date, Due | None]
-) -> None:
-    if len(engine.personal) > 100_000:
-        engine.personal.clear()
-    engine.personal[worker.worker_id] = (worker, sessions, dues)
+def personal_of(engine: Engine, worker: WorkerFacts, as_of: date) -> Personal:
+    found = engine.personal.get(worker.worker_id)
+    # The same facts object on the same day: a worker's new facts (or another day) are worked out again.
+    if found is None or found.worker is not worker or found.as_of != as_of:
+        if len(engine.personal) > 100_000:
+            engine.personal.clear()
+        found = engine.personal[worker.worker_id] = Personal(engine, worker, as_of)
+    return found
 
 
 def _personal_supervision(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
     pack = engine.pack
-    settled = personal_due(engine, worker, as_of)
+    personal = personal_of(engine, worker, as_of)
+    settled = personal.settled()
     if settled is None:
         return None
-    sessions = personal_sessions(engine, worker)
+    sessions = personal.sessions
     form: list[tuple[str, str]] = []
     for rule, name in form_fields(pack.content_of("personal_supervision")):
         if name == "leave_gap":
@@ -152,7 +187,7 @@ def _leave_gap(worker: WorkerFacts, sessions: Sequence[Session], since: date, du
 
 
 def _booked_ahead(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
-    rules = [r for r in engine.pack.rules_of("supervision_booking") if r.applies_to.worker_matches(worker)]
+    rules = rules_for(engine, "supervision_booking", worker)
     if not rules:
         return None
     clock = Clock(as_of, engine.calendar, worker_start(worker), worker=worker)
@@ -189,7 +224,7 @@ def _agreement(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation |
     clock = Clock(
         as_of, engine.calendar, start, made, since=since, known_since=worker.known_since, worker=worker
     )
-    settled = strictest([r for r in pack.rules_of(kind) if r.applies_to.worker_matches(worker)], clock)
+    settled = strictest(rules_for(engine, kind, worker), clock)
     if settled is None:
         return None
     return obligation(
@@ -211,7 +246,7 @@ def _practice_observation(engine: Engine, worker: WorkerFacts, as_of: date) -> O
     pack = engine.pack
     kind = "practice_observation"
     done = held_sessions(worker.sessions, pack.sessions_for(kind), worker.held)
-    rules = [r for r in pack.rules_of(kind) if r.applies_to.worker_matches(worker)]
+    rules = rules_for(engine, kind, worker)
     if not rules:
         return None
     found = first(rules, Clock(as_of, engine.calendar, worker_start(worker), done, worker=worker))
@@ -236,7 +271,7 @@ def _practice_observation(engine: Engine, worker: WorkerFacts, as_of: date) -> O
 def _agendas(engine: Engine, worker: WorkerFacts, as_of: date) -> list[Obligation]:
     pack = engine.pack
     kind = "agenda"
-    rules = [r for r in pack.rules_of(kind) if r.applies_to.worker_matches(worker)]
+    rules = rules_for(engine, kind, worker)
     if not rules:
         return []
     found = []
@@ -273,7 +308,7 @@ def _agendas(engine: Engine, worker: WorkerFacts, as_of: date) -> list[Obligatio
 def _dip_sample(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation | None:
     pack = engine.pack
     kind = "dip_sample"
-    rules = [r for r in pack.rules_of(kind) if r.applies_to.worker_matches(worker)]
+    rules = rules_for(engine, kind, worker)
     if not rules:
         return None
     clock = Clock(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -120,6 +120,19 @@ class RulePack:
         so worked out once per pack."""
         found = self._reasons.get((rule.id, rule.source, rule.words))
         return found if found is not None else Reason(rule.id, rule.source, self.words(rule.words))
+
+    @cached_property
+    def _cited(self) -> dict[int, tuple[Rule, tuple[Reason, ...]]]:
+        return {id(r): (r, (self.reason(r),)) for r in self.rules}
+
+    def reasons(self, rules: Sequence[Rule]) -> tuple[Reason, ...]:
+        """What an obligation timed by `rules` cites, in order. Most have one of the pack's own rules: its
+        answer is kept (by the rule's identity, as hashing a rule hashes its whole schedule)."""
+        if len(rules) == 1:
+            kept = self._cited.get(id(rules[0]))
+            if kept is not None and kept[0] is rules[0]:
+                return kept[1]
+        return tuple(self.reason(r) for r in rules)
 
     @cached_property
     def _vocabulary_pattern(self) -> re.Pattern[str] | None:

@@ -6,11 +6,11 @@ obligation is named stay with the engine's level modules, so a new schedule type
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 from zoneinfo import ZoneInfo
 
 from rules.calendar import WorkingCalendar
@@ -41,12 +41,18 @@ def held_basis(kind: str, on: date) -> Basis:
     return Basis(held(kind), on)
 
 
-def _no_date() -> date | None:
-    return None
+class PersonalSupervision(Protocol):
+    """A worker's personal supervision as a case's clock may ask about it: worked out once per worker (the
+    engine's `workers.Personal`), since every child the worker holds asks the same."""
 
+    def due_date(self) -> date | None:
+        """When the worker's next personal supervision is due (None: nothing is due)."""
+        ...
 
-def _no_sessions() -> Sequence[Session]:
-    return ()
+    def held_after(self, day: date) -> Basis | None:
+        """What a date counts from after the worker's first personal supervision held after `day` (its
+        `held_basis`), if one was."""
+        ...
 
 
 # Clock and Candidate are made for every slot of every subject and kept by no one, so they are not frozen: a
@@ -60,7 +66,7 @@ class Clock:
     is when the allocation or supervisory relationship began; `known_since`, when set, lets a rule owe only a
     start the connector heard of soon enough. `history` is every session of the subject and `met_by` the kinds
     that meet the obligation, for a deadline after a held session; `own` the holder's qualifying sessions since
-    the allocation. The personal supervision callables are asked only by a rule that needs them.
+    the allocation (given only when a rule reads it, `Schedule.reads_personal`). `personal`, the worker's personal supervision, is given only when a rule reads it.
     """
 
     as_of: date
@@ -77,11 +83,11 @@ class Clock:
     history: Sequence[Session] = ()
     met_by: frozenset[str] = frozenset()
     own: Sequence[Session] = ()
-    personal_due: Callable[[], date | None] = _no_date
-    personal_sessions: Callable[[], Sequence[Session]] = _no_sessions
+    personal: PersonalSupervision | None = None
 
     def start_for(self, rule: Rule) -> Basis:
-        """A rule about a status counts from the status too (rule 13)."""
+        """A rule about a status counts from the status too (rule 13). Asked only when no session has been
+        held (`last_or_start`): the engine leaves `status_start` out when there is one."""
         if self.status_start is not None and rule.applies_to.statuses is not None:
             return self.status_start
         return self.start
@@ -123,6 +129,8 @@ class Schedule:
     # True when `applies` or `due` read `clock.as_of`: the day of evaluation alone can change what the rule
     # gives, so such a schedule must say when (`changes_after`) for the daily run to skip subjects safely.
     depends_on_date: ClassVar[bool] = False
+    # True when `due` reads `clock.own` or `clock.personal`: the engine works them out only for such rules.
+    reads_personal: ClassVar[bool] = False
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], kind: str, reader: Reader) -> Self:

@@ -51,8 +51,9 @@ class OnceAfter(Schedule):
             and since < add_days(clock.known_since, -self.seen_within_days)
         ):
             return None
-        # Rule 8: met by any qualifying session held on or after the start.
-        # From the newest: the sessions are in held order, so the latest answers at once when it is late enough.
-        if any(s.held_on >= since for s in reversed(clock.sessions)):
+        # Rule 8: met by any qualifying session held on or after the start. The sessions are in held order
+        # (`Clock`), so the last is the latest: it alone answers.
+        sessions = clock.sessions
+        if sessions and sessions[-1].held_on >= since:
             return None
         return Candidate(rule, add_days(clock.start.on, self.days), clock.start)

@@ -38,3 +38,13 @@ def test_a_councils_own_closure_days_are_not_working_days() -> None:
     calendar = WorkingCalendar([date(2026, 12, 29), date(2026, 12, 30)])
     assert not calendar.is_working_day(date(2026, 12, 29))
     assert calendar.add_working_days(date(2026, 12, 24), 3) == date(2027, 1, 5)
+
+
+def test_answers_kept_by_one_calendar_stay_its_own() -> None:
+    # Each calendar keeps the answers it gave: a council's closures must not reach another council's calendar.
+    closed, open_ = WorkingCalendar([date(2026, 12, 29)]), WorkingCalendar()
+    for _ in range(2):  # the second time from what each kept
+        assert not closed.is_working_day(date(2026, 12, 29))
+        assert open_.is_working_day(date(2026, 12, 29))
+        assert closed.add_working_days(date(2026, 12, 24), 2) == date(2026, 12, 31)
+        assert open_.add_working_days(date(2026, 12, 24), 2) == date(2026, 12, 30)

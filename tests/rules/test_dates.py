@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -71,3 +71,10 @@ def test_the_year_from_1_april() -> None:
 
 def test_a_day_as_a_practitioner_reads_it() -> None:
     assert format_day(date(2026, 11, 2)) == "2 Nov 2026"
+
+
+@pytest.mark.parametrize("days", [0, 1, -1, 28, -3660, 3660, 3661, -40_000, 40_000])
+def test_adding_days_within_and_beyond_the_steps_kept(days: int) -> None:
+    day = date(2026, 11, 2)
+    for _ in range(2):  # the second time from the step kept, where one is
+        assert add_days(day, days) == day + timedelta(days=days)
