@@ -88,6 +88,7 @@ def child(args: argparse.Namespace) -> None:
     code = args.code[0]
     sys.path.insert(0, code)
     from adapters.mosaic.events import parse_mosaic_event
+    from bench_events import allocation
     from connector.config import parse_config
     from connector.service import Service
 
@@ -123,18 +124,7 @@ def child(args: argparse.Namespace) -> None:
     base = 3_000_000 + args.offset
     for n in range(args.writes):
         person, worker = base + n, 60_000 + n % 3000
-        body = {
-            "id": f"evt_delivery_{person}",
-            "type": "case.allocated",
-            "occurred_at": "2026-11-02T09:30:00Z",
-            "data": {
-                "person_id": person,
-                "worker_id": worker,
-                "team_id": 300 + worker % 50,
-                "relationship": "ALLWKR",
-                "start_date": "2026-11-02",
-            },
-        }
+        body = allocation(f"evt_delivery_{person}", person, worker)
         service.inbox.accept("bench", "mosaic", body["id"], parse_mosaic_event(body))  # type: ignore[arg-type]
     while service.processor.run_once(limit=200):
         pass

@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_events import allocation  # noqa: E402
 from connector.sandbox.run import STEP_TYPES  # noqa: E402
 from webhooks.signature import secret_key, sign  # noqa: E402
 
@@ -112,20 +113,7 @@ class Events:
             n = self.n
         person, worker = 2_000_000 + n, 60_000 + n % 3000
         event_id = f"evt_bench_{os.getpid()}_{n}"
-        body = json.dumps(
-            {
-                "id": event_id,
-                "type": "case.allocated",
-                "occurred_at": "2026-11-02T09:30:00Z",
-                "data": {
-                    "person_id": person,
-                    "worker_id": worker,
-                    "team_id": 300 + worker % 50,
-                    "relationship": "ALLWKR",
-                    "start_date": "2026-11-02",
-                },
-            }
-        ).encode()
+        body = json.dumps(allocation(event_id, person, worker)).encode()
         return event_id, body, f"bench:case_supervision:{person}:{worker}:1"
 
 
