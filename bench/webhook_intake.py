@@ -36,7 +36,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_events import allocation  # noqa: E402
+from bench.bench_events import allocation  # noqa: E402
+
 from connector.sandbox.run import STEP_TYPES  # noqa: E402
 from webhooks.signature import secret_key, sign  # noqa: E402
 
