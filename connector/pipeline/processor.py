@@ -32,7 +32,7 @@ from connector.pipeline.met import (
 )
 from connector.pipeline.outbox import Outbox
 from connector.pipeline.owner_digest import desired_digest
-from connector.pipeline.reevaluate_on import Stored, due_owners, save_reevaluate_on, stored
+from connector.pipeline.reevaluate_on import Stored, digest_unchanged, due_owners, save_reevaluate_on, stored
 from connector.pipeline.reevaluation import (
     WritePart,
     before_the_lock,
@@ -316,7 +316,7 @@ class Processor:
             owners = [owner for owner, _ in plan.desired]
             known = plan.known if plan.known is not None else stored(conn, tenant.id, plan.platform, owners)
             digests = plan.digests or {owner: desired_digest(desired) for owner, desired in plan.desired}
-            to_diff = [(o, d) for o, d in plan.desired if (known.get(o) or ("", None))[1] != digests[o]]
+            to_diff = [(o, d) for o, d in plan.desired if not digest_unchanged(known, o, digests[o])]
             rows = self.ledger.rows_of(conn, tenant.id, plan.platform, to_diff)
             for owner, desired in to_diff:
                 found = plan.checks.get(owner)

@@ -24,6 +24,12 @@ def day_text(day: date | None) -> str:
     return NEVER if day is None else day.isoformat()
 
 
+def digest_unchanged(known: Mapping[str, Stored], owner: str, digest: str) -> bool:
+    """Whether the owner's last diff stored this digest: the ledger already holds these obligations."""
+    before = known.get(owner)
+    return before is not None and before[1] == digest
+
+
 def save_reevaluate_on(
     conn: Connection,
     tenant: str,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from connector.pipeline.kept_state import KeptState
 from connector.pipeline.met import MetCheck, SessionFinder
-from connector.pipeline.reevaluate_on import Stored, day_text
+from connector.pipeline.reevaluate_on import Stored, day_text, digest_unchanged
 from connector.store.engines.base import Connection
 from rules.model import Obligation
 
@@ -90,12 +90,10 @@ def write_parts(
     part = WritePart()
     for owner, day in changes.items():
         obligations = wanted.get(owner)
-        digest = digests.get(owner)
-        before = known.get(owner)
-        if obligations is not None and (before is None or before[1] != digest):
+        if obligations is not None and not digest_unchanged(known, owner, digests[owner]):
             part.desired.append((owner, obligations))
             part.rows += len(obligations)
-        elif before == (day_text(day), digest):
+        elif known.get(owner) == (day_text(day), digests.get(owner)):
             continue
         part.changes[owner] = day
         part.rows += 1
