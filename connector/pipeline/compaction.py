@@ -266,16 +266,7 @@ def _replace(conn: Connection, tenant: str, platform: str, plan: _Plan) -> Compa
         f"DELETE FROM event_subjects WHERE tenant = ? AND platform = ? AND subject = ? AND seq IN ({seqs})",
         key,
     )
-    orphans = (
-        f"seq IN ({seqs}) AND state <> 'failed'"
-        " AND NOT EXISTS (SELECT 1 FROM event_subjects s WHERE s.seq = inbox.seq)"
-    )
-    # Its webhook id stays, so a redelivery is still a duplicate once the row is gone.
-    conn.execute(
-        "INSERT INTO compacted_webhooks (tenant, platform, webhook_id) SELECT tenant, platform, webhook_id"
-        f" FROM inbox WHERE {orphans} ON CONFLICT (tenant, platform, webhook_id) DO NOTHING"
-    )
-    deleted = conn.execute(f"DELETE FROM inbox WHERE {orphans}").rowcount
+    deleted = forget_unlinked(conn, plan.seqs)
     # Checkpoints before the horizon are states the base supersedes (a kept fold whose snapshot was one of them
     # is read back from the base and the events after it).
     conn.execute(
@@ -284,6 +275,23 @@ def _replace(conn: Connection, tenant: str, platform: str, plan: _Plan) -> Compa
     )
     # A subject folded in several steps is counted once, at its last.
     return CompactionCounts(0 if plan.capped else 1, len(plan.seqs), deleted)
+
+
+def forget_unlinked(conn: Connection, seqs: Iterable[int]) -> int:
+    """Delete the inbox rows among `seqs` that no subject links any more (a failed one stays, for an operator),
+    keeping their webhook ids, so a redelivery is still a duplicate once the row is gone; how many went."""
+    listed = ", ".join(str(int(seq)) for seq in seqs)  # integers, written in: one statement whatever the count
+    if not listed:
+        return 0
+    orphans = (
+        f"seq IN ({listed}) AND state <> 'failed'"
+        " AND NOT EXISTS (SELECT 1 FROM event_subjects s WHERE s.seq = inbox.seq)"
+    )
+    conn.execute(
+        "INSERT INTO compacted_webhooks (tenant, platform, webhook_id) SELECT tenant, platform, webhook_id"
+        f" FROM inbox WHERE {orphans} ON CONFLICT (tenant, platform, webhook_id) DO NOTHING"
+    )
+    return int(conn.execute(f"DELETE FROM inbox WHERE {orphans}").rowcount)
 
 
 def fold_on_base(db: Database, tenant: str, platform: str, subject: str, events: Iterable[Event]) -> Fold:

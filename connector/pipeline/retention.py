@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from connector.config import Config
+from connector.pipeline.compaction import forget_unlinked
 from connector.pipeline.kept_state import FOLD_VERSION
 from connector.store.database import Database, utc_now_text
 from connector.store.engines.base import Connection
@@ -127,20 +128,8 @@ def _compact(conn: Connection, tenant: str, platform: str, subject: str) -> Rete
         ).fetchall()
     ]
     conn.execute("DELETE FROM event_subjects WHERE tenant = ? AND platform = ? AND subject = ?", key)
-    deleted = 0
-    for seq in seqs:
-        # Its webhook id stays, so a redelivery is still a duplicate (pipeline/compaction.py).
-        conn.execute(
-            "INSERT INTO compacted_webhooks (tenant, platform, webhook_id) SELECT tenant, platform, webhook_id"
-            " FROM inbox WHERE seq = ? AND NOT EXISTS (SELECT 1 FROM event_subjects WHERE seq = ?)"
-            " ON CONFLICT (tenant, platform, webhook_id) DO NOTHING",
-            (seq, seq),
-        )
-        cursor = conn.execute(
-            "DELETE FROM inbox WHERE seq = ? AND NOT EXISTS (SELECT 1 FROM event_subjects WHERE seq = ?)",
-            (seq, seq),
-        )
-        deleted += cursor.rowcount
+    # The case was chosen with no pending or failed event, so every one it alone linked goes.
+    deleted = forget_unlinked(conn, seqs)
     # Checkpoints are states before the base, with no events left to fold on from them.
     conn.execute("DELETE FROM fold_checkpoints WHERE tenant = ? AND platform = ? AND subject = ?", key)
     return RetentionCounts(1, deleted, len(seqs) - deleted)
