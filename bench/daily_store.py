@@ -166,13 +166,15 @@ def _teams(cases: int, workers: int, today: date) -> Iterator[list[Event]]:
             start = i * share + min(i, extra)
             first_case = max(first_case, start + count)
             for c in range(start, start + count):
-                events += _case(rng, str(1_000_000 + c), str(10_000 + n), team_id, year_ago, today)
+                events += case_events(rng, str(1_000_000 + c), str(10_000 + n), team_id, year_ago, today)
         yield events
 
 
-def _case(
+def case_events(
     rng: random.Random, case_id: str, worker_id: str, team: str, year_ago: date, today: date
 ) -> list[Event]:
+    """One open case's events: allocated in the year, a status, and case supervisions every three to eight weeks
+    (`bench/reevaluate_store.py` builds its caseload from them too)."""
     allocated = year_ago + timedelta(days=rng.randint(0, 330))
     moment = datetime.combine(allocated, datetime.min.time(), UTC)
     events: list[Event] = [

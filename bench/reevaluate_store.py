@@ -33,6 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.daily_store import ROLES, case_events
+
 from connector.config import Config, parse_config
 from connector.pipeline.inbox import subject_keys
 from connector.sandbox.run import STEP_TYPES
@@ -41,19 +43,13 @@ from connector.store.database import Database
 from connector.store.event_codec import event_to_json
 from connector.store.migrations import utc_position
 from rules.events import (
-    CaseAllocated,
-    CaseStatusChanged,
     Event,
-    Relationship,
-    SupervisionRecorded,
     WorkerUpdated,
 )
 from rules.pack import PACKS_DIR
 
 TODAY = date(2026, 11, 22)
 YEAR_AGO = TODAY - timedelta(days=365)
-STATUSES = ["CIN"] * 35 + ["CP"] * 15 + ["LAC"] * 25 + ["CFP"] * 10 + ["TAC"] * 15
-ROLES = ["SOCIAL_WORKER"] * 10 + ["SENIOR_PRACTITIONER"] * 3 + ["FAMILY_SUPPORT_WORKER"] * 2
 
 
 def main() -> None:
@@ -210,25 +206,7 @@ def store_caseload(db: Database, cases: int, workers: int) -> int:
         if (worker - 10_000) % 15 == 0:
             worker += 1  # managers hold no cases
         worker_id, team = str(min(worker, 10_000 + workers - 1)), str((worker - 10_000) // 15)
-        allocated = YEAR_AGO + timedelta(days=rng.randint(0, 330))
-        moment = datetime.combine(allocated, datetime.min.time(), UTC)
-        rows.append(
-            CaseAllocated(
-                f"a-{case_id}", moment, case_id, worker_id, team, Relationship.ALLOCATED_WORKER, allocated
-            )
-        )
-        rows.append(CaseStatusChanged(f"s-{case_id}", moment, case_id, rng.choice(STATUSES), allocated))
-        day = allocated + timedelta(days=rng.randint(7, 28))
-        k = 0
-        while day <= TODAY:
-            held = datetime.combine(day, datetime.min.time(), UTC)
-            rows.append(
-                SupervisionRecorded(
-                    f"cs-{case_id}-{k}", held, "case", worker_id, None, team, (case_id,), day, day, False
-                )
-            )
-            day += timedelta(days=rng.randint(21, 56))
-            k += 1
+        rows += case_events(rng, case_id, worker_id, team, YEAR_AGO, TODAY)
         if len(rows) > 50_000:
             _insert(db, rows)
             rows = []
