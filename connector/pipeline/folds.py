@@ -45,6 +45,7 @@ from rules.model import (
 
 LONDON = ZoneInfo("Europe/London")
 TEAM_FACT_EVENTS = (WorkerUpdated, SupervisionRecorded, SupervisionBooked)
+TEAM_FACT_TYPES = frozenset(kind.type_name for kind in TEAM_FACT_EVENTS)
 # Rule 13: a joining the connector hears of within this many days is a joining it saw happen.
 SEEN_WITHIN = timedelta(days=28)
 
@@ -376,6 +377,18 @@ class TeamFold(_Fold):
 
 
 Fold: TypeAlias = CaseFold | WorkerFold | TeamFold
+
+
+def takes(subject: str, event: Event) -> bool:
+    """Whether the subject's fold is changed by an event that names it. A team is named by every event about its
+    cases, and its fold takes none of them: read and applied, they cost a team with a long caseload more at
+    every event, and left its fold with nothing to keep."""
+    return not subject.startswith("team:") or isinstance(event, TEAM_FACT_EVENTS)
+
+
+def types_taken(subject: str) -> frozenset[str] | None:
+    """The event types the subject's fold takes (None: every type), for reading only those from the inbox."""
+    return TEAM_FACT_TYPES if subject.startswith("team:") else None
 
 
 def new_fold(subject: str) -> Fold:

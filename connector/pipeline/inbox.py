@@ -184,20 +184,32 @@ class Inbox:
         return [event_from_json(json.loads(row["event"])) for row in rows]
 
     def events_to_fold(
-        self, tenant: str, platform: str, subject: str, since: str | None, batch: frozenset[int]
+        self,
+        tenant: str,
+        platform: str,
+        subject: str,
+        since: str | None,
+        batch: frozenset[int],
+        types: frozenset[str] | None = None,
     ) -> list[Event]:
         """The processed events about the subject (and those of the batch being processed) that occurred at or
         after `since` (a UTC position; None: all), in no particular order: what a fold of it is built from.
+        `types`: only events of these types (those the subject's fold takes; None: all).
 
         Events still pending outside the batch are left for their own batch, which applies them to the kept
         state; failed and discarded ones are left out, as in `events_about`.
         """
         batch_clause = f" OR i.seq IN ({','.join(str(int(seq)) for seq in batch)})" if batch else ""
+        params: list[object] = [tenant, platform, subject, since or ""]
+        type_clause = ""
+        if types is not None:
+            type_clause = f" AND i.event_type IN ({', '.join('?' * len(types))})"
+            params += sorted(types)
         rows = self.db.query(
             "SELECT i.event FROM event_subjects s JOIN inbox i ON i.seq = s.seq"
             " WHERE s.tenant = ? AND s.platform = ? AND s.subject = ? AND s.at >= ?"
-            f" AND (i.state = 'processed'{batch_clause})",
-            (tenant, platform, subject, since or ""),
+            f" AND (i.state = 'processed'{batch_clause}){type_clause}",
+            params,
         )
         return [event_from_json(json.loads(row["event"])) for row in rows]
 

@@ -31,7 +31,16 @@ from collections.abc import Iterable
 from connector.pipeline.base_errors import BaseOfAnotherVersion, EventBeforeCompaction
 from connector.pipeline.facts import in_order
 from connector.pipeline.fold_cache import FoldCache
-from connector.pipeline.folds import CaseFold, Fold, Position, WorkerFold, new_fold, position
+from connector.pipeline.folds import (
+    CaseFold,
+    Fold,
+    Position,
+    WorkerFold,
+    new_fold,
+    position,
+    takes,
+    types_taken,
+)
 from connector.pipeline.inbox import Inbox
 from connector.store.database import utc_now_text
 from connector.store.engines.base import Connection
@@ -193,7 +202,8 @@ class KeptState:
         per_subject: dict[str, dict[str, Event]] = {}
         for event in events:
             for subject in subjects_of[event.event_id]:
-                per_subject.setdefault(subject, {})[event.event_id] = event
+                if takes(subject, event):
+                    per_subject.setdefault(subject, {})[event.event_id] = event
         for subject, by_id in per_subject.items():
             fold = self.fold(subject)
             ordered = sorted(by_id.values(), key=position)
@@ -263,6 +273,7 @@ class KeptState:
             subject,
             None if after is None else after[0],
             self.batch if with_batch else frozenset(),
+            types_taken(subject),
         )
         ordered = in_order(events)
         # Only the newest checkpoints are kept: of a long run of events, pickle only those that can be among

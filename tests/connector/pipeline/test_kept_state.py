@@ -209,10 +209,11 @@ def test_a_late_event_refolds_from_the_checkpoint_before_it(
         subject: str,
         since: str | None,
         batch: frozenset[int],
+        types: frozenset[str] | None = None,
     ) -> list[Event]:
         if subject == "worker:5521":
             read_since.append(since)
-        return real(self, tenant, platform, subject, since, batch)
+        return real(self, tenant, platform, subject, since, batch, types)
 
     with tempfile.TemporaryDirectory() as folder:
         config = make_config(Path(folder), "http://127.0.0.1:9/api")
@@ -250,7 +251,7 @@ def test_a_new_event_does_not_read_the_subjects_history(monkeypatch: pytest.Monk
         monkeypatch.setattr(
             kept_state.Inbox,
             "events_to_fold",
-            lambda self, tenant, platform, subject, since, batch: reads.append(subject) or [],
+            lambda self, tenant, platform, subject, since, batch, types=None: reads.append(subject) or [],
         )
         processor.folds.clear()  # from the stored folds, not the process's cache
         later = history_event(50, 9, 45)
@@ -266,3 +267,65 @@ def test_case_fold_copy_leaves_the_kept_one_alone() -> None:
     changed = kept.copy()
     changed.apply(history_event(1, 1, 1))
     assert kept.status is None and changed.status is not None and kept.applied == 1
+
+
+@pytest.mark.parametrize("caseload", [5, 60])
+def test_a_case_event_reads_none_of_its_teams_case_events(
+    monkeypatch: pytest.MonkeyPatch, caseload: int
+) -> None:
+    # A team's fold takes no case event, yet every case event names its team. Team 330 is named only by case
+    # events (its cases' worker is in team 310), so its fold never took an event, was never kept, and was
+    # folded again at every event from every case event that ever named it: an allocation cost more the larger
+    # the team's caseload.
+    history: list[Event] = [worker(1, "5521", "310", 0)] + [
+        CaseAllocated(f"a{n}", START + timedelta(days=1, minutes=n), f"2000{n:03}", "5521", "330",
+                      Relationship.ALLOCATED_WORKER, START.date())
+        for n in range(caseload)
+    ]  # fmt: skip
+    read: dict[str, int] = {}
+    real = kept_state.Inbox.events_to_fold
+
+    def spy(
+        self: kept_state.Inbox,
+        tenant: str,
+        platform: str,
+        subject: str,
+        since: str | None,
+        batch: frozenset[int],
+        types: frozenset[str] | None = None,
+    ) -> list[Event]:
+        found = real(self, tenant, platform, subject, since, batch, types)
+        read[subject] = read.get(subject, 0) + len(found)
+        return found
+
+    with tempfile.TemporaryDirectory() as folder:
+        config = make_config(Path(folder), "http://127.0.0.1:9/api")
+        db = Database(Path(folder) / "c.db")
+        db.migrate()
+        processor = Processor(db, config, lambda: TODAY)
+        for e in history:
+            processor.inbox.accept("lincolnshire", "mosaic", e.event_id, e)
+        processor.run_until_idle()
+        monkeypatch.setattr(kept_state.Inbox, "events_to_fold", spy)
+        later = CaseAllocated(
+            "later",
+            START + timedelta(days=2),
+            "3000001",
+            "5521",
+            "330",
+            Relationship.ALLOCATED_WORKER,
+            START.date(),
+        )
+        processor.inbox.accept("lincolnshire", "mosaic", later.event_id, later)
+        processor.run_until_idle()
+        applied = dict(read)
+        # Folded for its own sake (as a team owner is), the team reads only the events it takes.
+        team = kept_state.KeptState(processor.inbox, "lincolnshire", "mosaic", processor.folds).fold(
+            "team:330"
+        )
+        steps = db.scalar("SELECT COUNT(*) FROM obligations WHERE status = 'open' AND case_id = '3000001'")
+        db.close()
+    assert applied == {"case:3000001": 1}
+    assert read.get("team:330") == 0
+    assert isinstance(team, TeamFold) and team.at is None and team.named == set()
+    assert steps == 1
