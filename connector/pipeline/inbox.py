@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from connector.pipeline.folds import position
@@ -70,6 +71,9 @@ class Inbox:
         self._group = threading.Lock()
         self._queue: list[_Accept] = []
         self._committing = False
+        # Told once per commit that stored anything (the background work's wake-up): a group of webhooks
+        # sharing a commit need one wake-up, not one each (a pipe write and a lock per webhook, on intake's path).
+        self.on_stored: Callable[[], None] | None = None
 
     def accept(self, tenant: str, platform: str, webhook_id: str, event: Event) -> bool:
         """Store the event durably; False when this webhook id was accepted before (nothing is stored).
@@ -110,6 +114,8 @@ class Inbox:
             batch, self._queue = self._queue, []
         try:
             self._commit(batch)
+            if self.on_stored is not None and any(waiting.stored for waiting in batch):
+                self.on_stored()
         finally:
             for waiting in batch:
                 if not waiting.done:  # only when the commit itself was interrupted

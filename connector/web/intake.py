@@ -46,10 +46,14 @@ class IntakeMeter:
             self._settle()
             self._waiting += 1
 
-    def end_wait(self) -> None:
+    def end_wait(self, stored: bool = False) -> None:
+        """The webhook's commit is over; `stored`: it stored an event, counted as accepted (as `record`)."""
         with self._lock:
             self._settle()
             self._waiting -= 1
+            if stored:
+                self._roll(self.clock())
+                self._current += 1
 
     def waiting(self) -> int:
         """Webhooks between their checks and their commit: senders that are waiting for an answer now."""
@@ -99,6 +103,8 @@ class Intake:
         self.inbox = inbox
         self.wake = wake
         self.meter = meter
+        if wake is not None:
+            inbox.on_stored = wake.set
         self.routes: dict[tuple[str, str], Route] = {}
         for tenant in config.tenants.values():
             for platform, settings in tenant.platforms.items():
@@ -112,15 +118,13 @@ class Intake:
     def accept(self, tenant: str, platform: str, webhook_id: str, event: Event) -> bool:
         if self.meter is not None:
             self.meter.begin_wait()
+        stored = False
         try:
+            # The background work is woken by the inbox, once per commit that stored anything.
             stored = self.inbox.accept(tenant, platform, webhook_id, event)
         finally:
             if self.meter is not None:
-                self.meter.end_wait()
-        if stored and self.meter is not None:
-            self.meter.record()
-        if stored and self.wake is not None:
-            self.wake.set()
+                self.meter.end_wait(stored)
         return stored
 
 

@@ -112,3 +112,41 @@ def test_subjects_lists_each_subject_of_a_type_once_and_only_those_a_folded_even
     assert inbox.subjects("linc", "mosaic", "case") == ["100234"]
     assert inbox.subjects("linc", "mosaic", "cas") == []  # a type is a whole prefix, not the start of one
     assert inbox.subjects("other", "mosaic", "case") == []
+
+
+def test_the_background_work_is_told_once_per_commit_that_stored_anything(db: Database) -> None:
+    import threading
+    import time
+
+    inbox = Inbox(db)
+    told: list[int] = []
+    inbox.on_stored = lambda: told.append(db.scalar("SELECT COUNT(*) FROM inbox"))
+    first_commit = threading.Event()
+    real_write = inbox._write
+
+    def write(batch: list[object]) -> None:
+        if not first_commit.is_set():
+            first_commit.wait(10)
+        real_write(batch)  # type: ignore[arg-type]
+
+    inbox._write = write  # type: ignore[method-assign]
+    threads = [
+        threading.Thread(target=inbox.accept, args=("linc", "mosaic", f"evt_{n}", allocated(f"evt_{n}")))
+        for n in range(5)
+    ]
+    threads[0].start()
+    deadline = time.monotonic() + 10
+    while not inbox._committing and time.monotonic() < deadline:
+        time.sleep(0.001)
+    for t in threads[1:]:
+        t.start()
+    # The other four queue behind the first commit, and share the next one.
+    while len(inbox._queue) < 4 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    first_commit.set()
+    for t in threads:
+        t.join()
+    assert told == [1, 5]
+    # A commit of duplicates only stores nothing: nothing to wake for.
+    assert inbox.accept("linc", "mosaic", "evt_0", allocated("evt_0")) is False
+    assert told == [1, 5]
