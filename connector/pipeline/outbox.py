@@ -14,7 +14,7 @@ from typing import Any
 
 from connector.store.database import Database, utc_now_text
 from connector.store.engines.base import Connection, Row
-from connector.store.leases import claim_outbox, shared
+from connector.store.leases import claim_outbox
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def _row(row: Row) -> OutboxRow:
 class Outbox:
     def __init__(self, db: Database) -> None:
         self.db = db
-        # The rows this process's last delivery round leased (PostgreSQL; store/leases.py), given back next round.
+        # The rows this process's last delivery round leased (store/leases.py), given back next round.
         self._leased: list[int] = []
 
     def put(
@@ -112,11 +112,8 @@ class Outbox:
         for tenant, platform in skip:
             where += " AND NOT (tenant = ? AND platform = ?)"
             params += [tenant, platform]
-        if shared(self.db):
-            rows = claim_outbox(self.db, where, params, limit, now.astimezone(UTC), release=self._leased)
-            self._leased = [int(r["id"]) for r in rows]
-        else:
-            rows = self.db.query(f"SELECT * FROM outbox WHERE {where} ORDER BY id LIMIT ?", (*params, limit))
+        rows = claim_outbox(self.db, where, params, limit, now.astimezone(UTC), release=self._leased)
+        self._leased = [int(r["id"]) for r in rows]
         return [_row(r) for r in rows]
 
     def next_due_at(self) -> str | None:

@@ -1,6 +1,6 @@
 """Sharing the background work between several processes on one PostgreSQL database.
 
-On SQLite one process runs the background work (store/worker_lock.py), so everything here lets it through.
+On SQLite one process processes events (store/worker_lock.py), so its turns let everything through.
 
 - Turns (`turn`): a session-level advisory lock per kind of work. Processing events and re-evaluating take the
   `processing` turn: folding and the rules run outside the write transaction, and an owner's obligations read
@@ -12,7 +12,10 @@ On SQLite one process runs the background work (store/worker_lock.py), so everyt
   cannot stay locked while in flight; `lease_until` marks it taken until then. Rows are claimed with
   `FOR UPDATE SKIP LOCKED`, so two processes never claim one row and never wait on each other; a process
   killed mid-send leaves a lease that simply expires and the row is sent again (writes find-or-create by
-  reference, so a resend never makes a second record).
+  reference, so a resend never makes a second record). SQLite takes leases too: its delivery runs in a process
+  of its own (`service.delivery_process`) beside the one that processes events, and a write in flight must not
+  look unsent to the other (`Outbox.drop_unsent`). Its write transaction is the whole database's, so it needs
+  no row locks.
 """
 
 from __future__ import annotations
@@ -72,13 +75,14 @@ def claim_outbox(
     """Give back the rows of this process's last round (`release`: sent, confirmed or set to retry since), then
     claim up to `limit` outbox rows matching `where` (due, pending) that no other process holds, oldest first."""
     now_text, until = _text(now), _text(now + timedelta(seconds=LEASE_SECONDS))
+    skip_locked = " FOR UPDATE SKIP LOCKED" if shared(db) else ""
     with db.transaction() as conn:
         conn.executemany("UPDATE outbox SET lease_until = NULL WHERE id = ?", [(i,) for i in sorted(release)])
         return sorted(
             conn.execute(
                 "UPDATE outbox SET lease_until = ? WHERE id IN (SELECT id FROM outbox WHERE"
-                f" {where} AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT ?"
-                " FOR UPDATE SKIP LOCKED) RETURNING *",
+                f" {where} AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT ?{skip_locked})"
+                " RETURNING *",
                 (until, *params, now_text, limit),
             ).fetchall(),
             key=lambda row: int(row["id"]),

@@ -244,8 +244,8 @@ def test_several_writes_are_in_flight_at_once_and_confirmed_in_one_transaction(
     finally:
         d.db.transaction = opened  # type: ignore[method-assign]
         d.close()
-    # Eight confirmations, one commit (on PostgreSQL, one more: the round's claim of its rows, store/leases.py).
-    assert transactions == (2 if d.db.dialect == "postgresql" else 1)
+    # Eight confirmations, one commit, and one more: the round's claim of its rows (store/leases.py).
+    assert transactions == 2
     assert d.outbox.count("pending") == 0 and len(writer.calls) == 8
     assert d.ledger.platform_ids("lincolnshire", "mosaic", ref(200001)) == ("1080001", None)
 

@@ -84,6 +84,24 @@ def test_only_a_write_nothing_can_have_sent_is_dropped(db: Database) -> None:
     with db.transaction() as conn:
         conn.execute("UPDATE outbox SET attempts = 1 WHERE reference = 'tried'")
         conn.execute("UPDATE outbox SET lease_until = '2026-12-01T10:01:00.000' WHERE reference = 'claimed'")
-        dropped = [r for r in ("never-tried", "tried", "claimed") if outbox.drop_unsent(conn, "linc", "mosaic", r)]
+        dropped = [
+            r for r in ("never-tried", "tried", "claimed") if outbox.drop_unsent(conn, "linc", "mosaic", r)
+        ]
     assert dropped == ["never-tried"]
     assert sorted(r["reference"] for r in db.query("SELECT reference FROM outbox")) == ["claimed", "tried"]
+
+
+def test_a_write_in_flight_in_one_process_is_neither_given_to_another_nor_dropped_as_unsent(
+    db: Database,
+) -> None:
+    # On SQLite too: delivery runs in a process of its own (service.delivery_process) beside the processing one,
+    # which drops a reminder's write "nothing can have sent" when its step ends. One being sent is not that.
+    delivering, processing = Outbox(db), Outbox(db)
+    put(db, "sending")
+    [row] = delivering.due(later(1))
+    assert processing.due(later(1)) == []
+    with db.transaction() as conn:
+        assert processing.drop_unsent(conn, "linc", "mosaic", "sending") is False
+    with db.transaction() as conn:
+        assert delivering.confirm(conn, row) is True
+    assert delivering.count("pending") == 0
