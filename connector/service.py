@@ -33,7 +33,7 @@ from connector.pipeline.scheduler import Scheduler, TickCounts
 from connector.store.database import Database, utc_now_text
 from connector.store.leases import turn
 from connector.store.worker_lock import WorkerLock
-from connector.web.intake import IntakeMeter
+from connector.web.intake import IntakeMeter, Waker
 from rules.version import engine_digest
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,8 @@ class Service:
         self.wake = threading.Event()
         # Set when processing queued writes, so delivery starts on them at once rather than at its next poll.
         self.deliver_wake = threading.Event()
+        # Delivery in another process (`connector work`'s, service.delivery_process): told when writes are queued.
+        self.delivery_waker: Waker | None = None
         self.meter = IntakeMeter()
         self.arrivals = InboxArrivals(self.inbox.last_seq)
         self.stopping = threading.Event()
@@ -251,20 +253,33 @@ class Service:
 
     # --- background threads ---------------------------------------------------------------------------------
 
-    def start_background(self) -> None:
-        """Start processing, delivery and the daily run; WorkerLockError when another process already runs them
-        on this database."""
+    def start_background(self, delivery: bool = True) -> None:
+        """Start processing, delivery (unless `delivery` is False: another process delivers, woken through
+        `delivery_waker`) and the daily run; WorkerLockError when another process already runs them on this
+        database."""
         self.worker_lock.acquire()
         self.reevaluate_if_rules_changed()
-        loops = (
-            ("connector-worker", self._work_loop),
-            ("connector-delivery", self._delivery_loop),
-            ("connector-ticker", self._tick_loop),
-        )
+        loops = [("connector-worker", self._work_loop), ("connector-ticker", self._tick_loop)]
+        if delivery:
+            loops.append(("connector-delivery", self._delivery_loop))
+        self._start(loops)
+
+    def start_delivery(self) -> None:
+        """Start delivery alone (`connector work`'s delivery process). It takes no worker lock: the rows a round
+        sends are leased (store/leases.py), so it never sends a write another process is sending, and processing
+        never drops one it is sending as unsent."""
+        self._start([("connector-delivery", self._delivery_loop)])
+
+    def _start(self, loops: list[tuple[str, Callable[[], None]]]) -> None:
         for name, target in loops:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    def _wake_delivery(self) -> None:
+        self.deliver_wake.set()
+        if self.delivery_waker is not None:
+            self.delivery_waker.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()
@@ -311,14 +326,14 @@ class Service:
                 if processed and self.in_burst():
                     # Senders first: while webhooks pour in, answering them quickly matters more than writing
                     # their results at once, so work off the backlog in small steps and leave the CPU to intake.
-                    self.deliver_wake.set()
+                    self._wake_delivery()
                     self.stopping.wait(BURST_PAUSE_SECONDS)
                     continue
             except Exception:
                 log.exception("processing failed; trying again shortly")
                 processed = 0
             if processed:
-                self.deliver_wake.set()
+                self._wake_delivery()
                 continue
             self.wake.wait(interval)
 
@@ -353,7 +368,7 @@ class Service:
             try:
                 self.daily(self.today())
                 self.wake.set()
-                self.deliver_wake.set()
+                self._wake_delivery()
                 due_at = next_daily_run(self.clock(), self.config.service.tick_at)
             except Exception:
                 log.exception("time-driven work failed; trying again in %s seconds", interval)

@@ -212,6 +212,10 @@ class ReportsToParent:
     def write(self, platform: str, outcome: str, seconds: float) -> None:
         self._send(["write", platform, outcome, seconds])
 
+    def relay(self, report: Report) -> None:
+        """A report of this process's own child (its delivery process), passed on to the server as it is."""
+        self._send(report)
+
     def tick(self, seconds: float) -> None:
         self._send(["tick", seconds])
 

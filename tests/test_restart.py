@@ -43,7 +43,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_config(path: Path, base_url: str, background: bool) -> None:
+def write_config(path: Path, base_url: str, background: bool, service: str = "") -> None:
     step_types = "\n".join(f"{k} = {v}" for k, v in STEP_TYPES.items())
     path.write_text(
         f"""
@@ -52,6 +52,7 @@ database = "{database_for(path.parent)}"
 [service]
 background = {str(background).lower()}
 poll_interval_seconds = 0.05
+{service}
 [[tenants]]
 id = "lincolnshire"
 rule_pack = "lincolnshire"
@@ -205,3 +206,61 @@ def test_the_background_work_process_ends_when_serve_is_killed(
     with serve(config, port) as proc:
         wait_for(lambda: len(children_of(proc.pid)) == 1)
         assert children_of(proc.pid) != [child]
+
+
+def cmdline(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/cmdline").read_text().split("\0")
+
+
+def test_delivery_runs_in_a_process_of_its_own_started_again_when_killed(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    mosaic = FakeMosaic(httpserver).install()
+    config = tmp_path / "connector.toml"
+    port = free_port()
+    write_config(config, mosaic.base_url, background=True)
+    with serve(config, port) as proc:
+        wait_for(lambda: len(children_of(proc.pid)) == 1 and len(children_of(children_of(proc.pid)[0])) == 1)
+        [work] = children_of(proc.pid)
+        [delivery] = children_of(work)
+        assert "--deliver-only" in cmdline(delivery) and "--deliver-only" not in cmdline(work)
+        os.kill(delivery, signal.SIGKILL)
+        body, headers = signed(ALLOCATED, timestamp=int(time.time()))
+        response = requests.post(
+            f"http://127.0.0.1:{port}/webhooks/lincolnshire/mosaic", data=body, headers=headers
+        )
+        assert response.status_code == 202
+        # Processed meanwhile; written once the work process has started its delivery process again.
+        wait_for(lambda: len(mosaic.steps) == 1)
+        [again] = children_of(work)
+        assert again != delivery
+        # Its writes reach serve's /metrics through the work process.
+        confirmed = 'connector_platform_writes_total{outcome="confirmed",platform="mosaic"} 1.0'
+        wait_for(lambda: confirmed in requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    assert ended(work) and ended(again)
+    assert mosaic.calls["POST /workflow-steps"] == 1
+
+
+def test_with_delivery_process_false_the_work_process_delivers_itself(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    mosaic = FakeMosaic(httpserver).install()
+    config = tmp_path / "connector.toml"
+    port = free_port()
+    write_config(config, mosaic.base_url, background=True, service="delivery_process = false")
+    with serve(config, port) as proc:
+        wait_for(lambda: len(children_of(proc.pid)) == 1)
+        [work] = children_of(proc.pid)
+        body, headers = signed(ALLOCATED, timestamp=int(time.time()))
+        assert (
+            requests.post(
+                f"http://127.0.0.1:{port}/webhooks/lincolnshire/mosaic", data=body, headers=headers
+            ).status_code
+            == 202
+        )
+        wait_for(lambda: len(mosaic.steps) == 1)
+        assert children_of(work) == []
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0

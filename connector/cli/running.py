@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import sys
 from types import FrameType
@@ -65,26 +66,46 @@ def serve(config_path: str, host: str, port: int) -> None:
     hidden=True,
     help="Write what /metrics counts to this file descriptor, for `connector serve` to show.",
 )
-def work(config_path: str, follow_parent: bool, report_fd: int | None) -> None:
+@click.option(
+    "--deliver-only",
+    is_flag=True,
+    hidden=True,
+    help="Deliver only: the delivery process `connector work` starts (service.delivery_process).",
+)
+def work(config_path: str, follow_parent: bool, report_fd: int | None, deliver_only: bool) -> None:
     """Run only the background work (processing, delivery, reminders), for `service.background = false`."""
     from connector.service import Service
     from connector.store.worker_lock import WorkerLockError
-    from connector.worker_process import ReportsToParent, die_with_parent
+    from connector.worker_process import ReportsToParent, WorkerProcess, die_with_parent, work_command
     from connector.worker_process import follow_parent as follow
 
     if follow_parent:
         die_with_parent()
     service = Service(load_config(config_path))
-    if report_fd is not None:
-        reports = ReportsToParent(report_fd)
+    reports = None if report_fd is None else ReportsToParent(report_fd)
+    if reports is not None:
         service.dispatcher.observe, service.observe_tick = reports.write, reports.tick
+    delivery: WorkerProcess | None = None
     try:
-        service.start_background()
+        if deliver_only:
+            service.start_delivery()
+        else:
+            apart = service.config.service.delivery_process
+            service.start_background(delivery=not apart)
+            if apart:
+                # Its own process, so a backlog is processed on one core while its writes go out on the other.
+                level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+                delivery = WorkerProcess(
+                    [*work_command(config_path, level), "--deliver-only"],
+                    on_report=None if reports is None else reports.relay,
+                )
+                delivery.start()
+                service.delivery_waker = delivery
     except WorkerLockError as exc:
         service.close()
         fail(str(exc))
     if follow_parent:
-        follow(sys.stdin.fileno(), service.wake, service.stopping)
+        follow(sys.stdin.fileno(), service.deliver_wake if deliver_only else service.wake, service.stopping)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         service.stopping.set()
@@ -92,6 +113,8 @@ def work(config_path: str, follow_parent: bool, report_fd: int | None) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     service.stopping.wait()
+    if delivery is not None:
+        delivery.stop()
     service.close()
 
 

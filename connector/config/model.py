@@ -69,6 +69,9 @@ class ServiceConfig:
     # Under `connector serve`, the background work in a child `connector work` process (False: as threads of
     # the serve process): two processes, so intake and processing do not take turns on one GIL.
     worker_process: bool = True
+    # `connector work`'s delivery in a process of its own, which it starts and keeps (False: a thread of it):
+    # processing and delivery are both Python, and one process drains a backlog on one core.
+    delivery_process: bool = True
     poll_interval_seconds: float = 1.0
     tick_interval_seconds: float = 3600.0
     # When the daily time-driven work runs, Europe/London time (it also runs at start).
