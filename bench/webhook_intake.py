@@ -89,9 +89,16 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def descendants_of(pid: int) -> list[int]:
+    """Its children, theirs, and so on (serve's background work process, and that one's delivery process)."""
+    found = children_of(pid)
+    return found + [d for child in found for d in descendants_of(child)]
+
+
 def tree_cpu_seconds(pid: int) -> tuple[float, float]:
-    """(the process's CPU seconds, its live children's): the connector's cost includes its worker process."""
-    return cpu_seconds(pid), sum(cpu_seconds(child) for child in children_of(pid))
+    """(the process's CPU seconds, its live descendants'): the connector's cost includes its background work
+    process and that one's delivery process."""
+    return cpu_seconds(pid), sum(cpu_seconds(child) for child in descendants_of(pid))
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -250,6 +257,11 @@ def main() -> None:
         help="run processing and delivery as threads of `connector serve` (service.worker_process = false)",
     )
     parser.add_argument(
+        "--delivery-thread",
+        action="store_true",
+        help="deliver from a thread of the background work process (service.delivery_process = false)",
+    )
+    parser.add_argument(
         "--burst-rate",
         type=float,
         default=None,
@@ -271,6 +283,7 @@ threads = {args.threads}
 poll_interval_seconds = 0.05
 background = {"false" if args.separate_worker else "true"}
 {"worker_process = false" if args.worker_threads else ""}
+{"delivery_process = false" if args.delivery_thread else ""}
 {"" if args.burst_rate is None else f"burst_rate = {args.burst_rate}"}
 [[tenants]]
 id = "bench"
@@ -384,6 +397,8 @@ webhook_secrets = ["{SECRET}"]
         print(f"connector serve peak memory (VmHWM): {peak_rss_mib(connector.pid):.0f} MiB")
         for child in children_of(connector.pid):
             print(f"  its background work process peak memory (VmHWM): {peak_rss_mib(child):.0f} MiB")
+            for delivery in children_of(child):
+                print(f"  and that one's delivery process (VmHWM): {peak_rss_mib(delivery):.0f} MiB")
         if worker is not None:
             print(f"connector work peak memory (VmHWM): {peak_rss_mib(worker.pid):.0f} MiB")
         status = get_json(connector_port, "/status")
