@@ -26,9 +26,10 @@ if TYPE_CHECKING:  # only for the hints: the processor runs the re-evaluation wi
 
 log = logging.getLogger(__name__)
 
-# About this many ledger rows (an owner's desired obligations, plus one for its day) per write transaction:
-# at most a few milliseconds of the write lock, as intake needs.
-WRITE_PART = 200
+# About this many ledger rows (an owner's desired obligations, plus one for its day) per write transaction, as
+# intake needs the write lock within 100 ms: at 500k cases on 1 April (bench/daily.py), parts of 200 rows held it
+# 35-42 ms of CPU each, and up to 109 ms on a loaded machine.
+WRITE_PART = 100
 
 
 def read_slice(kept: KeptState, facts: _Facts, owners: list[str]) -> None:
