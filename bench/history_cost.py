@@ -1,8 +1,9 @@
 """Benchmark: what one more event costs to process, against how much history its subject already has.
 
-For a child (case supervisions of one case), a worker (personal supervisions of one worker) and a team (team
-briefs of one team), stores 0, 100, 1,000 and 10,000 earlier events, processes them, then times processing
-one more event of the same subject (the median of `--repeat` events, each its own batch, as the service does).
+For a child (case supervisions of one case), a worker (personal supervisions of one worker), a team (team
+briefs of one team) and a team's caseload (allocations of new children to workers of one team, whose events
+name the team though its fold takes none), stores 0, 100, 1,000 and 10,000 earlier events, processes them,
+then times processing one more event of the same subject (the median of `--repeat` events, each its own batch, as the service does).
 Prints the cost per event (CPU time of the process, and wall time beside it) and its ratio to the cost with no
 history, for the kept state and, as the baseline in the same run, with every fold made again from all the
 subject's events (the kept state dropped before each event: the path before kept state). `--refold` runs only
@@ -35,6 +36,12 @@ START = datetime(2000, 1, 1, 9, tzinfo=UTC)
 
 def session(n: int, subject: str) -> Event:
     at = START + timedelta(hours=n)
+    if subject == "caseload":
+        # Team 330 is named by its cases' events only (no worker.updated names it).
+        worker = str(6000 + n % 50)
+        return CaseAllocated(
+            f"s{n}", at, str(2_000_000 + n), worker, "330", Relationship.ALLOCATED_WORKER, at.date()
+        )
     kind = {"child": "case", "worker": "personal", "team": "team_brief"}[subject]
     return SupervisionRecorded(
         f"s{n}",
@@ -134,7 +141,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="0,100,1000,10000")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument(
-        "--refold", action="store_true", help="only the baseline: every fold made from all the subject's events"
+        "--refold",
+        action="store_true",
+        help="only the baseline: every fold made from all the subject's events",
     )
     parser.add_argument("--no-baseline", action="store_true", help="only the kept state, no re-fold baseline")
     args = parser.parse_args()
@@ -148,9 +157,9 @@ def main() -> None:
         f"per-event processing cost, CPU ms (wall ms in brackets), median of {args.repeat};"
         f" x = CPU ratio from {sizes[0]:,} to {sizes[-1]:,} earlier events:"
     )
-    for subject in ("child", "worker", "team"):
+    for subject in ("child", "worker", "team", "caseload"):
         for name, refold in paths:
-            print(f"  {subject:<6} {name:<10} {curve(subject, sizes, args.repeat, refold)}")
+            print(f"  {subject:<8} {name:<10} {curve(subject, sizes, args.repeat, refold)}")
 
 
 if __name__ == "__main__":
