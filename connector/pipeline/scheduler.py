@@ -6,6 +6,8 @@ yet sent, so a tick after missed days catches up with the rung that is current, 
 "due in a week" the day after the due date). A rung whose recipient nobody holds (no supervisor known) is
 skipped. References are deterministic and name the rung, the due date and the recipient, so a repeated tick or
 a retried write never makes a second notification, and a moved due date or a new recipient earns a fresh one.
+A live reminder whose text no longer matches its obligation (its rules changed, not its date or recipient) is
+corrected (pipeline/reminder_texts.py).
 """
 
 from __future__ import annotations

@@ -150,3 +150,27 @@ def test_digests_references_and_amendments() -> None:
     assert reminder_of("x:withdraw", "reminder_withdrawal") == "x"
     assert reminder_of("x:edit", "reminder_edit") == "x"
     assert reminder_of("x:edit", "reminder") == "x:edit"
+
+
+def test_a_send_tried_and_unanswered_is_corrected_once_it_is_confirmed(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    mosaic.fail_next(503, times=2)  # tried, unconfirmed: it may have reached Mosaic with the old text
+    connector.service.tick(date(2026, 11, 23))
+    connector.service.dispatcher.run_once()
+    connector.service.dispatcher.run_once()  # the quick second try
+    assert connector.post(CP_PLAN).status_code == 202
+    connector.service.processor.run_until_idle()
+    connector.service.tick(date(2026, 11, 24))
+    [queued] = connector.service.db.query("SELECT attempts, payload FROM outbox WHERE item = 'reminder'")
+    # Never changed on a guess: its retry must be answered as its first try was.
+    assert queued["attempts"] == 2 and BEFORE in queued["payload"]
+    connector.service.dispatcher.clock = lambda: datetime.now(UTC) + timedelta(hours=1)
+    connector.service.drain()
+    base = REFERENCE.format(step=step_id(mosaic))
+    assert tray(mosaic) == {base: (5521, "2026-11-23", BEFORE)}
+    connector.service.tick(date(2026, 11, 24))
+    connector.service.drain()
+    assert tray(mosaic) == {f"{base}.r2": (5521, "2026-11-24", AFTER)}
