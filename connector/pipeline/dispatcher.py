@@ -2,7 +2,8 @@
 
 Several writes are in flight at once (`delivery.workers` threads, each with its own kept-alive sessions), but
 never two writes about the same platform record: a round takes at most one row per record (an obligation's
-step, with its reminders and their withdrawals and edits), so they reach the platform in the order they were queued.
+step, with its reminders and their withdrawals and edits), so they reach the platform in the order they were
+queued.
 Every writer makes one try per call; a retryable failure waits in the outbox (`next_attempt_at`), never in a
 sleep that would hold a worker: first the platform's quick tries (`max_attempts`, short waits up to
 `max_retry_wait_seconds`), then a growing delay, and a dead letter after `delivery.max_attempts` more. A 429

@@ -31,7 +31,6 @@ from connector.pipeline.tick_rows import (
     open_due_by,
     open_with_dated_reminders,
     said_for,
-    sent_for,
     still_as_read,
 )
 from connector.store.database import Database, utc_now_text
@@ -173,8 +172,7 @@ class Scheduler:
     def _slice(self, rows: list[Row], work: _Work, failed_before: set[Key]) -> tuple[int, int, int]:
         """Decide the slice from reads alone, then write what it decided in short transactions; if one fails,
         each of its rows' writes again in a savepoint of its own, so one bad row spoils only itself."""
-        sent = sent_for(self.db.conn, rows)
-        self._live = said_for(self.db.conn, rows)
+        sent, self._live = said_for(self.db.conn, rows)
         decided, errors = self._decide(rows, work, set(sent))
         # A reminder queued before under another obligation (a platform record taken over) is never sent twice.
         again = already_sent(self.db.conn, [key for _, writes, _ in decided for key in writes.added])
