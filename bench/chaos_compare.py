@@ -111,7 +111,9 @@ def _views(
         # A reminder's reference names the platform's id of its step, which differs between runs: it is keyed
         # by its step's reference and its rung instead.
         step_ref = by_id.get(note["workflow_step_id"])
-        rung = note["external_reference"].split(":", 3)[-1]
+        # A reminder corrected after its obligation's rules changed is sent again as `….rN` (pipeline/reminder_texts.py):
+        # the same rung, compared by what it says now.
+        rung = re.sub(r"\.r[0-9]+$", "", note["external_reference"].split(":", 3)[-1])
         key = f"{step_ref} {rung}"
         if key in notes:
             doubled.append(f"two reminders hold {note['external_reference']}")

@@ -247,3 +247,40 @@ def test_the_reminder_ladder_becomes_prompts_in_childview(connector: Connector, 
         ("2026-11-30", "TM-0007", "MANAGEMENT_OVERSIGHT_DUE", "normal", YP),
         ("2026-12-07", "HOS-0001", "OVERDUE_ESCALATION", "high", YP),
     ]
+
+
+LOOKED_AFTER = event(
+    "cv_status",
+    "case.status_changed",
+    "2026-11-03T10:00:00Z",
+    yp_id=YP,
+    disposal="YRO",
+    looked_after=True,
+    start_date="2026-11-03",
+)
+
+
+def test_a_late_status_edits_the_reminder_prompts_text_in_place(
+    connector: Connector, childview: Served
+) -> None:
+    # Looked after from 3 Nov: LINC-CS-LAC replaces the floor and its first due date is later, so the prompt
+    # stays due 30 Nov and the same case manager's; only the rules its reminder cites change.
+    deliver(connector, STAFF, ALLOCATED)
+    before = {p["prompt_id"] for p in childview.store.all_prompts()}
+    connector.service.tick(date(2026, 11, 23))
+    connector.service.drain()
+    [reminder] = [p for p in childview.store.all_prompts() if p["prompt_id"] not in before and p["yp_id"]]
+    assert "LINC-CS-FLOOR" in reminder["text"] and reminder["show_from"] == "2026-11-23"
+    deliver(connector, LOOKED_AFTER)
+    steps = [p for p in open_oversight_prompts(childview) if p["prompt_id"] != reminder["prompt_id"]]
+    assert [p["due_date"] for p in steps] == ["2026-11-30"] and "LINC-CS-FLOOR" not in steps[0]["text"]
+    for day in (24, 25):  # edited once: the second tick finds it saying what it should
+        connector.service.tick(date(2026, 11, day))
+        connector.service.drain()
+    [edited] = [p for p in childview.store.all_prompts() if p["prompt_id"] not in before and p["yp_id"]]
+    assert edited["prompt_id"] == reminder["prompt_id"] and edited["status"] == "OPEN"
+    assert edited["text"] == (
+        f"Case supervision for child {YP} is due on 2026-11-30 (LINC-CS-ALLOC, policy 5.1.1, 5.1.6)."
+    )
+    edited["text"] = reminder["text"]
+    assert edited == reminder  # nothing else about it changed

@@ -26,6 +26,8 @@ class ChildviewAdapter:
     """adapters.base.PlatformAdapter for Childview."""
 
     name = "childview"
+    # A prompt's text can be PATCHed (childview-api.md), so a reminder citing old rules is edited, not re-sent.
+    edits_reminders = True
 
     def parse_event(self, body: Mapping[str, Any]) -> Event:
         return parse_childview_event(body)

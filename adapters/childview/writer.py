@@ -144,6 +144,11 @@ class ChildviewWriter:
     def withdraw_reminder(self, platform_id: str) -> None:
         self._withdraw(platform_id)
 
+    def edit_reminder(self, platform_id: str, message: str) -> None:
+        """Correct what a prompt says (its obligation now cites other rules); a PATCH is safe to repeat. 404: the
+        prompt is gone, and there is nothing left to correct."""
+        self.client.call("PATCH", f"/prompts/{_seg(platform_id)}", json={"text": message}, allow=(404,))
+
     # --- create ---------------------------------------------------------------------------------------------
 
     def _create(self, path: str, body: dict[str, Any], key: str, id_name: str) -> str:

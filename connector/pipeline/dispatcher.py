@@ -2,7 +2,8 @@
 
 Several writes are in flight at once (`delivery.workers` threads, each with its own kept-alive sessions), but
 never two writes about the same platform record: a round takes at most one row per record (an obligation's
-step, with its reminders and their withdrawals), so they reach the platform in the order they were queued.
+step, with its reminders and their withdrawals and edits), so they reach the platform in the order they were
+queued.
 Every writer makes one try per call; a retryable failure waits in the outbox (`next_attempt_at`), never in a
 sleep that would hold a worker: first the platform's quick tries (`max_attempts`, short waits up to
 `max_retry_wait_seconds`), then a growing delay, and a dead letter after `delivery.max_attempts` more. A 429
@@ -34,6 +35,7 @@ from connector.pipeline.ledger import Ledger
 from connector.pipeline.obligation_writes import obligation_write
 from connector.pipeline.outbox import Outbox, OutboxRow
 from connector.pipeline.pacing import Pacing
+from connector.pipeline.reminder_texts import AMENDS, WITHDRAW_SUFFIX, amend, reminder_of
 from connector.store.database import Database, utc_now_text
 from connector.store.engines.base import Connection, Row
 
@@ -41,7 +43,6 @@ log = logging.getLogger(__name__)
 
 # The platform's quick tries wait as its HTTP client used to between tries in one call: 0.5 s, doubling.
 QUICK_FIRST_WAIT = 0.5
-WITHDRAW_SUFFIX = ":withdraw"
 
 Confirm = Callable[[Connection], None]
 
@@ -199,17 +200,13 @@ class Dispatcher:
         return first
 
     def _records(self, rows: list[OutboxRow]) -> dict[tuple[str, str, str], str]:
-        """(tenant, platform, reference) of each reminder row (and each withdrawal of one) -> the reference of
+        """(tenant, platform, reference) of each reminder row (and each amendment of one) -> the reference of
         the obligation it is about; obligation rows are their own record."""
         wanted: dict[tuple[str, str], dict[str, str]] = {}
         for row in rows:
             if row.item == "obligation":
                 continue
-            reminder = (
-                row.reference.removesuffix(WITHDRAW_SUFFIX)
-                if row.item == "reminder_withdrawal"
-                else row.reference
-            )
+            reminder = reminder_of(row.reference, row.item)
             wanted.setdefault((row.tenant, row.platform), {})[reminder] = row.reference
         records: dict[tuple[str, str, str], str] = {}
         for (tenant, platform), by_reminder in wanted.items():
@@ -254,8 +251,8 @@ class Dispatcher:
                     Delivery("delivered", notification_id),
                     lambda conn: self._confirm_reminder(conn, row, notification_id),
                 )
-            if row.item == "reminder_withdrawal":
-                writer.withdraw_reminder(row.payload["platform_id"])
+            if row.item in AMENDS:
+                amend(writer, row)
                 confirmed = True
                 return _Attempt(
                     Delivery("delivered", row.payload["platform_id"]),

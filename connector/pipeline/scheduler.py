@@ -6,6 +6,8 @@ yet sent, so a tick after missed days catches up with the rung that is current, 
 "due in a week" the day after the due date). A rung whose recipient nobody holds (no supervisor known) is
 skipped. References are deterministic and name the rung, the due date and the recipient, so a repeated tick or
 a retried write never makes a second notification, and a moved due date or a new recipient earns a fresh one.
+A live reminder whose text no longer matches its obligation (its rules changed, not its date or recipient) is
+corrected (pipeline/reminder_texts.py).
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from connector.pipeline.failures import record_failures
 from connector.pipeline.inbox import Inbox
 from connector.pipeline.ladder import Chain, current_rungs, describe, rung_message, why
 from connector.pipeline.outbox import Outbox
+from connector.pipeline.reminder_texts import Correction, Said, apply, corrections, digest
 from connector.pipeline.tick_rows import (
     already_sent,
     open_due_by,
     open_with_dated_reminders,
-    sent_for,
+    said_for,
     still_as_read,
 )
 from connector.store.database import Database, utc_now_text
@@ -59,6 +62,7 @@ class _Writes:
     reminders: list[tuple[Any, ...]] = field(default_factory=list)
     outbox: list[tuple[str, str, str, str, str, dict[str, Any]]] = field(default_factory=list)
     added: list[tuple[str, str, str]] = field(default_factory=list)
+    corrections: list[Correction] = field(default_factory=list)
 
     def flush(self, conn: Connection, outbox: Outbox) -> None:
         conn.executemany(
@@ -67,18 +71,21 @@ class _Writes:
         )
         conn.executemany(
             "INSERT INTO reminders (tenant, platform, reference, obligation_reference, worker_id, show_on,"
-            " escalation, created_at, due_date, recipient) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " escalation, created_at, due_date, recipient, said, rung) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING",
             self.reminders,
         )
         outbox.put_many(conn, self.outbox)
-        self.overdue, self.reminders, self.outbox = [], [], []
+        for correction in self.corrections:
+            apply(conn, outbox, correction)
+        self.overdue, self.reminders, self.outbox, self.corrections = [], [], [], []
 
     def extend(self, other: _Writes) -> None:
         self.overdue += other.overdue
         self.reminders += other.reminders
         self.outbox += other.outbox
         self.added += other.added
+        self.corrections += other.corrections
 
     def give_back(self, sent: set[tuple[str, str, str]]) -> None:
         sent.difference_update(self.added)
@@ -97,7 +104,7 @@ def _parts(decided: list[_Decided], most: int) -> list[list[_Decided]]:
     parts: list[list[_Decided]] = [[]]
     held = 0
     for item in decided:
-        size = len(item[1].overdue) + len(item[1].reminders)
+        size = len(item[1].overdue) + len(item[1].reminders) + len(item[1].corrections)
         if held + size > most and held:
             parts.append([])
             held = 0
@@ -124,6 +131,7 @@ class Scheduler:
         self.outbox = Outbox(db)
         self.inbox = Inbox(db)
         self._rungs: dict[tuple[str, str, date, date], list[Rung]] = {}
+        self._live: dict[Key, list[Said]] = {}  # the slice's reminders that kept what they said
 
     def tick(self, as_of: date) -> TickCounts:
         """Queue the day's rungs, overdue marks and rule-dated reminders, a slice of `TICK_SLICE` obligations at
@@ -164,7 +172,7 @@ class Scheduler:
     def _slice(self, rows: list[Row], work: _Work, failed_before: set[Key]) -> tuple[int, int, int]:
         """Decide the slice from reads alone, then write what it decided in short transactions; if one fails,
         each of its rows' writes again in a savepoint of its own, so one bad row spoils only itself."""
-        sent = sent_for(self.db.conn, rows)
+        sent, self._live = said_for(self.db.conn, rows)
         decided, errors = self._decide(rows, work, set(sent))
         # A reminder queued before under another obligation (a platform record taken over) is never sent twice.
         again = already_sent(self.db.conn, [key for _, writes, _ in decided for key in writes.added])
@@ -185,7 +193,7 @@ class Scheduler:
         # Only the rows with something to write are read again under the lock (most rows on most days have
         # nothing: reading them all again was most of a part's time in the lock), and a part with nothing to
         # write or record takes no lock at all.
-        writing = [row for row, writes, _ in part if writes.overdue or writes.reminders]
+        writing = [row for row, writes, _ in part if writes.overdue or writes.reminders or writes.corrections]
         if not writing and not errors and not any(_key(row) in failed_before for row in rows):
             return (0, 0, 0)
         try:
@@ -302,13 +310,15 @@ class Scheduler:
                 rung, row["kind"], row["case_id"], due, row["assignee_id"], why(row["rules"])
             )
             show_on = due + timedelta(days=rung.offset_days)
-            if self._queue(
-                writes, sent, row, reference, worker, show_on, as_of, message, rung.escalation, rung.to
-            ):
+            what = (message, rung.escalation, rung.to, rung.tag)
+            if self._queue(writes, sent, row, reference, worker, show_on, as_of, *what):
                 if rung.escalation:
                     escalations += 1
                 else:
                     reminders += 1
+        if live := self._live.get(_key(row)):
+            ladder = self.config.ladder(row["tenant"], row["kind"])
+            writes.corrections += corrections(row, live, ladder, chain, as_of)
         return reminders, overdue, escalations
 
     def _dated_reminder(self, writes: _Writes, row: Row, as_of: date, sent: set[tuple[str, str, str]]) -> int:
@@ -349,6 +359,7 @@ class Scheduler:
         message: str,
         escalation: bool,
         recipient: str,
+        rung: str | None = None,
     ) -> bool:
         """Gather one reminder and its send, once: `sent` holds every reference queued before (read at the
         tick's start) and those this tick claims, so a repeated tick or a second rung of one day adds none."""
@@ -371,6 +382,8 @@ class Scheduler:
                 utc_now_text(),
                 row["due_date"],
                 recipient,
+                digest(message),
+                rung,  # None for a dated reminder: it cites no rule, so it is never corrected
             )
         )
         writes.outbox.append(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import date
 
+from connector.pipeline.reminder_texts import Said
 from connector.store.engines.base import Connection, Row
 
 # Only what deciding reads: the explanation and the rest of the ledger row are never needed here.
@@ -59,6 +60,33 @@ def sent_for(conn: Connection, rows: Iterable[Row]) -> set[tuple[str, str, str]]
     for row in rows:
         wanted.setdefault((row["tenant"], row["platform"]), []).append(row["reference"])
     return _found(conn, wanted, "obligation_reference")
+
+
+def said_for(
+    conn: Connection, rows: Iterable[Row]
+) -> tuple[set[tuple[str, str, str]], dict[tuple[str, str, str], list[Said]]]:
+    """`sent_for` and, in the same read, the live ladder reminders of these obligations that kept what they
+    said, by (tenant, platform, obligation reference): those written before digests were kept are left out,
+    as matching."""
+    wanted: dict[tuple[str, str], list[str]] = {}
+    for row in rows:
+        wanted.setdefault((row["tenant"], row["platform"]), []).append(row["reference"])
+    sent: set[tuple[str, str, str]] = set()
+    live: dict[tuple[str, str, str], list[Said]] = {}
+    for (tenant, platform), values in wanted.items():
+        for start in range(0, len(values), IN_CHUNK):
+            chunk = values[start : start + IN_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for r in conn.execute(
+                "SELECT obligation_reference, reference, rung, said, worker_id, due_date, withdrawn_at"
+                f" FROM reminders WHERE tenant = ? AND platform = ? AND obligation_reference IN ({marks})",
+                (tenant, platform, *chunk),
+            ):
+                sent.add((tenant, platform, r["reference"]))
+                if r["withdrawn_at"] is None and r["said"] is not None and r["rung"] is not None:
+                    said = Said(r["reference"], r["rung"], r["said"], r["worker_id"], r["due_date"])
+                    live.setdefault((tenant, platform, r["obligation_reference"]), []).append(said)
+    return sent, live
 
 
 def already_sent(conn: Connection, keys: Iterable[tuple[str, str, str]]) -> set[tuple[str, str, str]]:

@@ -337,6 +337,14 @@ def _018_reevaluate_on_digest(db: sqlite_utils.Database) -> None:
     db.table("reevaluate_on").add_column("digest", str)
 
 
+def _019_reminder_said(db: sqlite_utils.Database) -> None:
+    # What a reminder said (a digest of its message) and the ladder rung it is, so one whose obligation now
+    # cites other rules is corrected (pipeline/reminder_texts.py). NULL (every reminder before it): matching.
+    reminders = db.table("reminders")
+    reminders.add_column("said", str)
+    reminders.add_column("rung", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _001_inbox,
     _002_obligations,
@@ -356,4 +364,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _016_outbox_leases,
     _017_compacted_webhooks,
     _018_reevaluate_on_digest,
+    _019_reminder_said,
 ]

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-from connector.pipeline.tick_rows import already_sent, open_due_by, open_with_dated_reminders, sent_for
+from connector.pipeline.reminder_texts import Said
+from connector.pipeline.tick_rows import (
+    already_sent,
+    open_due_by,
+    open_with_dated_reminders,
+    said_for,
+    sent_for,
+)
 from connector.store.database import Database
 
 
@@ -58,3 +65,19 @@ def test_dated_reminders_and_reminders_sent_are_read_for_the_slice_alone(tmp_pat
     assert already_sent(db.conn, [("t", "mosaic", "rem-a"), ("t", "mosaic", "rem-b")]) == {
         ("t", "mosaic", "rem-a")
     }
+
+
+def test_the_reminders_that_kept_what_they_said_are_read_with_those_sent(tmp_path: Path) -> None:
+    db = _ledger(tmp_path)
+    with db.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO reminders (tenant, platform, reference, obligation_reference, worker_id, show_on,"
+            " escalation, created_at, due_date, said, rung, withdrawn_at) VALUES"
+            " ('t', 'mosaic', ?, 'ref-03', '7', '2026-11-01', 0, 'x', '2026-11-04', ?, 'due-7', ?)",
+            [("rem-b", "d1", None), ("rem-c", "d2", "2026-11-02"), ("rem-d", None, None)],
+        )
+    rows = next(open_due_by(db.conn, date(2026, 11, 5), 4))
+    sent, live = said_for(db.conn, rows)
+    assert sent == {("t", "mosaic", r) for r in ("rem-a", "rem-b", "rem-c", "rem-d")}
+    # Not the withdrawn one, nor those written before digests were kept (taken as matching).
+    assert live == {("t", "mosaic", "ref-03"): [Said("rem-b", "due-7", "d1", "7", "2026-11-04")]}
