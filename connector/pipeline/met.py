@@ -24,7 +24,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 from connector.store.engines.base import Row
 from rules.events import Event, SupervisionBooked, SupervisionRecorded
@@ -51,14 +51,21 @@ class Held:
 _S = TypeVar("_S", Held, Session)
 
 # The session that met a ledger row's cycle (the first that counts for it), or None.
-SessionFinder = Callable[[Row], Held | None]
+SessionFinder = Callable[["Columns"], Held | None]
+
+
+class Columns(Protocol):
+    """What a finder or an outcome reads of a ledger row: its columns by name (a row read, or the columns of a
+    cycle the ledger never held, connector/pipeline/skipped.py)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
 
 
 def never_met(row: Row) -> bool:
     return False
 
 
-def no_session(row: Row) -> Held | None:
+def no_session(row: Columns) -> Held | None:
     return None
 
 
@@ -97,7 +104,7 @@ def _finder(
     if not held:
         return no_session
 
-    def first(row: Row) -> Held | None:
+    def first(row: Columns) -> Held | None:
         since = date.fromisoformat(row["counted_from_date"])
         from_session = row["counted_from_fact"] in SESSION_FACTS or row["counted_from_fact"].endswith(" held")
         scope = str(row["scope"])

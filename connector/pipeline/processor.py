@@ -41,6 +41,7 @@ from connector.pipeline.reevaluation import (
     read_slice,
     write_parts,
 )
+from connector.pipeline.skipped import obligations_before, skipped_cycles
 from connector.store.database import Database
 from connector.store.engines.base import Connection
 from connector.store.leases import turn
@@ -321,18 +322,14 @@ class Processor:
             for owner, desired in to_diff:
                 found = plan.checks.get(owner)
                 met_by, held_by = found if found else plan.evaluator.met_checks(plan.facts, owner)
-                counts = self.ledger.apply(
-                    conn,
-                    tenant.id,
-                    plan.platform,
-                    tenant.reference_prefix,
-                    owner,
-                    desired,
-                    today,
-                    met_by=met_by,
-                    held_by=held_by,
-                    rows=rows.get(owner, []),
+                # Made only when a diff jumps past a cycle (skipped.py): most end none.
+                skipped = skipped_cycles(
+                    obligations_before(plan.evaluator, plan.facts, owner, today), held_by
                 )
+                counts = self.ledger.apply(
+                    conn, tenant.id, plan.platform, tenant.reference_prefix, owner, desired, today,
+                    met_by=met_by, held_by=held_by, rows=rows.get(owner, []), skipped=skipped,
+                )  # fmt: skip
                 totals = _add(totals, counts)
             save_reevaluate_on(conn, tenant.id, plan.platform, plan.changes, digests, known)
         return totals
