@@ -188,7 +188,7 @@ class Ledger:
         tenant: str,
         platform: str,
         prefix: str,
-        found: list[tuple[Obligation, Held]],
+        found: list[tuple[Obligation, Held | None]],
         today: date,
     ) -> None:
         for obligation, session in found:

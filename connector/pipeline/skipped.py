@@ -5,9 +5,10 @@ When one diff counts two sessions of a series at once (both in one processing ba
 subject with a past), the desired set jumps from cycle N to N+2: the ledger ends N met, and N+1 never had a row.
 Its outcome is then worked out from the final facts, the same as a diff that saw it open would have recorded:
 the k-th qualifying session met cycle k, and the cycle's due date, rules and counted-from fact are what the rules
-give for the same facts with only the sessions held before that session. Facts other than sessions (a status
-change, a new supervisor) are taken as they ended: the final state does not say when they changed relative to
-each session, so two batchings agree on them only as far as that state determines them.
+give for the same facts with only the sessions held before that session, and without a case status or a
+supervisor that began on its day or later. What those facts were before such a change is not kept (the final
+state holds the current status and supervisor only), so the rules are given none: two batchings agree on a
+skipped cycle's timing as far as the final state determines it.
 
 No work in the common case: only a diff whose desired cycle is more than one past the cycle it ends (or a new
 series starting above cycle 1 with no row at all) asks.
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 Series = tuple[str, str, str]  # (kind, scope, holder)
 # (series, first cycle never held, the session that met the cycle before it or None, the cycle desired now) ->
 # each cycle in between the ledger never held, as the rules gave it, with the session that met it.
-SkippedCycles = Callable[[Series, int, Held | None, int], list[tuple[Obligation, Held]]]
+SkippedCycles = Callable[[Series, int, Held | None, int], list[tuple[Obligation, Held | None]]]
 # The owner's obligations from its facts with only the sessions held before a day.
 ObligationsBefore = Callable[[date], list[Obligation]]
 
@@ -38,39 +39,51 @@ _A_SESSION_FACT = sorted(SESSION_FACTS)[0]
 
 def none_skipped(
     series: Series, start: int, met_before: Held | None, upto: int
-) -> list[tuple[Obligation, Held]]:
+) -> list[tuple[Obligation, Held | None]]:
     return []
 
 
 def skipped_cycles(before: ObligationsBefore, finder: SessionFinder) -> SkippedCycles:
     """From the owner's obligations as of a day and the finder of the session that met a ledger row."""
 
-    def fill(series: Series, start: int, met_before: Held | None, upto: int) -> list[tuple[Obligation, Held]]:
+    def fill(
+        series: Series, start: int, met_before: Held | None, upto: int
+    ) -> list[tuple[Obligation, Held | None]]:
         kind, scope, holder = series
-        if met_before is None and start > 1:
-            return []  # the cycle before was ended with no session found to count on from
-        found: list[tuple[Obligation, Held]] = []
+        # The session that ended the cycle before `start` (the count goes on from it): the one that met it, or,
+        # when none was found for it (held before what it counted from), the (start - 1)-th that counts.
         previous = met_before
+        for _ in range(start - 1 if met_before is None else 0):
+            previous = finder(_after(kind, scope, holder, previous))
+            if previous is None:
+                return []
+        found: list[tuple[Obligation, Held | None]] = []
         for cycle in range(start, upto):
-            # The session that met this cycle: the first that counts for the series after the one that met the
-            # cycle before (from the start for cycle 1), as `met.py` finds it for a row the ledger held.
-            session = finder(_counted_from(kind, scope, holder, previous))
-            if session is None:
+            # The next session that counts for the series ends this cycle: the rules numbered it from the sessions
+            # held before it.
+            ending = finder(_after(kind, scope, holder, previous))
+            if ending is None:
                 break
             key = (kind, scope, holder, cycle)
-            match = next((o for o in before(session.held_on) if o.key == key), None)
+            match = next((o for o in before(ending.held_on) if o.key == key), None)
             if match is None:
                 # The rules number this series otherwise (a year's count) or two sessions were held the same
                 # day: no cycle is made up.
                 break
-            found.append((match, session))
-            previous = session
+            # Met by the session that ended it, if `met.py` counts it for the cycle as for a row the ledger held:
+            # not when it was held before the fact the cycle counted from (before an allocation, say), and not a
+            # later one either, which ended a later cycle.
+            counted = finder(_columns(match))
+            found.append(
+                (match, ending if counted is not None and counted.held_on <= ending.held_on else None)
+            )
+            previous = ending
         return found
 
     return fill
 
 
-def _counted_from(kind: str, scope: str, holder: str, previous: Held | None) -> Mapping[str, object]:
+def _after(kind: str, scope: str, holder: str, previous: Held | None) -> Mapping[str, object]:
     """The columns `met.py`'s finder reads of a row, for a cycle counted from the previous session."""
     return {
         "kind": kind,
@@ -78,6 +91,16 @@ def _counted_from(kind: str, scope: str, holder: str, previous: Held | None) -> 
         "holder": holder,
         "counted_from_fact": "start" if previous is None else _A_SESSION_FACT,
         "counted_from_date": (date.min if previous is None else previous.held_on).isoformat(),
+    }
+
+
+def _columns(obligation: Obligation) -> Mapping[str, object]:
+    return {
+        "kind": obligation.kind,
+        "scope": obligation.scope,
+        "holder": obligation.holder,
+        "counted_from_fact": obligation.counted_from.fact,
+        "counted_from_date": obligation.counted_from.on.isoformat(),
     }
 
 
@@ -94,9 +117,10 @@ def obligations_before(evaluator: Evaluator, facts: _Facts, owner: str, today: d
                 return []
             case, workers = found
             earlier = {w: _worker_before(f, day) for w, f in workers.items()}
-            return engine.for_case(
-                replace(case, sessions=_held_before(case.sessions, day), held=None), earlier, today
-            )
+            # Likewise a status from that day or later: the one before it is not kept.
+            status = None if case.status is not None and case.status.start_date >= day else case.status
+            then = replace(case, sessions=_held_before(case.sessions, day), held=None, status=status)
+            return engine.for_case(then, earlier, today)
         if kind == "worker":
             worker = evaluator._worker(facts, subject_id)
             return [] if worker is None else engine.for_worker(_worker_before(worker, day), today)
@@ -111,7 +135,11 @@ def _held_before(sessions: Sequence[Session], day: date) -> list[Session]:
 
 
 def _worker_before(worker: WorkerFacts, day: date) -> WorkerFacts:
-    return replace(worker, sessions=_held_before(worker.sessions, day), held=None)
+    # A supervisor since that day or later was not the worker's supervisor then; who was is not kept, so the
+    # rules count as for a relationship older than the connector (as they did before the change was seen).
+    since = worker.supervisor_since
+    earlier = None if since is not None and since >= day else since
+    return replace(worker, sessions=_held_before(worker.sessions, day), held=None, supervisor_since=earlier)
 
 
 def _team_before(team: TeamFacts, day: date) -> TeamFacts:
