@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol, TypeVar
 
@@ -46,6 +46,8 @@ class Held:
     held_on: date
     recorded_on: date | None = None
     supervisor_id: str | None = None
+    # The event that recorded it, to tell the sessions a batch brings (pipeline/skipped.py); never stored.
+    session_id: str | None = field(default=None, compare=False)
 
 
 _S = TypeVar("_S", Held, Session)
@@ -70,11 +72,20 @@ def no_session(row: Columns) -> Held | None:
 
 
 def held_of(event: SupervisionRecorded) -> Held:
-    return Held(event.kind, event.worker_id, event.held_on, event.recorded_on, event.supervisor_id)
+    return Held(
+        event.kind, event.worker_id, event.held_on, event.recorded_on, event.supervisor_id, event.event_id
+    )
 
 
 def held_of_session(session: Session) -> Held:
-    return Held(session.kind, session.worker_id, session.held_on, session.recorded_on, session.supervisor_id)
+    return Held(
+        session.kind,
+        session.worker_id,
+        session.held_on,
+        session.recorded_on,
+        session.supervisor_id,
+        session.session_id,
+    )
 
 
 def meeting_session(

@@ -43,8 +43,13 @@ def none_skipped(
     return []
 
 
-def skipped_cycles(before: ObligationsBefore, finder: SessionFinder) -> SkippedCycles:
-    """From the owner's obligations as of a day and the finder of the session that met a ledger row."""
+def skipped_cycles(before: ObligationsBefore, finder: SessionFinder, new: frozenset[str]) -> SkippedCycles:
+    """From the owner's obligations as of a day, the finder of the session that met a ledger row, and the
+    sessions (event ids) the batch brings. Only a cycle one of those ended is recorded: a diff that saw it open
+    would have recorded it when that session came. A re-evaluation brings none, so a rule pack change that
+    numbers a series anew (a kind added, another session kind counted) records no past it never owed."""
+    if not new:
+        return none_skipped
 
     def fill(
         series: Series, start: int, met_before: Held | None, upto: int
@@ -62,7 +67,7 @@ def skipped_cycles(before: ObligationsBefore, finder: SessionFinder) -> SkippedC
             # The next session that counts for the series ends this cycle: the rules numbered it from the sessions
             # held before it.
             ending = finder(_after(kind, scope, holder, previous))
-            if ending is None:
+            if ending is None or ending.session_id not in new:
                 break
             key = (kind, scope, holder, cycle)
             match = next((o for o in before(ending.held_on) if o.key == key), None)
@@ -72,12 +77,15 @@ def skipped_cycles(before: ObligationsBefore, finder: SessionFinder) -> SkippedC
                 break
             # Met by the session that ended it, if `met.py` counts it for the cycle as for a row the ledger held:
             # not when it was held before the fact the cycle counted from (before an allocation, say), and not a
-            # later one either, which ended a later cycle.
+            # later one either, which ended a later cycle; then met with no session, as the ledger records it.
             counted = finder(_columns(match))
-            found.append(
-                (match, ending if counted is not None and counted.held_on <= ending.held_on else None)
-            )
             previous = ending
+            if counted is not None and counted.held_on <= ending.held_on:
+                found.append((match, ending))
+            elif ending.recorded_on is None or ending.recorded_on >= match.counted_from.on:
+                found.append((match, None))
+            # Else recorded before the fact the cycle counted from: the session was known before the cycle
+            # began, so a diff that saw each event come held no row of it, and none is made up.
         return found
 
     return fill

@@ -12,10 +12,10 @@ from tests.connector.pipeline.test_compaction import config_for, history, today_
 from tests.connector.pipeline.test_ledger import OBLIGATION, TODAY
 
 from connector.pipeline.ledger import Ledger
-from connector.pipeline.met import Held
+from connector.pipeline.met import Columns, Held
 from connector.pipeline.outbox import Outbox
 from connector.pipeline.processor import Processor
-from connector.pipeline.skipped import Series, skipped_cycles
+from connector.pipeline.skipped import Series, none_skipped, skipped_cycles
 from connector.store.database import Database
 from rules.events import Event, SupervisionRecorded, WorkerUpdated
 from rules.model import Obligation
@@ -104,13 +104,13 @@ def test_a_late_session_before_those_counted_keeps_the_outcomes_recorded(tmp_pat
 
 def test_cycles_the_rules_number_otherwise_or_two_sessions_of_one_day_are_not_made_up() -> None:
     series: Series = ("case_supervision", "100234", "5521")
-    held = [Held("case", "5521", date(2026, 11, d)) for d in (2, 9)]
+    held = [Held("case", "5521", date(2026, 11, d), session_id=f"s{d}") for d in (2, 9)]
     found = iter(held)
 
     def before(day: date) -> list[Obligation]:
         return [replace(OBLIGATION, cycle=7)]  # a year's count, not sessions
 
-    fill = skipped_cycles(before, lambda row: next(found, None))
+    fill = skipped_cycles(before, lambda row: next(found, None), frozenset({"s2", "s9"}))
     assert fill(series, 2, held[0], 4) == []
 
 
@@ -154,3 +154,25 @@ def test_a_jump_past_a_cycle_records_it_met_by_its_session_with_its_own_due_date
     ]
     # No step is written for a cycle the platform never had.
     assert db.scalar("SELECT COUNT(*) FROM outbox WHERE reference LIKE '%:2'") == 0
+
+
+def test_only_cycles_the_batchs_own_sessions_ended_are_recorded() -> None:
+    series: Series = ("case_supervision", "100234", "5521")
+    sessions = {"0001-01-01": Held("case", "5521", date(2026, 11, 2), date(2026, 11, 2), session_id="s2")}
+
+    def before(day: date) -> list[Obligation]:
+        return [replace(OBLIGATION, cycle=1)]
+
+    def finder(row: Columns) -> Held | None:
+        return sessions.get(row["counted_from_date"][:10])
+
+    # A re-evaluation (a rule pack that numbers the series anew) brings no session: nothing is asked.
+    assert skipped_cycles(before, finder, frozenset()) is none_skipped
+    # The session that ended cycle 1 came in an earlier batch, before the series had a row: it was never owed.
+    assert skipped_cycles(before, finder, frozenset({"s9"}))(series, 1, None, 2) == []
+    assert skipped_cycles(before, finder, frozenset({"s2"}))(series, 1, None, 2) == [
+        (
+            replace(OBLIGATION, cycle=1),
+            None,
+        )  # held before the allocation it counted from, as the ledger keeps it
+    ]
