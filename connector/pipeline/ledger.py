@@ -15,6 +15,7 @@ from typing import Any
 from connector.pipeline.met import Held, MetCheck, SessionFinder, never_met, no_session
 from connector.pipeline.outbox import Outbox
 from connector.pipeline.outcomes import record_outcome
+from connector.pipeline.skipped import SkippedCycles, none_skipped
 from connector.store.database import Database, utc_now_text
 from connector.store.engines.base import Connection, Row
 from rules.model import Obligation, Reason
@@ -83,6 +84,7 @@ class Ledger:
         met_by: MetCheck = never_met,
         held_by: SessionFinder = no_session,
         rows: list[Row] | None = None,
+        skipped: SkippedCycles = none_skipped,
     ) -> DiffCounts:
         """Make the ledger hold `desired` for this owner and queue the platform writes that takes.
 
@@ -90,7 +92,8 @@ class Ledger:
         cycle of the same kind, scope and holder, or when `met_by` says a session met it (see connector/met.py);
         otherwise it is `withdrawn` (its step cancelled). `held_by` names the session that met it, for the
         compliance history (connector/pipeline/outcomes.py). `rows`: the owner's rows `rows_of` gives, when the
-        caller read them already (one query for many owners)."""
+        caller read them already (one query for many owners). `skipped`: the cycles a jump of the desired set
+        went past, whose outcomes are recorded too (connector/pipeline/skipped.py)."""
         if met_by is never_met and held_by is not no_session:
             met_by = _found_by(held_by)
         if rows is None:
@@ -130,6 +133,8 @@ class Ledger:
                 reference = f"{reference}.r{len(history) + 1}"
             wanted.add(reference)
             self._insert(conn, tenant, platform, reference, owner, obligation, now)
+            if obligation.cycle > 1 and not history and skipped is not none_skipped:
+                self._first_of_series(conn, tenant, platform, prefix, owner, obligation, rows, skipped, today)
             payload = obligation_payload(obligation, today)
             self.outbox.put(conn, tenant, platform, reference, "obligation", "create", payload)
             created += 1
@@ -137,13 +142,62 @@ class Ledger:
         for row in rows:
             if row["status"] == "open" and row["reference"] not in wanted:
                 series = (row["kind"], row["scope"], row["holder"])
-                if latest_cycle.get(series, row["cycle"]) > row["cycle"] or met_by(row):
-                    self._end(conn, tenant, platform, row, True, held_by(row), today)
+                latest = latest_cycle.get(series, row["cycle"])
+                if latest > row["cycle"] or met_by(row):
+                    session = held_by(row)
+                    self._end(conn, tenant, platform, row, True, session, today)
                     met += 1
+                    if latest > row["cycle"] + 1:
+                        found = skipped(series, row["cycle"] + 1, session, latest)
+                        self._record_skipped(conn, tenant, platform, prefix, found, today)
                 else:
                     self._end(conn, tenant, platform, row, False, None, today)
                     withdrawn += 1
         return DiffCounts(created, moved, withdrawn, met)
+
+    def _first_of_series(
+        self,
+        conn: Connection,
+        tenant: str,
+        platform: str,
+        prefix: str,
+        owner: str,
+        obligation: Obligation,
+        rows: list[Row],
+        skipped: SkippedCycles,
+        today: date,
+    ) -> None:
+        """A series first desired above cycle 1 (a subject's first evaluation saw several of its sessions at
+        once): the cycles before had no row, unless the ledger held them once (a worker given a case back)."""
+        series = (obligation.kind, obligation.scope, obligation.holder)
+        if any((r["kind"], r["scope"], r["holder"]) == series for r in rows):
+            return
+        held_before = conn.execute(
+            "SELECT 1 FROM obligations WHERE tenant = ? AND platform = ? AND owner = ? AND kind = ? AND scope = ?"
+            " AND holder = ? AND cycle < ? LIMIT 1",
+            (tenant, platform, owner, *series, obligation.cycle),
+        ).fetchone()
+        if held_before is None:
+            self._record_skipped(
+                conn, tenant, platform, prefix, skipped(series, 1, None, obligation.cycle), today
+            )
+
+    def _record_skipped(
+        self,
+        conn: Connection,
+        tenant: str,
+        platform: str,
+        prefix: str,
+        found: list[tuple[Obligation, Held | None]],
+        today: date,
+    ) -> None:
+        for obligation, session in found:
+            # The columns the outcome reads, as the row a diff that saw the cycle open would have held.
+            row = dict(zip(_MUTABLE, _mutable_columns(obligation), strict=True))
+            row.update(
+                reference=base_reference(prefix, obligation), kind=obligation.kind, holder=obligation.holder
+            )
+            record_outcome(conn, tenant, platform, row, True, session, today)
 
     def rows_of(
         self, conn: Connection, tenant: str, platform: str, desired: Sequence[tuple[str, list[Obligation]]]

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 from connector.store.engines.base import Row
 from rules.events import Event, SupervisionBooked, SupervisionRecorded
@@ -46,28 +46,46 @@ class Held:
     held_on: date
     recorded_on: date | None = None
     supervisor_id: str | None = None
+    # The event that recorded it, to tell the sessions a batch brings (pipeline/skipped.py); never stored.
+    session_id: str | None = field(default=None, compare=False)
 
 
 _S = TypeVar("_S", Held, Session)
 
 # The session that met a ledger row's cycle (the first that counts for it), or None.
-SessionFinder = Callable[[Row], Held | None]
+SessionFinder = Callable[["Columns"], Held | None]
+
+
+class Columns(Protocol):
+    """What a finder or an outcome reads of a ledger row: its columns by name (a row read, or the columns of a
+    cycle the ledger never held, connector/pipeline/skipped.py)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
 
 
 def never_met(row: Row) -> bool:
     return False
 
 
-def no_session(row: Row) -> Held | None:
+def no_session(row: Columns) -> Held | None:
     return None
 
 
 def held_of(event: SupervisionRecorded) -> Held:
-    return Held(event.kind, event.worker_id, event.held_on, event.recorded_on, event.supervisor_id)
+    return Held(
+        event.kind, event.worker_id, event.held_on, event.recorded_on, event.supervisor_id, event.event_id
+    )
 
 
 def held_of_session(session: Session) -> Held:
-    return Held(session.kind, session.worker_id, session.held_on, session.recorded_on, session.supervisor_id)
+    return Held(
+        session.kind,
+        session.worker_id,
+        session.held_on,
+        session.recorded_on,
+        session.supervisor_id,
+        session.session_id,
+    )
 
 
 def meeting_session(
@@ -97,7 +115,7 @@ def _finder(
     if not held:
         return no_session
 
-    def first(row: Row) -> Held | None:
+    def first(row: Columns) -> Held | None:
         since = date.fromisoformat(row["counted_from_date"])
         from_session = row["counted_from_fact"] in SESSION_FACTS or row["counted_from_fact"].endswith(" held")
         scope = str(row["scope"])

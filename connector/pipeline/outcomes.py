@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from connector.pipeline.met import Held
+from connector.pipeline.met import Columns, Held
 from connector.store.database import utc_now_text
-from connector.store.engines.base import Connection, Row
+from connector.store.engines.base import Connection
 
 
 def days_late(due: date, done: date) -> int:
@@ -23,7 +23,7 @@ def record_outcome(
     conn: Connection,
     tenant: str,
     platform: str,
-    row: Row,
+    row: Columns,
     met: bool,
     session: Held | None,
     closed_on: date,

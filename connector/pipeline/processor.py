@@ -41,6 +41,7 @@ from connector.pipeline.reevaluation import (
     read_slice,
     write_parts,
 )
+from connector.pipeline.skipped import obligations_before, skipped_cycles
 from connector.store.database import Database
 from connector.store.engines.base import Connection
 from connector.store.leases import turn
@@ -282,12 +283,13 @@ class Processor:
             facts = _Facts(kept)
             owners: set[str] = set()
             steps: list[tuple[str, Held]] = []
+            new = frozenset(i.event.event_id for i in group if isinstance(i.event, SupervisionRecorded))
             for item in group:
                 owners |= owners_affected(facts, item.event)
                 if isinstance(item.event, SupervisionRecorded) and item.event.step_ref:
                     steps.append((item.event.step_ref, held_of(item.event)))
             desired, changes = self._desired(evaluator, facts, owners, today)
-            plans.append(_Plan(evaluator, platform, steps, desired, facts, changes))
+            plans.append(_Plan(evaluator, platform, steps, desired, facts, changes, new_sessions=new))
         with self.db.transaction() as conn:
             totals = self._apply(conn, plans, today)
             for plan in plans:
@@ -321,18 +323,13 @@ class Processor:
             for owner, desired in to_diff:
                 found = plan.checks.get(owner)
                 met_by, held_by = found if found else plan.evaluator.met_checks(plan.facts, owner)
+                # Asked only when a diff jumps past a cycle the batch's own sessions ended (skipped.py).
+                before = obligations_before(plan.evaluator, plan.facts, owner, today)
+                skipped = skipped_cycles(before, held_by, plan.new_sessions)
                 counts = self.ledger.apply(
-                    conn,
-                    tenant.id,
-                    plan.platform,
-                    tenant.reference_prefix,
-                    owner,
-                    desired,
-                    today,
-                    met_by=met_by,
-                    held_by=held_by,
-                    rows=rows.get(owner, []),
-                )
+                    conn, tenant.id, plan.platform, tenant.reference_prefix, owner, desired, today,
+                    met_by=met_by, held_by=held_by, rows=rows.get(owner, []), skipped=skipped,
+                )  # fmt: skip
                 totals = _add(totals, counts)
             save_reevaluate_on(conn, tenant.id, plan.platform, plan.changes, digests, known)
         return totals
@@ -414,6 +411,8 @@ class _Plan:
     # the transaction when not given).
     digests: dict[str, str] | None = None
     known: dict[str, Stored] | None = None
+    # The batch's sessions (event ids), whose skipped cycles are recorded: a re-evaluation brings none.
+    new_sessions: frozenset[str] = frozenset()
 
 
 def _add(a: DiffCounts, b: DiffCounts) -> DiffCounts:

@@ -110,6 +110,17 @@ def ledger_and_writes(db: Database) -> tuple[list[tuple[object, ...]], list[tupl
     return obligations, writes
 
 
+def outcomes_of(db: Database) -> list[tuple[object, ...]]:
+    """The compliance history, all but when each row was written."""
+    return [
+        tuple(r)
+        for r in db.query(
+            "SELECT reference, outcome, due_date, rules, counted_from_fact, counted_from_date, held_on,"
+            " recorded_on, supervisor_id, closed_on, days_late FROM cycle_outcomes ORDER BY reference"
+        )
+    ]
+
+
 def links(db: Database, subject: str) -> int:
     return int(db.scalar("SELECT COUNT(*) FROM event_subjects WHERE subject = ?", (subject,)) or 0)
 
@@ -192,9 +203,17 @@ def test_the_daily_run_compacts_open_subjects(tmp_path: Path, httpserver: HTTPSe
 
 
 def _run(
-    folder: Path, first: list[Event], then: list[Event], batches: list[int], compact: bool
-) -> tuple[tuple[list[tuple[object, ...]], list[tuple[object, ...]]], list[tuple[str, str]]]:
-    """Deliver `first`, compact (or not), deliver `then`; the ledger and writes, and the events set aside."""
+    folder: Path,
+    first: list[Event],
+    then: list[Event],
+    batches: list[int],
+    late_batches: list[int],
+    compact: bool,
+) -> tuple[
+    tuple[list[tuple[object, ...]], list[tuple[object, ...]]], list[tuple[object, ...]], list[tuple[str, str]]
+]:
+    """Deliver `first`, compact (or not), deliver `then`; the ledger and writes, the cycle outcomes, and the
+    events set aside."""
     today = today_after(first + then)
     config = config_for(folder)
     db = Database(folder / "c.db")
@@ -204,18 +223,17 @@ def _run(
     if compact:
         apply_compaction(db, config, today)
     processor.folds.clear()  # read back from the store: snapshots, checkpoints and bases
-    # One at a time after it: a refused redelivery then changes no other event's batch (which cycles the ledger
-    # records as met on the way depends on how events were batched, with or without compaction).
-    deliver(processor, then)
+    deliver(processor, then, late_batches)
     processor.reevaluate_all("lincolnshire", "mosaic")
     if compact:
         apply_compaction(db, config, today)
         processor.folds.clear()
         processor.reevaluate_all("lincolnshire", "mosaic")
     found = ledger_and_writes(db)
+    history_kept = outcomes_of(db)
     failed = [(f.webhook_id, f.reason) for f in processor.inbox.failed()]
     db.close()
-    return found, failed
+    return found, history_kept, failed
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -224,9 +242,15 @@ def _run(
     seed=st.integers(0, 2**16),
     early_share=st.floats(0.0, 1.0),
     batches=st.lists(st.integers(0, 6), max_size=12),
+    late_batches=st.lists(st.integers(0, 6), max_size=12),
 )
-def test_compaction_changes_no_obligation_or_write_in_any_order_with_duplicates_and_late_events(
-    small_checkpoints: None, count: int, seed: int, early_share: float, batches: list[int]
+def test_compaction_changes_no_obligation_write_or_outcome_in_any_order_with_duplicates_and_late_events(
+    small_checkpoints: None,
+    count: int,
+    seed: int,
+    early_share: float,
+    batches: list[int],
+    late_batches: list[int],
 ) -> None:
     events = history(count, every_days=7)
     today = today_after(events)
@@ -244,9 +268,10 @@ def test_compaction_changes_no_obligation_or_write_in_any_order_with_duplicates_
     then = [e for e in recent if e not in now] + redelivered
     rng.shuffle(then)
     with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
-        expected, none_failed = _run(Path(a), first, then, batches, compact=False)
-        found, refused = _run(Path(b), first, then, batches, compact=True)
+        expected, outcomes, none_failed = _run(Path(a), first, then, batches, late_batches, compact=False)
+        found, kept, refused = _run(Path(b), first, then, batches, late_batches, compact=True)
     assert found == expected
+    assert kept == outcomes
     # A redelivery of an event folded into a base and deleted is a duplicate still, not an event to refuse.
     assert none_failed == refused == []
 
