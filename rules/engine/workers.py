@@ -6,6 +6,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import date
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from rules.dates import format_day
@@ -72,7 +73,7 @@ class Personal:
     """A worker's personal supervision sessions and due date as of one day, worked out once for the worker's
     facts: every child they hold asks (BFC-CS-EVERY), through `rules.schedules.base.PersonalSupervision`."""
 
-    __slots__ = ("_days", "_due", "_due_on", "_engine", "_held", "as_of", "sessions", "worker")
+    __slots__ = ("_asked", "_days", "_due", "_due_on", "_engine", "_held", "as_of", "sessions", "worker")
 
     def __init__(self, engine: Engine, worker: WorkerFacts, as_of: date) -> None:
         self._engine = engine
@@ -83,11 +84,9 @@ class Personal:
         )
         self._due: Due | None = _UNKNOWN
         self._due_on: date | None = None
-        # The sessions' days, in the same order, for halving, and what a date counts from after each: a session's
-        # own fields are lookups in its object's dict, and with thousands of workers those objects are seldom in
-        # the processor's cache when a child asks.
-        self._days = [s.held_on for s in self.sessions]
-        self._held = [held_basis(s.kind, s.held_on) for s in self.sessions]
+        self._asked = 0
+        self._days: list[date] | None = None
+        self._held: list[Basis] = []
 
     def settled(self) -> Due | None:
         due = self._due
@@ -109,10 +108,30 @@ class Personal:
         return self._due_on
 
     def held_after(self, day: date) -> Basis | None:
-        at = bisect_right(self._days, day)
+        days = self._days
+        if days is None:
+            self._asked += 1
+            if self._asked <= LISTS_AFTER:
+                # The first few asks halve the sessions themselves: lists of their days made for every worker
+                # evaluated cost a worker with a long history more at every event (10,000 sessions: 6 ms).
+                sessions = self.sessions
+                at = bisect_right(sessions, day, key=_held_on)
+                if at == len(sessions):
+                    return None
+                found = sessions[at]
+                return held_basis(found.kind, found.held_on)
+            # Asked by many children (a whole re-evaluation): the sessions' days and what a date counts from after
+            # each, once, in plain lists. A session's own fields are lookups in its object's dict, and with
+            # thousands of workers those objects are seldom in the processor's cache when a child asks.
+            days = self._days = [s.held_on for s in self.sessions]
+            self._held = [held_basis(s.kind, s.held_on) for s in self.sessions]
+        at = bisect_right(days, day)
         return self._held[at] if at < len(self._held) else None
 
 
+_held_on = attrgetter("held_on")
+# Asks of a worker's personal supervision answered by halving its sessions before their days are listed.
+LISTS_AFTER = 4
 _UNKNOWN = Due(date.min, (), Basis("", date.min))  # not yet worked out (None is an answer: nothing is due)
 
 
