@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
+from connector.pipeline.inbox import Inbox
 from connector.pipeline.kept_state import KeptState
 from connector.pipeline.met import MetCheck, SessionFinder
-from connector.pipeline.reevaluate_on import Stored, day_text, digest_unchanged
+from connector.pipeline.reevaluate_on import Stored, day_text, digest_unchanged, due_owners
 from connector.store.engines.base import Connection
 from rules.model import Obligation
+from rules.pack.levels import SUBJECT_KINDS
 
 if TYPE_CHECKING:  # only for the hints: the processor runs the re-evaluation with these
     from connector.pipeline.processor import Evaluator, _Facts
@@ -29,6 +31,23 @@ log = logging.getLogger(__name__)
 # About this many ledger rows (an owner's desired obligations, plus one for its day) per write transaction:
 # at most a few milliseconds of the write lock, as intake needs.
 WRITE_PART = 200
+
+
+def owners_to_reevaluate(
+    conn: Connection, inbox: Inbox, tenant: str, platform: str, today: date, kinds: frozenset[str] | None
+) -> list[str]:
+    """Every subject of these kinds (None: of every kind) and, of the other kinds, those whose obligations the
+    day alone may have changed since they were last evaluated (`due_owners`), in order: what a rule change
+    re-evaluates (empty `kinds`: what the daily run does). Without the days stored (a database from before
+    them) every subject is taken."""
+    due = None if kinds is None else due_owners(conn, tenant, platform, today)
+    if due is None:
+        kinds = frozenset(SUBJECT_KINDS)
+    # Every subject evaluated has its day stored, and every one an event named has a kept fold.
+    owners = {owner for owner in due or () if owner.split(":", 1)[0] in SUBJECT_KINDS}
+    for kind in sorted(kinds or ()):
+        owners.update(f"{kind}:{sid}" for sid in inbox.subjects(tenant, platform, kind))
+    return sorted(owners)
 
 
 def read_slice(kept: KeptState, facts: _Facts, owners: list[str]) -> None:
