@@ -77,7 +77,9 @@ def with_assignees(pack: RulePack, overrides: Mapping[str, str]) -> RulePack:
             raise PackError(f"rule {rule_id}: assignee must be one of {', '.join(allowed)}, not {assignee!r}")
         replaced[rule_id] = replace(rule, assignee=assignee)
     # The assignee is digested with each rule (rules/pack/levels.py), so an override keeps its entry's digest.
-    sources = tuple((replaced[rule.id], digest) for rule, digest in pack.sources if rule is by_id.get(rule.id))
+    sources = tuple(
+        (replaced[rule.id], digest) for rule, digest in pack.sources if rule is by_id.get(rule.id)
+    )
     chosen = ",".join(f"{k}={v}" for k, v in sorted(overrides.items()))
     return replace(
         pack,
