@@ -47,7 +47,24 @@ def owners_to_reevaluate(
     owners = {owner for owner in due or () if owner.split(":", 1)[0] in SUBJECT_KINDS}
     for kind in sorted(kinds or ()):
         owners.update(f"{kind}:{sid}" for sid in inbox.subjects(tenant, platform, kind))
-    return sorted(owners)
+    return by_holder(conn, tenant, platform, owners)
+
+
+def by_holder(conn: Connection, tenant: str, platform: str, owners: Iterable[str]) -> list[str]:
+    """The owners with each worker's cases next to each other (by the worker holding the case's open obligations
+    in the ledger; workers, teams and cases with none first, each in order). Slices in id order met nearly every
+    worker in every slice, and once the workers' folds outgrew the fold cache's budget (1,500 of a year's
+    caseload of 17 cases) every slice read and unpickled them again: the run cost twice as much per case at
+    100,000 cases as at 20,000. Only the order changes: each slice is evaluated and written on its own."""
+    holders = {
+        row[0]: row[1]
+        for row in conn.execute(
+            "SELECT owner, MIN(holder) FROM obligations WHERE tenant = ? AND platform = ?"
+            " AND owner LIKE 'case:%' AND status = 'open' GROUP BY owner",
+            (tenant, platform),
+        )
+    }
+    return sorted(owners, key=lambda owner: (holders.get(owner, ""), owner))
 
 
 def read_slice(kept: KeptState, facts: _Facts, owners: list[str]) -> None:
