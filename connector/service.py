@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ import requests
 
 from connector.config import Config
 from connector.observability.metrics import Metrics
+from connector.pipeline import rule_change
 from connector.pipeline.arrivals import InboxArrivals
 from connector.pipeline.collector import fewer_collections
 from connector.pipeline.compaction import CompactionCounts, apply_compaction, refused_count
@@ -34,7 +34,6 @@ from connector.store.database import Database, utc_now_text
 from connector.store.leases import turn
 from connector.store.worker_lock import WorkerLock
 from connector.web.intake import IntakeMeter, Waker
-from rules.version import engine_digest
 
 log = logging.getLogger(__name__)
 LONDON = ZoneInfo("Europe/London")
@@ -190,28 +189,20 @@ class Service:
             yield
 
     def reevaluate_if_rules_changed(self) -> dict[str, DiffCounts]:
-        """Re-evaluate every subject of a tenant whose rule pack or rule settings changed since last time."""
+        """Re-evaluate the subjects of a tenant whose rule pack or rule settings changed since last time: those of
+        the kinds the change can affect (pipeline/rule_change.py), and of the others those the day made due."""
         changed: dict[str, DiffCounts] = {}
         for tenant in self.config.tenants.values():
-            fingerprint = json.dumps(
-                {
-                    "pack": tenant.rule_pack.fingerprint,
-                    "closures": [d.isoformat() for d in tenant.closure_days],
-                    "tags": {k: sorted(v) for k, v in sorted(tenant.team_tags.items())},
-                    "prefix": tenant.reference_prefix,
-                    # The engine's own code, so an upgrade that changes how dates are worked out re-evaluates.
-                    "engine": engine_digest(),
-                },
-                sort_keys=True,
-            )
+            fingerprint = rule_change.fingerprint(tenant)
             previous = self.db.scalar("SELECT fingerprint FROM tenant_state WHERE tenant = ?", (tenant.id,))
             if previous == fingerprint:
                 continue
-            if previous is not None:
+            kinds = None if previous is None else rule_change.kinds_changed(previous, fingerprint)
+            if previous is not None and kinds != frozenset():
                 total = DiffCounts()
                 for platform in tenant.platforms:
                     with self.db.checkpoints_outside_the_lock():
-                        counts = self.processor.reevaluate_all(tenant.id, platform)
+                        counts = self.processor.reevaluate_all(tenant.id, platform, kinds=kinds)
                     total = DiffCounts(
                         total.created + counts.created,
                         total.moved + counts.moved,
@@ -219,7 +210,12 @@ class Service:
                         total.met + counts.met,
                     )
                 changed[tenant.id] = total
-                log.info("rules changed for %s: re-evaluated (%s)", tenant.id, total)
+                log.info(
+                    "rules changed for %s: re-evaluated %s (%s)",
+                    tenant.id,
+                    "every subject" if kinds is None else ", ".join(sorted(kinds)) + " (and the others due)",
+                    total,
+                )
             with self.db.transaction() as conn:
                 conn.execute(
                     "INSERT INTO tenant_state (tenant, fingerprint, evaluated_at) VALUES (?, ?, ?)"

@@ -32,12 +32,13 @@ from connector.pipeline.met import (
 )
 from connector.pipeline.outbox import Outbox
 from connector.pipeline.owner_digest import desired_digest
-from connector.pipeline.reevaluate_on import Stored, digest_unchanged, due_owners, save_reevaluate_on, stored
+from connector.pipeline.reevaluate_on import Stored, digest_unchanged, save_reevaluate_on, stored
 from connector.pipeline.reevaluation import (
     WritePart,
     before_the_lock,
     earlier_failures,
     evaluate_each,
+    owners_to_reevaluate,
     read_slice,
     write_parts,
 )
@@ -334,29 +335,23 @@ class Processor:
             save_reevaluate_on(conn, tenant.id, plan.platform, plan.changes, digests, known)
         return totals
 
-    def reevaluate_all(self, tenant_id: str, platform: str, only_due: bool = False) -> DiffCounts:
+    def reevaluate_all(
+        self, tenant_id: str, platform: str, only_due: bool = False, kinds: frozenset[str] | None = None
+    ) -> DiffCounts:
         """Re-evaluate every subject a tenant's events ever mentioned (after a rule or config change); with
         `only_due` (the daily run), only those whose obligations the day alone may have changed since they were
-        last evaluated, and those never evaluated with a day to re-evaluate on (a database from before it)."""
+        last evaluated, and those never evaluated with a day to re-evaluate on (a database from before it); with
+        `kinds` (a pack change that only some kinds of subject read), every subject of those and the due others."""
         with (
             turn(self.db, "processing", wait=True),
             fewer_collections(),
         ):  # another instance's turn is waited for
-            return self._reevaluate_all(tenant_id, platform, only_due)
+            return self._reevaluate_all(tenant_id, platform, frozenset() if only_due else kinds)
 
-    def _reevaluate_all(self, tenant_id: str, platform: str, only_due: bool) -> DiffCounts:
+    def _reevaluate_all(self, tenant_id: str, platform: str, kinds: frozenset[str] | None) -> DiffCounts:
         evaluator = self.evaluators[tenant_id]
         today = self.today()
-        due = due_owners(self.db.conn, tenant_id, platform, today) if only_due else None
-        if due is not None:
-            # Every subject evaluated has its day stored, and every one an event named has a kept fold.
-            owners = sorted(o for o in due if o.split(":", 1)[0] in ("case", "worker", "team"))
-        else:
-            owners = sorted(
-                f"{kind}:{sid}"
-                for kind in ("case", "worker", "team")
-                for sid in self.inbox.subjects(tenant_id, platform, kind)
-            )
+        owners = owners_to_reevaluate(self.db.conn, self.inbox, tenant_id, platform, today, kinds)
         totals = DiffCounts()
         self.failed_owners = {}
         failed_before = earlier_failures(self.db.conn, tenant_id, platform)

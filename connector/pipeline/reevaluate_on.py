@@ -1,6 +1,7 @@
 """The day each subject is next re-evaluated by the daily run: the first day on which the day alone may change
 its obligations (rules.engine.changes), written whenever it is evaluated. A subject with no such day is left to
-its events and to a rule or config change, which re-evaluate everything anyway. Beside it, the digest of the
+its events and to a rule or config change (which re-evaluates every subject that reads what changed, and of the
+others those due here: pipeline/rule_change.py). Beside it, the digest of the
 obligations its last diff made the ledger hold (pipeline/owner_digest.py); NULL for an owner that could not be
 evaluated, so its next diff is made in full.
 """

@@ -7,6 +7,7 @@ it. FORMAT.md beside the packs explains the format to a council's system adminis
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import tomllib
 from collections.abc import Mapping
@@ -75,10 +76,15 @@ def with_assignees(pack: RulePack, overrides: Mapping[str, str]) -> RulePack:
         if assignee not in allowed:
             raise PackError(f"rule {rule_id}: assignee must be one of {', '.join(allowed)}, not {assignee!r}")
         replaced[rule_id] = replace(rule, assignee=assignee)
+    # The assignee is digested with each rule (rules/pack/levels.py), so an override keeps its entry's digest.
+    sources = tuple(
+        (replaced[rule.id], digest) for rule, digest in pack.sources if rule is by_id.get(rule.id)
+    )
     chosen = ",".join(f"{k}={v}" for k, v in sorted(overrides.items()))
     return replace(
         pack,
         rules=tuple(replaced[rule.id] for rule in pack.rules),
+        sources=sources,
         fingerprint=hashlib.sha256(f"{pack.fingerprint}|{chosen}".encode()).hexdigest(),
     )
 
@@ -105,6 +111,7 @@ def _read_pack(reader: Reader, document: Mapping[str, Any], fingerprint: str) ->
     if not isinstance(raw_rules, list) or not raw_rules:
         raise reader.fail("a pack needs at least one [[rules]] entry")
     rules: list[Rule] = []
+    sources: list[tuple[Rule, str]] = []
     seen: set[str] = set()
     fields_seen: set[tuple[str, str]] = set()
     for number, entry in enumerate(raw_rules, start=1):
@@ -121,6 +128,7 @@ def _read_pack(reader: Reader, document: Mapping[str, Any], fingerprint: str) ->
                 )
             fields_seen.add((rule.kind, rule.schedule.field))
         rules.append(rule)
+        sources.append((rule, _entry_digest(entry)))
     reader.rule_id = None
     return RulePack(
         name=name,
@@ -132,7 +140,14 @@ def _read_pack(reader: Reader, document: Mapping[str, Any], fingerprint: str) ->
         path=reader.path,
         fingerprint=fingerprint,
         disposals=disposals,
+        sources=tuple(sources),
     )
+
+
+def _entry_digest(entry: Mapping[str, Any]) -> str:
+    """A rule's entry as written (TOML's dates and times as their ISO text), whatever order its keys are in."""
+    text = json.dumps(entry, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _read_disposals(reader: Reader, value: Any) -> dict[str, frozenset[str]]:

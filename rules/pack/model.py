@@ -50,6 +50,9 @@ class RulePack:
     # [pack.disposals]: a youth justice disposal (or `looked_after`) -> the policy statuses whose rules it brings
     # in. A disposal is not a status of the policy; left unmapped, a YOS case has the rules for any case.
     disposals: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Each rule as loaded, with a digest of its [[rules]] entry (rules/pack/levels.py). Kept with the rule object
+    # itself: a rule made or replaced any other way has none, and then every level counts as changed.
+    sources: tuple[tuple[Rule, str], ...] = ()
 
     def counts_as(self, status: StatusSpell | None) -> frozenset[str]:
         """The policy statuses a case's status brings in besides itself."""

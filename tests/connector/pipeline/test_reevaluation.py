@@ -222,3 +222,36 @@ def test_a_reevaluation_that_changes_nothing_writes_nothing(tmp_path: Path, data
         assert _outcome(service) == before
     finally:
         service.close()
+
+
+def test_a_whole_reevaluation_takes_each_workers_cases_one_after_another(
+    tmp_path: Path, databases: list[Any]
+) -> None:
+    """So a slice meets few workers and each worker's fold is read once, not once a slice."""
+    service = _service(databases[0], tmp_path, "lincolnshire")
+    try:
+        for event in caseload():
+            assert service.inbox.accept("lincolnshire", "mosaic", event.event_id, event)
+        service.processor.run_until_idle()
+        conn = service.db.conn
+        owners = reevaluation.owners_to_reevaluate(conn, service.inbox, "lincolnshire", "mosaic", TODAY, None)
+        every = {
+            f"{kind}:{sid}"
+            for kind in ("case", "worker", "team")
+            for sid in service.inbox.subjects("lincolnshire", "mosaic", kind)
+        }
+        assert sorted(owners) == sorted(every)
+        holder = {
+            row[0]: row[1]
+            for row in conn.execute(
+                "SELECT owner, MIN(holder) FROM obligations WHERE status = 'open' AND kind = 'case_supervision'"
+                " GROUP BY owner"
+            )
+        }
+        held = [holder[o] for o in owners if o in holder]
+        assert len(set(held)) > 3
+        # Each worker's cases in one run: the worker changes once per worker, never comes back.
+        runs = [h for n, h in enumerate(held) if n == 0 or held[n - 1] != h]
+        assert len(runs) == len(set(held))
+    finally:
+        service.close()

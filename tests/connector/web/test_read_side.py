@@ -179,7 +179,7 @@ def test_a_changed_rule_pack_reevaluates_at_the_next_start(tmp_path: Path, https
 def test_an_upgrade_that_changes_the_engine_reevaluates_at_the_next_start(
     tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from connector import service as service_module
+    from connector.pipeline import rule_change
 
     mosaic = FakeMosaic(httpserver).install()
     doc = document(tmp_path, mosaic.base_url)
@@ -193,7 +193,7 @@ def test_an_upgrade_that_changes_the_engine_reevaluates_at_the_next_start(
     again = start()
     assert again.reevaluate_if_rules_changed() == {}  # same pack, same engine: nothing
     again.close()
-    monkeypatch.setattr(service_module, "engine_digest", lambda: "another engine")
+    monkeypatch.setattr(rule_change, "engine_digest", lambda: "another engine")
     upgraded = start()
     assert "lincolnshire" in upgraded.reevaluate_if_rules_changed()  # the same pack, a new engine: all of it
     upgraded.close()
