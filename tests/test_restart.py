@@ -37,6 +37,14 @@ ALLOCATED = event(
 )
 
 
+def post_allocated(port: int) -> int:
+    """Send the signed allocation to the serve on `port`, as Mosaic would; its answer's status."""
+    body, headers = signed(ALLOCATED, timestamp=int(time.time()))
+    return requests.post(
+        f"http://127.0.0.1:{port}/webhooks/lincolnshire/mosaic", data=body, headers=headers
+    ).status_code
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -106,11 +114,7 @@ def test_an_event_answered_202_survives_a_kill_and_is_processed_on_restart(
 
     write_config(config, mosaic.base_url, background=False)
     with serve(config, port) as proc:
-        body, headers = signed(ALLOCATED, timestamp=int(time.time()))
-        response = requests.post(
-            f"http://127.0.0.1:{port}/webhooks/lincolnshire/mosaic", data=body, headers=headers
-        )
-        assert response.status_code == 202
+        assert post_allocated(port) == 202
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     assert mosaic.steps == {}
@@ -124,11 +128,7 @@ def test_an_event_answered_202_survives_a_kill_and_is_processed_on_restart(
         assert step["external_reference"] == "linc:case_supervision:100777:5521:1"
         assert step["due_date"] == "2026-11-30"
         # A redelivery after the restart is a duplicate.
-        body, headers = signed(ALLOCATED, timestamp=int(time.time()))
-        again = requests.post(
-            f"http://127.0.0.1:{port}/webhooks/lincolnshire/mosaic", data=body, headers=headers
-        )
-        assert again.status_code == 200
+        assert post_allocated(port) == 200
 
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
@@ -166,11 +166,7 @@ def test_the_background_work_process_is_started_again_when_killed_and_stops_with
         [first] = children_of(proc.pid)
         os.kill(first, signal.SIGKILL)
         # Answered 202 while no background work runs: the event waits in the inbox for the next child.
-        body, headers = signed(ALLOCATED, timestamp=int(time.time()))
-        response = requests.post(
-            f"http://127.0.0.1:{port}/webhooks/lincolnshire/mosaic", data=body, headers=headers
-        )
-        assert response.status_code == 202
+        assert post_allocated(port) == 202
         wait_for(lambda: [c for c in children_of(proc.pid) if c != first] != [])
         [second] = [c for c in children_of(proc.pid) if c != first]
         wait_for(lambda: len(mosaic.steps) == 1)
@@ -225,11 +221,7 @@ def test_delivery_runs_in_a_process_of_its_own_started_again_when_killed(
         [delivery] = children_of(work)
         assert "--deliver-only" in cmdline(delivery) and "--deliver-only" not in cmdline(work)
         os.kill(delivery, signal.SIGKILL)
-        body, headers = signed(ALLOCATED, timestamp=int(time.time()))
-        response = requests.post(
-            f"http://127.0.0.1:{port}/webhooks/lincolnshire/mosaic", data=body, headers=headers
-        )
-        assert response.status_code == 202
+        assert post_allocated(port) == 202
         # Processed meanwhile; written once the work process has started its delivery process again.
         wait_for(lambda: len(mosaic.steps) == 1)
         [again] = children_of(work)
@@ -253,13 +245,7 @@ def test_with_delivery_process_false_the_work_process_delivers_itself(
     with serve(config, port) as proc:
         wait_for(lambda: len(children_of(proc.pid)) == 1)
         [work] = children_of(proc.pid)
-        body, headers = signed(ALLOCATED, timestamp=int(time.time()))
-        assert (
-            requests.post(
-                f"http://127.0.0.1:{port}/webhooks/lincolnshire/mosaic", data=body, headers=headers
-            ).status_code
-            == 202
-        )
+        assert post_allocated(port) == 202
         wait_for(lambda: len(mosaic.steps) == 1)
         assert children_of(work) == []
         proc.send_signal(signal.SIGTERM)
