@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -219,14 +219,10 @@ def test_kept_folds_are_the_full_fold_of_their_events(
             assert facts == fold_team(sid, [], history, frozenset())
 
 
-def test_a_late_event_refolds_from_the_checkpoint_before_it(
-    small_checkpoints: None, monkeypatch: pytest.MonkeyPatch
+def spy_on_events_to_fold(
+    monkeypatch: pytest.MonkeyPatch, note: Callable[[str, str | None, list[Event]], None]
 ) -> None:
-    history = [worker(1, "5521", "310", 0)] + [
-        history_event(n, 9, n) for n in range(2, 12)
-    ]  # the worker's sessions, a day apart
-    late = history_event(99, 9, 8)  # a session between those of days 8 and 9
-    read_since: list[str | None] = []
+    """Every read of a subject's events to fold is told to `note` (subject, since, the events found)."""
     real = kept_state.Inbox.events_to_fold
 
     def spy(
@@ -238,9 +234,24 @@ def test_a_late_event_refolds_from_the_checkpoint_before_it(
         batch: frozenset[int],
         types: frozenset[str] | None = None,
     ) -> list[Event]:
+        found = real(self, tenant, platform, subject, since, batch, types)
+        note(subject, since, found)
+        return found
+
+    monkeypatch.setattr(kept_state.Inbox, "events_to_fold", spy)
+
+def test_a_late_event_refolds_from_the_checkpoint_before_it(
+    small_checkpoints: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history = [worker(1, "5521", "310", 0)] + [
+        history_event(n, 9, n) for n in range(2, 12)
+    ]  # the worker's sessions, a day apart
+    late = history_event(99, 9, 8)  # a session between those of days 8 and 9
+    read_since: list[str | None] = []
+
+    def note(subject: str, since: str | None, found: list[Event]) -> None:
         if subject == "worker:5521":
             read_since.append(since)
-        return real(self, tenant, platform, subject, since, batch, types)
 
     with tempfile.TemporaryDirectory() as folder:
         config = make_config(Path(folder), "http://127.0.0.1:9/api")
@@ -250,7 +261,7 @@ def test_a_late_event_refolds_from_the_checkpoint_before_it(
         for e in history:
             processor.inbox.accept("lincolnshire", "mosaic", e.event_id, e)
             processor.run_until_idle()
-        monkeypatch.setattr(kept_state.Inbox, "events_to_fold", spy)
+        spy_on_events_to_fold(monkeypatch, note)
         processor.inbox.accept("lincolnshire", "mosaic", late.event_id, late)
         processor.run_until_idle()
         monkeypatch.undo()
@@ -310,20 +321,9 @@ def test_a_case_event_reads_none_of_its_teams_case_events(
         for n in range(caseload)
     ]  # fmt: skip
     read: dict[str, int] = {}
-    real = kept_state.Inbox.events_to_fold
 
-    def spy(
-        self: kept_state.Inbox,
-        tenant: str,
-        platform: str,
-        subject: str,
-        since: str | None,
-        batch: frozenset[int],
-        types: frozenset[str] | None = None,
-    ) -> list[Event]:
-        found = real(self, tenant, platform, subject, since, batch, types)
+    def note(subject: str, since: str | None, found: list[Event]) -> None:
         read[subject] = read.get(subject, 0) + len(found)
-        return found
 
     with tempfile.TemporaryDirectory() as folder:
         config = make_config(Path(folder), "http://127.0.0.1:9/api")
@@ -333,7 +333,7 @@ def test_a_case_event_reads_none_of_its_teams_case_events(
         for e in history:
             processor.inbox.accept("lincolnshire", "mosaic", e.event_id, e)
         processor.run_until_idle()
-        monkeypatch.setattr(kept_state.Inbox, "events_to_fold", spy)
+        spy_on_events_to_fold(monkeypatch, note)
         later = CaseAllocated(
             "later",
             START + timedelta(days=2),
