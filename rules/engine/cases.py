@@ -17,6 +17,7 @@ from rules.engine.settle import (
     assignee,
     earliest,
     fixed_contenders,
+    held_day,
     held_sessions,
     recorded,
     strictest,
@@ -73,7 +74,6 @@ def for_case(
 
 _by_worker = attrgetter("worker_id")
 _new = object.__new__
-_held_on = attrgetter("held_on")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +181,7 @@ def _case_supervision(
         worker=worker,
         # This allocation's own sessions (`mine` is in held order: its tail from `since`) and the worker's
         # personal supervision, for the rules that read them.
-        own=mine[bisect_left(mine, since, key=_held_on) :] if rules.asks_personal else (),
+        own=mine[bisect_left(mine, since, key=held_day) :] if rules.asks_personal else (),
         personal=personal_of(engine, worker, as_of) if rules.asks_personal and worker is not None else None,
     )
     fixed = rules.supervision_contenders

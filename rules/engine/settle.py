@@ -96,7 +96,8 @@ def by_held(sessions: Iterable[Session]) -> list[Session]:
 
 
 _held_order = attrgetter("held_on", "session_id")
-_held_day = attrgetter("held_on")
+# A session's day held, for sorting and halving sessions by it (in C).
+held_day = attrgetter("held_on")
 
 
 def left(worker: WorkerFacts | None, as_of: date) -> bool:
@@ -135,7 +136,7 @@ def held_sessions(
     found = [s for s in sessions if s.kind in kinds]
     # Sessions mostly come in held order already: when their days strictly rise, that is the order, and checking
     # the days (in C) costs less than sorting by (day, id), which makes a tuple per session.
-    days = list(map(_held_day, found))
+    days = list(map(held_day, found))
     if not all(map(lt, days, islice(days, 1, None))):
         found.sort(key=_held_order)
     return found

@@ -6,7 +6,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import date
-from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from rules.dates import format_day
@@ -16,6 +15,7 @@ from rules.engine.settle import (
     assignee,
     contenders,
     first,
+    held_day,
     held_sessions,
     latest,
     left,
@@ -115,7 +115,7 @@ class Personal:
                 # The first few asks halve the sessions themselves: lists of their days made for every worker
                 # evaluated cost a worker with a long history more at every event (10,000 sessions: 6 ms).
                 sessions = self.sessions
-                at = bisect_right(sessions, day, key=_held_on)
+                at = bisect_right(sessions, day, key=held_day)
                 if at == len(sessions):
                     return None
                 found = sessions[at]
@@ -129,7 +129,6 @@ class Personal:
         return self._held[at] if at < len(self._held) else None
 
 
-_held_on = attrgetter("held_on")
 # Asks of a worker's personal supervision answered by halving its sessions before their days are listed.
 LISTS_AFTER = 4
 _UNKNOWN = Due(date.min, (), Basis("", date.min))  # not yet worked out (None is an answer: nothing is due)
