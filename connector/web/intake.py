@@ -52,8 +52,7 @@ class IntakeMeter:
             self._settle()
             self._waiting -= 1
             if stored:
-                self._roll(self.clock())
-                self._current += 1
+                self._count()
 
     def waiting(self) -> int:
         """Webhooks between their checks and their commit: senders that are waiting for an answer now."""
@@ -75,8 +74,12 @@ class IntakeMeter:
 
     def record(self) -> None:
         with self._lock:
-            self._roll(self.clock())
-            self._current += 1
+            self._count()
+
+    def _count(self) -> None:
+        """One more accepted event this second (the caller holds the lock)."""
+        self._roll(self.clock())
+        self._current += 1
 
     def rate(self) -> float:
         with self._lock:
