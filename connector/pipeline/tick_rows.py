@@ -54,20 +54,12 @@ def open_with_dated_reminders(conn: Connection, size: int) -> Iterator[list[Row]
         yield rows[start : start + size]
 
 
-def sent_for(conn: Connection, rows: Iterable[Row]) -> set[tuple[str, str, str]]:
-    """(tenant, platform, reference) of every reminder queued before for these obligations."""
-    wanted: dict[tuple[str, str], list[str]] = {}
-    for row in rows:
-        wanted.setdefault((row["tenant"], row["platform"]), []).append(row["reference"])
-    return _found(conn, wanted, "obligation_reference")
-
-
 def said_for(
     conn: Connection, rows: Iterable[Row]
 ) -> tuple[set[tuple[str, str, str]], dict[tuple[str, str, str], list[Said]]]:
-    """`sent_for` and, in the same read, the live ladder reminders of these obligations that kept what they
-    said, by (tenant, platform, obligation reference): those written before digests were kept are left out,
-    as matching."""
+    """(tenant, platform, reference) of every reminder queued before for these obligations and, in the same
+    read, their live ladder reminders that kept what they said, by (tenant, platform, obligation reference):
+    those written before digests were kept are left out, as matching."""
     wanted: dict[tuple[str, str], list[str]] = {}
     for row in rows:
         wanted.setdefault((row["tenant"], row["platform"]), []).append(row["reference"])
