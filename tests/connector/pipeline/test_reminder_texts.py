@@ -174,3 +174,34 @@ def test_a_send_tried_and_unanswered_is_corrected_once_it_is_confirmed(
     connector.service.tick(date(2026, 11, 24))
     connector.service.drain()
     assert tray(mosaic) == {f"{base}.r2": (5521, "2026-11-24", AFTER)}
+
+
+def test_a_notification_mosaic_confirmed_without_an_id_is_corrected_beside_it_once(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
+    connector.service.tick(date(2026, 11, 23))  # queued
+    base = REFERENCE.format(step=step_id(mosaic))
+    # An earlier try made it and its answer was lost; the retry is answered 409 without the id, and Mosaic has no
+    # lookup of notifications.
+    mosaic.notifications[1] = {"external_reference": base, "worker_id": 5521, "notification_date": "2026-11-23",
+                               "message": BEFORE, "notification_id": 1}  # fmt: skip
+    mosaic.fail_next(409)
+    connector.service.drain()
+    [sent] = connector.service.db.query("SELECT platform_id FROM reminders")
+    assert sent["platform_id"] == ""  # delivered, id not given
+    assert connector.post(CP_PLAN).status_code == 202
+    connector.service.drain()
+    connector.service.tick(date(2026, 11, 24))
+    connector.service.drain()
+    # It cannot be withdrawn (no id to name), so it stays; the correction is sent beside it.
+    assert tray(mosaic) == {base: (5521, "2026-11-23", BEFORE), f"{base}.r2": (5521, "2026-11-24", AFTER)}
+    assert mosaic.calls["DELETE /current-work/notifications/{id}"] == 0
+    calls = sum(mosaic.calls.values())
+    for day in (24, 25):  # once: the old one is no longer followed, so no later tick corrects it again
+        connector.service.tick(date(2026, 11, day))
+        connector.service.drain()
+    assert sum(mosaic.calls.values()) == calls
+    rows = connector.service.db.query(
+        "SELECT reference, withdrawn_at IS NULL AS live FROM reminders ORDER BY 1"
+    )
+    assert [(r["reference"], bool(r["live"])) for r in rows] == [(base, False), (f"{base}.r2", True)]
