@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from connector.config import Config, TenantConfig
-from connector.pipeline.batch_parts import batch_parts
 from connector.pipeline.collector import fewer_collections
 from connector.pipeline.facts_memo import FactsMemo
 from connector.pipeline.failures import record_failures
@@ -201,12 +200,8 @@ class Processor:
 
     def _run_once(self, limit: int) -> int:
         items = self.inbox.pending(limit)
-        # In parts in which no owner is affected twice: the history one event at a time gives (batch_parts.py).
-        for part in batch_parts(items, self.inbox, self.folds, lambda k, e: owners_affected(_Facts(k), e)):
-            self._run_part(part)
-        return len(items)
-
-    def _run_part(self, items: list[InboxItem]) -> None:
+        if not items:
+            return 0
         try:
             self._process(items)
         except Exception:
@@ -219,6 +214,7 @@ class Processor:
                 for item in failed:
                     self.inbox.set_pending(item.seq)
                     self._process_alone(item)
+        return len(items)
 
     def _process_alone(self, item: InboxItem) -> bool:
         """Process one event; when it fails, mark it failed with the reason. True when processed."""

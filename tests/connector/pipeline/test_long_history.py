@@ -206,10 +206,7 @@ def test_a_refold_of_a_long_history_pickles_only_the_checkpoints_it_keeps(
         monkeypatch.setattr(
             kept_state.pickle, "dumps", lambda obj, **kw: pickled.append(obj) or real(obj, **kw)
         )
-        # One batch, kept whole (not cut at its status changes, batch_parts.py): every subject folded from all its
-        # events at once.
-        monkeypatch.setattr(processor_module, "batch_parts", lambda items, *args: [items])
-        processor.run_until_idle(limit=1000)
+        processor.run_until_idle(limit=1000)  # one batch: every subject folded from all its events
         checkpoints = db.query("SELECT subject, COUNT(*) AS n FROM fold_checkpoints GROUP BY subject")
         db.close()
     worker_checkpoints = [c for c in pickled if isinstance(c, WorkerFold) and c.worker_id == "5521"]
