@@ -62,6 +62,12 @@ class WriteResult:
     closed_on_platform: bool = False
 
 
+# What `send_reminder` returns for a reminder the platform says it holds without naming it (Mosaic's 409 on an
+# existing reference need not carry the id, and Mosaic offers no lookup of notifications): delivered, but it can
+# be neither withdrawn nor edited.
+ID_NOT_GIVEN = ""
+
+
 @dataclass(frozen=True)
 class ReminderWrite:
     """A reminder or escalation shown to a worker from `show_on`, about the item `platform_id`. `kind` is the

@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -247,18 +248,30 @@ def _close(proc: subprocess.Popen[bytes]) -> None:
             proc.stdin.close()
 
 
-def die_with_parent() -> None:
+def die_with_parent(fd: int) -> None:
     """In the child, on Linux: the kernel SIGKILLs it the moment its parent ends, so a server killed and started
     again at once finds the worker lock free (waiting for end-of-file, the old child would still hold it while
     it finished its step). Killing it is safe: its transactions roll back, and a write it was sending is looked up
-    by its reference before it is created again, as after any crash."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
+    by its reference before it is created again, as after any crash.
 
-    pr_set_pdeathsig = 1
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    A parent that ended before this was asked (killed while the child's interpreter started) is never signalled
+    for: its pipe (`fd`, the child's stdin) has no writer left, so the child ends here, before it opens the
+    database or takes the worker lock, which it would otherwise hold through a first step nobody waits for."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if parent_gone(fd):
+        raise SystemExit("connector work: the process that started it has ended; not starting")
+
+
+def parent_gone(fd: int) -> bool:
+    """Whether the pipe from the parent has lost its writer (hung up), without reading the wake-ups in it."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP)
+    return any(events & (select.POLLHUP | select.POLLERR) for _, events in poller.poll(0))
 
 
 def follow_parent(fd: int, wake: threading.Event, stopping: threading.Event) -> threading.Thread:

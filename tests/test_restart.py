@@ -250,3 +250,38 @@ def test_with_delivery_process_false_the_work_process_delivers_itself(
         assert children_of(work) == []
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
+
+
+def test_a_work_process_whose_serve_was_killed_before_it_could_follow_it_never_takes_the_worker_lock(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    from connector.store.worker_lock import WorkerLock
+    from connector.worker_process import work_command
+
+    database = database_for(tmp_path)
+    if not isinstance(database, Path):
+        pytest.skip("PostgreSQL shares the background work through leases: there is no worker lock")
+    config = tmp_path / "connector.toml"
+    write_config(config, FakeMosaic(httpserver).install().base_url, background=True)
+    # serve's part, SIGKILLed the moment its child is spawned: before the child has asked the kernel to end it
+    # with its parent, so only the child itself can see that nobody follows it any more.
+    starter = (
+        "import os, signal, subprocess, sys\n"
+        "child = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, start_new_session=True)\n"
+        "print(child.pid, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    killed = subprocess.run(
+        [sys.executable, "-c", starter, *work_command(str(config), "INFO")],
+        env=dict(os.environ, TEST_MOSAIC_TOKEN=TOKEN),
+        stdout=subprocess.PIPE,
+        timeout=30,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    orphan = int(killed.stdout)
+    wait_for(lambda: ended(orphan))
+    # It ended without taking the lock (a serve started now would not wait for it), and the lock is free.
+    lock = WorkerLock(database)
+    assert not lock.path.exists()
+    lock.acquire()
+    lock.release()

@@ -10,7 +10,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from adapters.base import FatalError, ObligationWrite, ReminderWrite, RetryableError, WriteResult
+from adapters.base import (
+    ID_NOT_GIVEN,
+    FatalError,
+    ObligationWrite,
+    ReminderWrite,
+    RetryableError,
+    WriteResult,
+)
 from adapters.mosaic.client import MosaicClient
 from adapters.mosaic.settings import MosaicSettings
 
@@ -162,8 +169,9 @@ class MosaicWriter:
         )
         value = answer.field("notification_id")
         if answer.status == 409:
-            # The contract's 409 need not carry the id: sent already, it is delivered all the same.
-            return "" if value is None else str(value)
+            # The contract's 409 need not carry the id, and no lookup of notifications is offered: sent already,
+            # it is delivered all the same, as one whose id is not known.
+            return ID_NOT_GIVEN if value is None else str(value)
         # A 2xx without the id is garbage, not a confirmation: tried again, the repeat is answered 409.
         return self._id_from(value, "notification_id", write.reference)
 

@@ -80,7 +80,7 @@ def work(config_path: str, follow_parent: bool, report_fd: int | None, deliver_o
     from connector.worker_process import follow_parent as follow
 
     if follow_parent:
-        die_with_parent()
+        die_with_parent(sys.stdin.fileno())
     service = Service(load_config(config_path))
     reports = None if report_fd is None else ReportsToParent(report_fd)
     if reports is not None:

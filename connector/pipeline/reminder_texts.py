@@ -10,6 +10,9 @@ is corrected, and only those (never a storm of re-sends):
 - sent, on one that cannot (Mosaic only POSTs and DELETEs notifications): the old one is withdrawn and the
   corrected one sent under the next reference (`.r2`, then `.r3`), deterministic, so a retried write is answered
   409 rather than doubled;
+- sent, but confirmed without an id (Mosaic's 409 on an existing reference need not name it, and Mosaic has no
+  lookup of notifications): it can be neither withdrawn nor edited, so the corrected one is sent under the next
+  reference and the old one, left in the tray, is no longer followed (`withdrawn_at`);
 - tried but not confirmed (in flight, or a dead letter): left alone; the tick after its confirmation corrects it.
 
 A reminder written before digests were kept (`said` NULL) is taken as matching, so an upgrade re-sends nothing.
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from adapters.base import FatalError, PlatformWriter
+from adapters.base import ID_NOT_GIVEN, FatalError, PlatformWriter
 from adapters.registry import ADAPTERS
 from connector.config.ladder import Rung
 from connector.pipeline.ladder import Chain, rung_message, why
@@ -148,11 +151,11 @@ def apply(conn: Connection, outbox: Outbox, c: Correction) -> bool:
             "UPDATE outbox SET payload = ?, version = version + 1, updated_at = ? WHERE id = ?",
             (json.dumps(payload, separators=(",", ":"), sort_keys=True), utc_now_text(), queued["id"]),
         )
-    elif not held["platform_id"]:
-        # Tried and unconfirmed (or Mosaic's 409 without an id): what it made is unknown, so nothing is
-        # corrected on a guess (an edit needs its id, a withdrawal too).
+    elif held["platform_id"] is None:
+        # Tried and unconfirmed: what it made is unknown, so nothing is corrected on a guess (its retry must be
+        # answered as its first try was); the next tick decides again once it is confirmed.
         return False
-    elif edits_reminders(c.platform):
+    elif held["platform_id"] != ID_NOT_GIVEN and edits_reminders(c.platform):
         edit = {"platform_id": held["platform_id"], "message": c.message}
         outbox.put(conn, c.tenant, c.platform, f"{c.reference}{EDIT_SUFFIX}", "reminder_edit", "edit", edit)
     else:
@@ -170,16 +173,19 @@ def _resend(conn: Connection, outbox: Outbox, c: Correction, held: Any) -> None:
         "UPDATE reminders SET withdrawn_at = ? WHERE tenant = ? AND platform = ? AND reference = ?",
         (now, c.tenant, c.platform, c.reference),
     )
-    withdrawal = {"platform_id": held["platform_id"]}
-    outbox.put(
-        conn,
-        c.tenant,
-        c.platform,
-        f"{c.reference}{WITHDRAW_SUFFIX}",
-        "reminder_withdrawal",
-        "withdraw",
-        withdrawal,
-    )
+    if held["platform_id"] != ID_NOT_GIVEN:
+        withdrawal = {"platform_id": held["platform_id"]}
+        outbox.put(
+            conn,
+            c.tenant,
+            c.platform,
+            f"{c.reference}{WITHDRAW_SUFFIX}",
+            "reminder_withdrawal",
+            "withdraw",
+            withdrawal,
+        )
+    # Else confirmed without an id (Mosaic's 409 without one): it cannot be withdrawn or edited, so it stays in
+    # the tray beside its correction, and is no longer followed (withdrawn_at), so no tick corrects it again.
     reference = next_reference(c.reference)
     show_on = max(date.fromisoformat(held["show_on"]), c.as_of).isoformat()
     conn.execute(

@@ -3,59 +3,15 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
-from pytest_httpserver import HTTPServer
 from tests.support.fake_mosaic import FakeMosaic
-from tests.support.harness import Connector, event, make_config, start_connector, write_config_file
+from tests.support.harness import Connector, write_config_file
 
 from connector.cli import main
 from connector.store.database import Database
 from connector.store.url import DatabaseUrl
-
-WORKER = event(
-    "evt_w",
-    "worker.updated",
-    "2026-11-01T08:00:00Z",
-    worker_id=5521,
-    team_id=310,
-    supervisor_id=5500,
-    job_role="SOCIAL_WORKER",
-    case_holding=False,
-    supervises_case_holders=False,
-    frontline=False,
-    asye=False,
-    employment="permanent",
-    start_date="2021-09-01",
-)
-ALLOCATED = event(
-    "evt_a",
-    "case.allocated",
-    "2026-11-02T09:30:00Z",
-    person_id=100234,
-    worker_id=5521,
-    team_id=310,
-    relationship="ALLWKR",
-    start_date="2026-11-02",
-)
-
-
-@pytest.fixture
-def mosaic(httpserver: HTTPServer) -> FakeMosaic:
-    return FakeMosaic(httpserver).install()
-
-
-@pytest.fixture
-def connector(tmp_path: Path, mosaic: FakeMosaic) -> Iterator[Connector]:
-    running = start_connector(make_config(tmp_path, mosaic.base_url))
-    for item in (WORKER, ALLOCATED):
-        assert running.post(item).status_code == 202
-    running.service.drain()
-    yield running
-    running.close()
 
 
 def dump(path: Path | DatabaseUrl) -> list[str]:

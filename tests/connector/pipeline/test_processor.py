@@ -10,23 +10,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from pytest_httpserver import HTTPServer
+from tests.connector.pipeline.one_case import ALLOCATED, CP_PLAN, running_with
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import Connector, event, make_config, start_connector, write_config_file
 
 from connector.cli import main
 from rules.events import SupervisionRecorded
 
-ALLOCATED = event(
-    "evt_a",
-    "case.allocated",
-    "2026-11-02T09:30:00Z",
-    person_id=100234,
-    worker_id=5521,
-    team_id=310,
-    relationship="ALLWKR",
-    start_date="2026-11-02",
-)
 OTHER_CASE = event(
     "evt_b",
     "case.allocated",
@@ -46,15 +36,6 @@ LATER_ALLOCATION = event(
     team_id=310,
     relationship="ALLWKR",
     start_date="2026-11-05",
-)
-
-CP_PLAN = event(
-    "evt_cp",
-    "case.status_changed",
-    "2026-11-04T10:00:00Z",
-    person_id=100234,
-    status="CP",
-    start_date="2026-11-04",
 )
 
 
@@ -81,17 +62,9 @@ def run(args: list[str]) -> Result:
 
 
 @pytest.fixture
-def mosaic(httpserver: HTTPServer) -> FakeMosaic:
-    return FakeMosaic(httpserver).install()
-
-
-@pytest.fixture
 def connector(tmp_path: Path, mosaic: FakeMosaic) -> Iterator[Connector]:
-    running = start_connector(make_config(tmp_path, mosaic.base_url))
-    assert running.post(ALLOCATED).status_code == 202
-    running.service.drain()
-    yield running
-    running.close()
+    # The child allocated with no worker.updated heard of: only its case supervision is in play.
+    yield from running_with(tmp_path, mosaic.base_url, ALLOCATED)
 
 
 def put_poison(connector: Connector) -> int:

@@ -3,70 +3,19 @@ not who is told) corrects the reminder in the tray, once, and only the reminders
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
-import pytest
-from pytest_httpserver import HTTPServer
+from tests.connector.pipeline.one_case import CP_PLAN, WORKER
 from tests.support.fake_mosaic import FakeMosaic
-from tests.support.harness import Connector, event, make_config, start_connector
+from tests.support.harness import Connector
 
 from connector.pipeline.reminder_texts import digest, next_reference, reminder_of
 
-WORKER = event(
-    "evt_w",
-    "worker.updated",
-    "2026-11-01T08:00:00Z",
-    worker_id=5521,
-    team_id=310,
-    supervisor_id=5500,
-    job_role="SOCIAL_WORKER",
-    case_holding=False,
-    supervises_case_holders=False,
-    frontline=False,
-    asye=False,
-    employment="permanent",
-    start_date="2021-09-01",
-)
-ALLOCATED = event(
-    "evt_a",
-    "case.allocated",
-    "2026-11-02T09:30:00Z",
-    person_id=100234,
-    worker_id=5521,
-    team_id=310,
-    relationship="ALLWKR",
-    start_date="2026-11-02",
-)
 # Told late: a Child Protection plan from 4 Nov replaces the floor (LINC-CS-FLOOR) by LINC-CS-CP, whose first
 # due date (2 Dec) is later, so the due date stays 30 Nov (LINC-CS-ALLOC) and only the rules cited change.
-CP_PLAN = event(
-    "evt_cp",
-    "case.status_changed",
-    "2026-11-04T10:00:00Z",
-    person_id=100234,
-    status="CP",
-    start_date="2026-11-04",
-)
 BEFORE = "Case supervision for child 100234 is due on 2026-11-30 (LINC-CS-ALLOC, policy 5.1.1, 5.1.6; LINC-CS-FLOOR, policy 5.1)."
 AFTER = "Case supervision for child 100234 is due on 2026-11-30 (LINC-CS-ALLOC, policy 5.1.1, 5.1.6)."
 REFERENCE = "linc:reminder:{step}:due-7:20261130:5521"
-
-
-@pytest.fixture
-def mosaic(httpserver: HTTPServer) -> FakeMosaic:
-    return FakeMosaic(httpserver).install()
-
-
-@pytest.fixture
-def connector(tmp_path: Path, mosaic: FakeMosaic) -> Iterator[Connector]:
-    running = start_connector(make_config(tmp_path, mosaic.base_url))
-    for item in (WORKER, ALLOCATED):
-        assert running.post(item).status_code == 202
-    running.service.drain()
-    yield running
-    running.close()
 
 
 def tray(mosaic: FakeMosaic) -> dict[str, tuple[int, str, str]]:
@@ -174,3 +123,34 @@ def test_a_send_tried_and_unanswered_is_corrected_once_it_is_confirmed(
     connector.service.tick(date(2026, 11, 24))
     connector.service.drain()
     assert tray(mosaic) == {f"{base}.r2": (5521, "2026-11-24", AFTER)}
+
+
+def test_a_notification_mosaic_confirmed_without_an_id_is_corrected_beside_it_once(
+    connector: Connector, mosaic: FakeMosaic
+) -> None:
+    connector.service.tick(date(2026, 11, 23))  # queued
+    base = REFERENCE.format(step=step_id(mosaic))
+    # An earlier try made it and its answer was lost; the retry is answered 409 without the id, and Mosaic has no
+    # lookup of notifications.
+    mosaic.notifications[1] = {"external_reference": base, "worker_id": 5521, "notification_date": "2026-11-23",
+                               "message": BEFORE, "notification_id": 1}  # fmt: skip
+    mosaic.fail_next(409)
+    connector.service.drain()
+    [sent] = connector.service.db.query("SELECT platform_id FROM reminders")
+    assert sent["platform_id"] == ""  # delivered, id not given
+    assert connector.post(CP_PLAN).status_code == 202
+    connector.service.drain()
+    connector.service.tick(date(2026, 11, 24))
+    connector.service.drain()
+    # It cannot be withdrawn (no id to name), so it stays; the correction is sent beside it.
+    assert tray(mosaic) == {base: (5521, "2026-11-23", BEFORE), f"{base}.r2": (5521, "2026-11-24", AFTER)}
+    assert mosaic.calls["DELETE /current-work/notifications/{id}"] == 0
+    calls = sum(mosaic.calls.values())
+    for day in (24, 25):  # once: the old one is no longer followed, so no later tick corrects it again
+        connector.service.tick(date(2026, 11, day))
+        connector.service.drain()
+    assert sum(mosaic.calls.values()) == calls
+    rows = connector.service.db.query(
+        "SELECT reference, withdrawn_at IS NULL AS live FROM reminders ORDER BY 1"
+    )
+    assert [(r["reference"], bool(r["live"])) for r in rows] == [(base, False), (f"{base}.r2", True)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,55 +9,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pytest_httpserver import HTTPServer
+from tests.connector.pipeline.one_case import ALLOCATED, WORKER
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import Connector, event, make_config, start_connector
 
 from connector.pipeline import ladder, scheduler
 from connector.pipeline.scheduler import TickCounts
-
-WORKER = event(
-    "evt_w",
-    "worker.updated",
-    "2026-11-01T08:00:00Z",
-    worker_id=5521,
-    team_id=310,
-    supervisor_id=5500,
-    # Not case-holding and not frontline: the worker's own personal supervision (LINC-PS-NF, 84 days from when
-    # the connector first heard of them) falls after these dates, so only the case's step is in play.
-    job_role="SOCIAL_WORKER",
-    case_holding=False,
-    supervises_case_holders=False,
-    frontline=False,
-    asye=False,
-    employment="permanent",
-    start_date="2021-09-01",
-)
-ALLOCATED = event(
-    "evt_a",
-    "case.allocated",
-    "2026-11-02T09:30:00Z",
-    person_id=100234,
-    worker_id=5521,
-    team_id=310,
-    relationship="ALLWKR",
-    start_date="2026-11-02",
-)
-
-
-@pytest.fixture
-def mosaic(httpserver: HTTPServer) -> FakeMosaic:
-    return FakeMosaic(httpserver).install()
-
-
-@pytest.fixture
-def connector(tmp_path: Path, mosaic: FakeMosaic) -> Iterator[Connector]:
-    running = start_connector(make_config(tmp_path, mosaic.base_url))
-    for item in (WORKER, ALLOCATED):
-        assert running.post(item).status_code == 202
-    running.service.drain()
-    yield running
-    running.close()
 
 
 def tick(connector: Connector, on: date) -> tuple[int, int, int]:
