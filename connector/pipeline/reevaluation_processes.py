@@ -16,7 +16,8 @@ How it stays correct:
   several contending, a webhook met one commit after another.
 - A child that fails, or dies, has its part re-evaluated here, whole: an owner it had written already diffs
   nothing the second time (its digest matches), so nothing is lost and nothing doubled.
-- A child dies with this process (`die_with_parent`): a killed connector leaves no child writing on after it.
+- A child dies with this process (`killed_with_parent`, and a child whose parent ended before it asked does not
+  start): a killed connector leaves no child writing on after it.
 
 The child is started with `spawn` (never `fork`, which would copy this process's open database connections
 and its threads' locks) and given the configuration pickled; it opens a database connection of its own.
@@ -98,8 +99,8 @@ def in_processes(
             child = spawn.Process(
                 target=child_main,
                 args=(
-                    config, processor.db.target, tenant_id, platform, part, today, failed_before & set(part),
-                    (gate, write_turn), theirs,
+                    os.getpid(), config, processor.db.target, tenant_id, platform, part, today,
+                    failed_before & set(part), (gate, write_turn), theirs,
                 ),
                 name="connector-reevaluation",
                 daemon=True,
@@ -137,6 +138,7 @@ def split(owners: list[str], count: int) -> list[list[str]]:
 
 
 def child_main(
+    parent: int,
     config_bytes: bytes,
     database: Path | str | DatabaseUrl,
     tenant_id: str,
@@ -152,9 +154,11 @@ def child_main(
     from connector.pipeline.collector import fewer_collections
     from connector.pipeline.processor import Processor  # the processor imports this module
     from connector.store.database import Database
-    from connector.worker_process import die_with_parent
+    from connector.worker_process import killed_with_parent
 
-    die_with_parent()
+    killed_with_parent()
+    if os.getppid() != parent:  # it ended before the kernel was asked: nobody waits for this part
+        raise SystemExit("a re-evaluation process: the process that started it has ended; not starting")
     config: Config = pickle.loads(config_bytes)
     db = Database(database)
     try:

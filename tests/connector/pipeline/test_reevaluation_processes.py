@@ -4,10 +4,11 @@ all; a child that dies has its part done by the parent; the parts and their numb
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import tempfile
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,23 @@ def test_a_child_that_dies_has_its_part_re_evaluated_by_the_parent(
         dead = _pack_change(2, monkeypatch)
     assert "ended (exit code 1) before its part was done" in caplog.text
     assert dead == one
+
+
+def test_a_child_whose_parent_ended_before_it_started_does_not_start(tmp_path: Path) -> None:
+    spawn = multiprocessing.get_context("spawn")
+    mine, theirs = spawn.Pipe(duplex=False)
+    locks = (spawn.Lock(), spawn.Lock())
+    not_its_parent = os.getpid() + 1_000_000  # no process has this id: as if its parent had ended
+    config = reevaluation_processes._pickled(Config(database=tmp_path / "never-opened.db", tenants={}))
+    args = (not_its_parent, config, tmp_path / "never-opened.db", "t", "mosaic", ["case:1"], date(2027, 1, 4), set())
+    child = spawn.Process(target=reevaluation_processes.child_main, args=(*args, locks, theirs))
+    child.start()
+    theirs.close()
+    child.join(60)
+    assert child.exitcode == 1  # SystemExit with its reason
+    with pytest.raises(EOFError):  # nothing sent
+        mine.recv()
+    assert not (tmp_path / "never-opened.db").exists()
 
 
 def test_the_owners_are_cut_into_contiguous_parts_of_nearly_one_size() -> None:
