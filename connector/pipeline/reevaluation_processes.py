@@ -164,7 +164,8 @@ def child_main(
     try:
         processor = Processor(db, config, today=lambda: today)
         processor.slice_gate, processor.write_turn = locks
-        with fewer_collections():
+        # As the parent's run does (service.py): the WAL is checkpointed after each commit, outside the lock.
+        with db.checkpoints_outside_the_lock(), fewer_collections():
             result = processor.reevaluate_part(tenant_id, platform, owners, today, failed_before)
         pipe.send(("done", result))
     except BaseException:
