@@ -15,7 +15,7 @@ it queued, and where its CPU time went (cProfile of the same step, by the pipeli
 The change runs with `service.reevaluation_processes = --processes` (0, the default: one process per core); its
 CPU time counts its child processes'. The same change is then run in `--baseline-processes` processes (default
 1) on a copy of the store taken before it, for a same-run baseline. While each runs, a probe writes an inbox row
-every 50 ms through a connection of its own, as intake would, and the longest wait for the write lock is
+every 50 ms from another process, as intake would, and the longest wait for the write lock is
 printed. With `--keep DIR`, the store as evaluated once is kept under DIR (by cases and workers) and a later run
 starts from a copy of it: at 500,000 cases building it takes most of the run.
 
@@ -43,7 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.daily_store import ROLES, case_events
-from bench.intake_probe import IntakeProbe
+from bench.intake_probe import IntakeProbeProcess
 
 from connector.config import Config, parse_config
 from connector.pipeline.inbox import subject_keys
@@ -147,7 +147,7 @@ def timed(
         f" {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MiB)"
     )
     print(f"  write transactions of this process: {second['holds']}")
-    print(f"  intake's wait (a connection of its own, a row every 50 ms): {second['probe']}")
+    print(f"  intake's wait (another process, a row every 50 ms): {second['probe']}")
     return took, cpu + theirs
 
 
@@ -215,7 +215,7 @@ def run(config: Config, profile: cProfile.Profile | None) -> dict[str, object]:
     db = service.db
     before = db.scalar("SELECT COUNT(*) FROM outbox") or 0
     holds = Holds(db)
-    probe = IntakeProbe(Database(db.path), "own").start()
+    probe = IntakeProbeProcess(db.path, "own").start()
     if profile is not None:
         profile.enable()
     changed = service.reevaluate_if_rules_changed()
