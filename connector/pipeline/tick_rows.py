@@ -69,15 +69,17 @@ def said_for(
         for start in range(0, len(values), IN_CHUNK):
             chunk = values[start : start + IN_CHUNK]
             marks = ", ".join("?" * len(chunk))
-            for r in conn.execute(
+            # Read by position (a sqlite3.Row looks a name up by comparing it with each column's): a slice
+            # reads tens of thousands.
+            for obligation, reference, rung, said, worker_id, due_date, withdrawn_at in conn.execute(
                 "SELECT obligation_reference, reference, rung, said, worker_id, due_date, withdrawn_at"
                 f" FROM reminders WHERE tenant = ? AND platform = ? AND obligation_reference IN ({marks})",
                 (tenant, platform, *chunk),
             ):
-                sent.add((tenant, platform, r["reference"]))
-                if r["withdrawn_at"] is None and r["said"] is not None and r["rung"] is not None:
-                    said = Said(r["reference"], r["rung"], r["said"], r["worker_id"], r["due_date"])
-                    live.setdefault((tenant, platform, r["obligation_reference"]), []).append(said)
+                sent.add((tenant, platform, reference))
+                if withdrawn_at is None and said is not None and rung is not None:
+                    held = Said(reference, rung, said, worker_id, due_date)
+                    live.setdefault((tenant, platform, obligation), []).append(held)
     return sent, live
 
 
