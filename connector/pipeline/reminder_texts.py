@@ -28,7 +28,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from adapters.base import ID_NOT_GIVEN, FatalError, PlatformWriter
 from adapters.registry import ADAPTERS
@@ -79,9 +80,9 @@ def amend(writer: PlatformWriter, row: OutboxRow) -> None:
         writer.withdraw_reminder(row.payload["platform_id"])
 
 
-@dataclass(frozen=True)
-class Said:
-    """A live reminder of an obligation, as the tick reads it: what it said (its digest) and to whom."""
+class Said(NamedTuple):
+    """A live reminder of an obligation, as the tick reads it: what it said (its digest) and to whom (a tuple:
+    a slice of the tick reads tens of thousands, and a frozen dataclass cost several times as much to make)."""
 
     reference: str
     rung: str
@@ -104,6 +105,15 @@ class Correction:
     step: Mapping[str, Any]
 
 
+@lru_cache(maxsize=64)
+def _rungs_by_tag(ladder: tuple[Rung, ...]) -> dict[str, Rung]:
+    """A ladder's rungs by tag, the first of a tag winning, once per ladder (a tick asks for every reminder)."""
+    found: dict[str, Rung] = {}
+    for rung in ladder:
+        found.setdefault(rung.tag, rung)
+    return found
+
+
 def corrections(
     row: Row, live: list[Said], ladder: tuple[Rung, ...], chain: Chain, as_of: date
 ) -> list[Correction]:
@@ -111,14 +121,19 @@ def corrections(
     the obligation says, while their due date and recipient still fit it (those that do not are withdrawn when
     the step's write is confirmed, dispatcher._withdraw_stale_reminders)."""
     found: list[Correction] = []
+    by_tag = _rungs_by_tag(ladder)
+    due_date, assignee = row["due_date"], row["assignee_id"]
+    due: date | None = None
+    because = ""
     for held in live:
-        rung = next((r for r in ladder if r.tag == held.rung), None)
-        if rung is None or held.due_date != row["due_date"]:
+        rung = by_tag.get(held.rung)
+        if rung is None or held.due_date != due_date:
             continue  # a rung the ladder no longer has, or a due date that moved: not this module's to fix
-        if chain.recipient(row["tenant"], row["platform"], rung.to, row["assignee_id"]) != held.worker_id:
+        if chain.recipient(row["tenant"], row["platform"], rung.to, assignee) != held.worker_id:
             continue
-        due = date.fromisoformat(row["due_date"])
-        message = rung_message(rung, row["kind"], row["case_id"], due, row["assignee_id"], why(row["rules"]))
+        if due is None:  # the row's part of every message, once for all its reminders
+            due, because = date.fromisoformat(due_date), why(row["rules"])
+        message = rung_message(rung, row["kind"], row["case_id"], due, assignee, because)
         if digest(message) != held.said:
             step = {"platform_id": row["platform_id"], "case_id": row["case_id"], "kind": row["kind"]}
             found.append(

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 from connector.config import Config
 from connector.config.ladder import Rung
@@ -42,7 +42,16 @@ TICK_SLICE = 2_000
 # Writes (overdue marks and reminders) per transaction: a commit's pages are written and synced while the lock
 # is held, and 2,000 rows' worth took a webhook's wait past 100 ms.
 TICK_WRITES = 250
-RUNG_CACHE = 100_000  # (tenant, kind, due date, day) triples kept between rows: bounded, cleared when full
+RUNG_CACHE = 100_000  # (tenant, kind, due date, day) keys kept between rows: bounded, cleared when full
+
+
+class _Due(NamedTuple):
+    """What the obligations of one tenant, kind and due date share on a day."""
+
+    due: date
+    compact: str  # the due date as a reminder's reference spells it
+    rungs: tuple[tuple[Rung, str], ...]  # the rungs current on the day, each with its tag
+    ladder: tuple[Rung, ...]
 
 
 @dataclass(frozen=True)
@@ -130,7 +139,7 @@ class Scheduler:
         self.config = config
         self.outbox = Outbox(db)
         self.inbox = Inbox(db)
-        self._rungs: dict[tuple[str, str, date, date], list[Rung]] = {}
+        self._rungs: dict[tuple[str, str, str, date], _Due] = {}
         self._live: dict[Key, list[Said]] = {}  # the slice's reminders that kept what they said
 
     def tick(self, as_of: date) -> TickCounts:
@@ -268,15 +277,18 @@ class Scheduler:
         conn.execute("RELEASE tick_row")
         return None
 
-    def _current_rungs(self, tenant: str, kind: str, due: date, as_of: date) -> list[Rung]:
-        """The rungs current for an obligation, worked out once per tenant, kind and due date in a tick (a
-        ledger of half a million rows has a few thousand such triples)."""
-        key = (tenant, kind, due, as_of)
+    def _due_on(self, tenant: str, kind: str, due_date: str, as_of: date) -> _Due:
+        """What every obligation of a tenant, kind and due date shares in a tick, worked out once (a ledger of
+        half a million rows has a few thousand such triples)."""
+        key = (tenant, kind, due_date, as_of)
         found = self._rungs.get(key)
         if found is None:
             if len(self._rungs) > RUNG_CACHE:
                 self._rungs.clear()
-            found = self._rungs[key] = current_rungs(self.config.ladder(tenant, kind), due, as_of)
+            due = date.fromisoformat(due_date)
+            ladder = self.config.ladder(tenant, kind)
+            current = tuple((rung, rung.tag) for rung in current_rungs(ladder, due, as_of))
+            found = self._rungs[key] = _Due(due, f"{due:%Y%m%d}", current, ladder)
         return found
 
     def _tick_row(
@@ -288,37 +300,33 @@ class Scheduler:
         sent: set[tuple[str, str, str]],
     ) -> tuple[int, int, int]:
         reminders = overdue = escalations = 0
-        tenant = self.config.tenants.get(row["tenant"])
+        tenant_id, platform, assignee = row["tenant"], row["platform"], row["assignee_id"]
+        tenant = self.config.tenants.get(tenant_id)
         if tenant is None:
             return 0, 0, 0
-        due = date.fromisoformat(row["due_date"])
+        on = self._due_on(tenant_id, row["kind"], row["due_date"], as_of)
+        due = on.due
         if due < as_of and row["overdue_since"] is None:
-            writes.overdue.append(
-                ((due + timedelta(days=1)).isoformat(), row["tenant"], row["platform"], row["reference"])
-            )
+            marked = (due + timedelta(days=1)).isoformat()
+            writes.overdue.append((marked, tenant_id, platform, row["reference"]))
             overdue += 1
-        for rung in self._current_rungs(row["tenant"], row["kind"], due, as_of):
-            worker = chain.recipient(row["tenant"], row["platform"], rung.to, row["assignee_id"])
+        for rung, tag in on.rungs:
+            worker = chain.recipient(tenant_id, platform, rung.to, assignee)
             if worker is None:
                 continue  # nobody holds that rung (no supervisor known): `explain` says so
-            reference = (
-                f"{tenant.reference_prefix}:reminder:{row['platform_id']}:{rung.tag}:{due:%Y%m%d}:{worker}"
-            )
-            if (row["tenant"], row["platform"], reference) in sent:
+            reference = f"{tenant.reference_prefix}:reminder:{row['platform_id']}:{tag}:{on.compact}:{worker}"
+            if (tenant_id, platform, reference) in sent:
                 continue  # most rows on most days: the current rung went out before
-            message = rung_message(
-                rung, row["kind"], row["case_id"], due, row["assignee_id"], why(row["rules"])
-            )
+            message = rung_message(rung, row["kind"], row["case_id"], due, assignee, why(row["rules"]))
             show_on = due + timedelta(days=rung.offset_days)
-            what = (message, rung.escalation, rung.to, rung.tag)
+            what = (message, rung.escalation, rung.to, tag)
             if self._queue(writes, sent, row, reference, worker, show_on, as_of, *what):
                 if rung.escalation:
                     escalations += 1
                 else:
                     reminders += 1
-        if live := self._live.get(_key(row)):
-            ladder = self.config.ladder(row["tenant"], row["kind"])
-            writes.corrections += corrections(row, live, ladder, chain, as_of)
+        if live := self._live.get((tenant_id, platform, row["reference"])):
+            writes.corrections += corrections(row, live, on.ladder, chain, as_of)
         return reminders, overdue, escalations
 
     def _dated_reminder(self, writes: _Writes, row: Row, as_of: date, sent: set[tuple[str, str, str]]) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 from connector.pipeline.reminder_texts import Said
 from connector.pipeline.tick_rows import (
@@ -13,6 +14,7 @@ from connector.pipeline.tick_rows import (
     said_for,
 )
 from connector.store.database import Database
+from connector.store.engines.base import Connection
 
 
 def _ledger(tmp_path: Path) -> Database:
@@ -80,3 +82,23 @@ def test_the_reminders_that_kept_what_they_said_are_read_with_those_sent(tmp_pat
     assert sent == {("t", "mosaic", r) for r in ("rem-a", "rem-b", "rem-c", "rem-d")}
     # Not the withdrawn one, nor those written before digests were kept (taken as matching).
     assert live == {("t", "mosaic", "ref-03"): [Said("rem-b", "due-7", "d1", "7", "2026-11-04")]}
+
+
+def test_dated_reminders_are_found_in_an_index_of_them_alone_not_by_reading_every_open_row(
+    tmp_path: Path,
+) -> None:
+    db = _ledger(tmp_path)
+    plans: list[str] = []
+    real = db.conn.execute
+
+    class Explaining:
+        """The connection, saying how SQLite means to run each statement before running it."""
+
+        @staticmethod
+        def execute(sql: str, *params: Any) -> Any:
+            plans.extend(str(step[3]) for step in real(f"EXPLAIN QUERY PLAN {sql}", *params))
+            return real(sql, *params)
+
+    conn = cast(Connection, Explaining())
+    assert [row["reference"] for s in open_with_dated_reminders(conn, 5) for row in s] == ["ref-02", "ref-17"]
+    assert plans == ["SEARCH obligations USING INDEX idx_obligations_dated_reminders (status=?)"]
