@@ -2,16 +2,22 @@
 records how long each write waited for the write lock. Used by `bench/daily.py`; prints nothing.
 
 Two ways in, as intake meets the daily run in production: through the service's own `Database` from another
-thread (`connector serve` with its background work: intake and the tick share the process's lock), or through
-a `Database` of its own (another process: `connector serve` while cron runs `connector tick`), which waits in
-SQLite's busy handler instead. The rows are stored `discarded`, so nothing folds or processes them.
+thread (`connector serve` with its background work as threads: intake and the tick share the process's lock and
+its interpreter), or from another process (`IntakeProbeProcess`: `connector serve`, whose background work is
+its child `connector work`, or serve while cron runs `connector tick`), which waits for SQLite's lock alone. A
+thread with a connection of its own would wait for the measured process's interpreter too (a garbage
+collection of 100-470 ms on 1 April at 100k cases), which no other process does. The rows are stored
+`discarded`, so nothing folds or processes them.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
 
 from connector.store.database import Database
 
@@ -62,3 +68,40 @@ class IntakeProbe:
                     " event, state) VALUES ('probe', 'mosaic', ?, 'probe', ?, ?, '{}', 'discarded')",
                     (f"probe-{self.name}-{n}-{time.time_ns()}", now, now),
                 )
+
+
+class IntakeProbeProcess:
+    """An `IntakeProbe` through a `Database` of its own in a process of its own (spawned: it shares nothing with
+    the measured process but the database file). After `stop()`, `waits`, `when` and `began` are the probe's, on
+    the same clock (`perf_counter` is the system's monotonic clock)."""
+
+    def __init__(self, path: str | Path, name: str, every: float = 0.05) -> None:
+        spawn = multiprocessing.get_context("spawn")
+        self._pipe, theirs = spawn.Pipe()
+        self._process = spawn.Process(target=_probe_process, args=(str(path), name, every, theirs), daemon=True)
+        self.waits: list[float] = []
+        self.when: list[float] = []
+        self.began = time.perf_counter()
+
+    def start(self) -> IntakeProbeProcess:
+        self._process.start()
+        self._pipe.recv()  # started: its connection open
+        return self
+
+    def stop(self) -> dict[str, float]:
+        self._pipe.send("stop")
+        found, self.waits, self.when, self.began = self._pipe.recv()
+        self._process.join()
+        return found
+
+
+def _probe_process(path: str, name: str, every: float, pipe: Connection) -> None:
+    db = Database(path)
+    probe = IntakeProbe(db, name, every)
+    db.conn.execute("SELECT 1")
+    probe.start()
+    pipe.send("started")
+    pipe.recv()
+    found = probe.stop()
+    pipe.send((found, probe.waits, probe.when, probe.began))
+    db.close()

@@ -9,7 +9,15 @@ due every three weeks, not four) and the service started again; the timed step i
 `reevaluate_if_rules_changed()`, which ends once every difference is in the outbox. Prints its time, the writes
 it queued, and where its CPU time went (cProfile of the same step, by the pipeline's stages).
 
-    python bench/reevaluate_store.py [--cases 500000] [--workers 30000] [--profile]
+    python bench/reevaluate_store.py [--cases 500000] [--workers 30000] [--processes N]
+        [--baseline-processes 1] [--keep DIR] [--profile]
+
+The change runs with `service.reevaluation_processes = --processes` (0, the default: one process per core); its
+CPU time counts its child processes'. The same change is then run in `--baseline-processes` processes (default
+1) on a copy of the store taken before it, for a same-run baseline. While each runs, a probe writes an inbox row
+every 50 ms from another process, as intake would, and the longest wait for the write lock is
+printed. With `--keep DIR`, the store as evaluated once is kept under DIR (by cases and workers) and a later run
+starts from a copy of it: at 500,000 cases building it takes most of the run.
 
 Delivery to the platform is not part of it (nothing is written to Mosaic). Prints figures only; asserts nothing.
 """
@@ -23,6 +31,7 @@ import json
 import pstats
 import random
 import resource
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -34,6 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.daily_store import ROLES, case_events
+from bench.intake_probe import IntakeProbeProcess
 
 from connector.config import Config, parse_config
 from connector.pipeline.inbox import subject_keys
@@ -57,6 +67,16 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=500_000)
     parser.add_argument("--workers", type=int, default=30_000)
     parser.add_argument("--profile", action="store_true", help="also profile the timed step, by stage")
+    parser.add_argument(
+        "--processes", type=int, default=0, help="service.reevaluation_processes of the change (0: one per core)"
+    )
+    parser.add_argument(
+        "--baseline-processes", type=int, default=1,
+        help="also the same change in this many processes, on a copy of the store (0: not)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--keep", type=Path, help="keep the evaluated store under this folder, and start from it when it is there"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
@@ -67,44 +87,80 @@ def main() -> None:
         every = text.index("every_days = 28", cp_rule)
         changed_pack.write_text(text[:every] + "every_days = 21" + text[every + len("every_days = 28") :])
 
-        started = time.perf_counter()
-        db = Database(config_for(work, "lincolnshire").database)
-        db.migrate()
-        events = store_caseload(db, args.cases, args.workers)
-        db.close()
-        print(
-            f"stored {args.cases:,} open cases and {args.workers:,} workers as {events:,} processed events"
-            f" in {time.perf_counter() - started:.1f} s"
-        )
-
-        started = time.perf_counter()
-        first = run(config_for(work, "lincolnshire"), None)
-        print(
-            f"first evaluation (builds the ledger): {time.perf_counter() - started:.1f} s,"
-            f" {first['queued']:,} writes queued"
-        )
-
-        # CPU time, not wall: on a shared machine the wall clock is mostly waiting for a core.
+        kept = args.keep / f"{args.cases}-{args.workers}" if args.keep else None
+        if kept is not None and (kept / "bench.db").exists():
+            shutil.copy(kept / "bench.db", work / "bench.db")
+            print(f"the evaluated store of {args.cases:,} cases and {args.workers:,} workers copied from {kept}")
+        else:
+            build(work, args.cases, args.workers)
+            if kept is not None:
+                kept.mkdir(parents=True, exist_ok=True)
+                shutil.copy(work / "bench.db", kept / "bench.db")
+        baseline = work / "baseline"
+        if args.baseline_processes and args.baseline_processes != args.processes:
+            baseline.mkdir()
+            for suffix in ("", "-wal", "-shm"):  # the first run closed the database: no WAL is left, normally
+                if (work / f"bench.db{suffix}").exists():
+                    shutil.copy(work / f"bench.db{suffix}", baseline / f"bench.db{suffix}")
         profile = cProfile.Profile(time.process_time) if args.profile else None
-        started, cpu = time.perf_counter(), time.process_time()
-        second = run(config_for(work, str(changed_pack)), profile)
-        took, cpu = time.perf_counter() - started, time.process_time() - cpu
-        print(
-            f"rule-pack change: {took:.1f} s until every difference is in the outbox"
-            f" ({args.cases / took:,.0f} cases/s; {cpu:.1f} s CPU, so {args.cases / cpu:,.0f} cases/s on a core"
-            f" of its own); {second['counts']}, {second['pending']:,} writes pending in the"
-            " outbox (a move of a write not yet delivered replaces it);"
-            f" peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
-        )
-        print(f"intake's wait: {second['holds']}")
+        now = timed(f"rule-pack change, {args.processes or 'one per core'} processes", work, changed_pack,
+                    args.processes, args.cases, profile)  # fmt: skip
         if profile is not None:
             stages(profile)
+        if baseline.exists():
+            then = timed(f"the same in {args.baseline_processes} (same run, a copy of the store)", baseline,
+                         changed_pack, args.baseline_processes, args.cases, None)  # fmt: skip
+            print(f"ratio: {then[0] / now[0]:.2f}x the wall time's speed, {then[1] / now[1]:.2f}x the CPU's")
 
 
-def config_for(folder: Path, pack: str) -> Config:
+def build(work: Path, cases: int, workers: int) -> None:
+    """The store of `cases` open cases, processed, and evaluated once (the ledger built, every write queued)."""
+    started = time.perf_counter()
+    db = Database(config_for(work, "lincolnshire").database)
+    db.migrate()
+    events = store_caseload(db, cases, workers)
+    db.close()
+    print(
+        f"stored {cases:,} open cases and {workers:,} workers as {events:,} processed events"
+        f" in {time.perf_counter() - started:.1f} s"
+    )
+    started = time.perf_counter()
+    first = run(config_for(work, "lincolnshire"), None)
+    print(f"first evaluation (builds the ledger): {time.perf_counter() - started:.1f} s, {first['queued']:,} writes queued")
+
+
+def timed(
+    label: str, folder: Path, pack: Path, processes: int, cases: int, profile: cProfile.Profile | None
+) -> tuple[float, float]:
+    """The pack change on the store in `folder`: its wall and CPU seconds, printed with what it queued."""
+    # CPU time, not wall: on a shared machine the wall clock is mostly waiting for a core. The re-evaluation's
+    # child processes (service.reevaluation_processes) are counted once they end.
+    started, cpu, theirs = time.perf_counter(), time.process_time(), _children_cpu()
+    second = run(config_for(folder, str(pack), processes), profile)
+    took, cpu, theirs = time.perf_counter() - started, time.process_time() - cpu, _children_cpu() - theirs
+    print(
+        f"{label}: {took:.1f} s until every difference is in the outbox ({cases / took:,.0f} cases/s;"
+        f" {cpu + theirs:.1f} s CPU, {theirs:.1f} s of it in child processes, so {cases / (cpu + theirs):,.0f}"
+        f" cases/s per core); {second['counts']}, {second['pending']:,} writes pending in the outbox (a move"
+        " of a write not yet delivered replaces it); peak memory"
+        f" {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (the largest child so far"
+        f" {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MiB)"
+    )
+    print(f"  write transactions of this process: {second['holds']}")
+    print(f"  intake's wait (another process, a row every 50 ms): {second['probe']}")
+    return took, cpu + theirs
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def config_for(folder: Path, pack: str, processes: int = 0) -> Config:
     return parse_config(
         {
             "storage": {"database": str(folder / "bench.db")},
+            "service": {"reevaluation_processes": processes},
             "tenants": [
                 {
                     "id": "lincolnshire",
@@ -159,11 +215,13 @@ def run(config: Config, profile: cProfile.Profile | None) -> dict[str, object]:
     db = service.db
     before = db.scalar("SELECT COUNT(*) FROM outbox") or 0
     holds = Holds(db)
+    probe = IntakeProbeProcess(db.path, "own").start()
     if profile is not None:
         profile.enable()
     changed = service.reevaluate_if_rules_changed()
     if profile is not None:
         profile.disable()
+    waits = probe.stop()
     if not changed:  # the first start only records the fingerprint: evaluate everything once
         service.reevaluate_everything()
     pending = int(db.scalar("SELECT COUNT(*) FROM outbox") or 0)
@@ -173,6 +231,7 @@ def run(config: Config, profile: cProfile.Profile | None) -> dict[str, object]:
         "pending": pending,
         "counts": changed.get("lincolnshire"),
         "holds": holds.summary(),
+        "probe": f"{waits['writes']:.0f} writes, p99 {waits['p99_ms']:.0f} ms, longest {waits['p100_ms']:.0f} ms",
     }
 
 

@@ -257,14 +257,19 @@ def die_with_parent(fd: int) -> None:
     A parent that ended before this was asked (killed while the child's interpreter started) is never signalled
     for: its pipe (`fd`, the child's stdin) has no writer left, so the child ends here, before it opens the
     database or takes the worker lock, which it would otherwise hold through a first step nobody waits for."""
+    killed_with_parent()
+    if parent_gone(fd):
+        raise SystemExit("connector work: the process that started it has ended; not starting")
+
+
+def killed_with_parent() -> None:
+    """Ask the kernel (Linux only) to SIGKILL this process the moment its parent ends."""
     if sys.platform.startswith("linux"):
         import ctypes
 
         pr_set_pdeathsig = 1
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if parent_gone(fd):
-        raise SystemExit("connector work: the process that started it has ended; not starting")
 
 
 def parent_gone(fd: int) -> bool:

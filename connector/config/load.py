@@ -158,6 +158,7 @@ def parse_config(
             background=service["background"],
             worker_process=service["worker_process"],
             delivery_process=service["delivery_process"],
+            reevaluation_processes=service["reevaluation_processes"],
             poll_interval_seconds=service["poll_interval_seconds"],
             tick_interval_seconds=service["tick_interval_seconds"],
             tick_at=time.fromisoformat(service["tick_at"]),

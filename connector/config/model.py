@@ -72,6 +72,9 @@ class ServiceConfig:
     # `connector work`'s delivery in a process of its own, which it starts and keeps (False: a thread of it):
     # processing and delivery are both Python, and one process drains a backlog on one core.
     delivery_process: bool = True
+    # Processes a whole re-evaluation (a rule-pack change, 1 April's) is split across, this one included; 0: one
+    # per core, at most four. The engine is Python, so one process re-evaluates on one core.
+    reevaluation_processes: int = 0
     poll_interval_seconds: float = 1.0
     tick_interval_seconds: float = 3600.0
     # When the daily time-driven work runs, Europe/London time (it also runs at start).

@@ -77,6 +77,7 @@ class ServiceSchema(StrictSchema):
     background = fields.Boolean(load_default=True)
     worker_process = fields.Boolean(load_default=True)
     delivery_process = fields.Boolean(load_default=True)
+    reevaluation_processes = fields.Integer(load_default=0, validate=validate.Range(min=0, max=16))
     poll_interval_seconds = fields.Float(load_default=1.0, validate=validate.Range(min=0.01, max=3600))
     tick_interval_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=1, max=86400))
     tick_at = fields.String(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -32,7 +33,8 @@ from connector.pipeline.met import (
 )
 from connector.pipeline.outbox import Outbox
 from connector.pipeline.owner_digest import desired_digest
-from connector.pipeline.reevaluate_on import Stored, digest_unchanged, save_reevaluate_on, stored
+from connector.pipeline.plans import Plan, add_counts
+from connector.pipeline.reevaluate_on import digest_unchanged, save_reevaluate_on, stored
 from connector.pipeline.reevaluation import (
     WritePart,
     before_the_lock,
@@ -42,6 +44,7 @@ from connector.pipeline.reevaluation import (
     read_slice,
     write_parts,
 )
+from connector.pipeline.reevaluation_processes import in_processes
 from connector.pipeline.skipped import obligations_before, skipped_cycles
 from connector.store.database import Database
 from connector.store.engines.base import Connection
@@ -191,11 +194,17 @@ class Processor:
         # One batch or slice at a time: each folds from what it read before its commit, so two at once (the
         # work loop and the daily run's catch-up at start) would each save a fold without the other's events.
         self._one_at_a_time = threading.RLock()
+        # While a re-evaluation has parts in other processes (reevaluation_processes.py), each batch holds a lock
+        # that each of their slices holds too: neither writes from folds read before the other's commit.
+        self.batch_gate: AbstractContextManager[object] = nullcontext()
+        self.slice_gate: AbstractContextManager[object] = nullcontext()
+        # ... and their write transactions take turns, so intake waits behind one of them at most, as before.
+        self.write_turn: AbstractContextManager[object] = nullcontext()
 
     def run_once(self, limit: int = 200) -> int:
         """Process up to `limit` pending events; returns how many were processed (0 while another process on
         the same PostgreSQL database has the processing turn: store/leases.py)."""
-        with self._one_at_a_time, turn(self.db, "processing") as mine:
+        with self._one_at_a_time, self.batch_gate, turn(self.db, "processing") as mine:
             return self._run_once(limit) if mine else 0
 
     def _run_once(self, limit: int) -> int:
@@ -229,7 +238,7 @@ class Processor:
     def retry_event(self, seq: int) -> tuple[str, str | None] | None:
         """Process one failed event again now: (its new state, the reason if it failed again); None if no such
         failed event. Back to pending first, so its own event is folded again."""
-        with self._one_at_a_time:
+        with self._one_at_a_time, self.batch_gate:
             item = self.inbox.item(seq)
             state = self.inbox.state_of(seq)
             if item is None or state is None or state[0] != "failed":
@@ -270,7 +279,7 @@ class Processor:
         items: list[InboxItem],
     ) -> DiffCounts:
         """The batch's work; its kept states are added to `kept_states` as they are made, for `discard`."""
-        plans: list[_Plan] = []
+        plans: list[Plan] = []
         for (tenant_id, platform), group in groups.items():
             evaluator = self.evaluators.get(tenant_id)
             if evaluator is None:
@@ -290,7 +299,7 @@ class Processor:
                 if isinstance(item.event, SupervisionRecorded) and item.event.step_ref:
                     steps.append((item.event.step_ref, held_of(item.event)))
             desired, changes = self._desired(evaluator, facts, owners, today)
-            plans.append(_Plan(evaluator, platform, steps, desired, facts, changes, new_sessions=new))
+            plans.append(Plan(evaluator, platform, steps, desired, facts, changes, new_sessions=new))
         with self.db.transaction() as conn:
             totals = self._apply(conn, plans, today)
             for plan in plans:
@@ -307,7 +316,7 @@ class Processor:
         found = {owner: evaluator.evaluate(facts, owner, today) for owner in sorted(owners)}
         return [(owner, got[0]) for owner, got in found.items()], {o: got[1] for o, got in found.items()}
 
-    def _apply(self, conn: Connection, plans: list[_Plan], today: date) -> DiffCounts:
+    def _apply(self, conn: Connection, plans: list[Plan], today: date) -> DiffCounts:
         totals = DiffCounts()
         for plan in plans:
             tenant = plan.evaluator.tenant
@@ -331,7 +340,7 @@ class Processor:
                     conn, tenant.id, plan.platform, tenant.reference_prefix, owner, desired, today,
                     met_by=met_by, held_by=held_by, rows=rows.get(owner, []), skipped=skipped,
                 )  # fmt: skip
-                totals = _add(totals, counts)
+                totals = add_counts(totals, counts)
             save_reevaluate_on(conn, tenant.id, plan.platform, plan.changes, digests, known)
         return totals
 
@@ -349,19 +358,28 @@ class Processor:
             return self._reevaluate_all(tenant_id, platform, frozenset() if only_due else kinds)
 
     def _reevaluate_all(self, tenant_id: str, platform: str, kinds: frozenset[str] | None) -> DiffCounts:
-        evaluator = self.evaluators[tenant_id]
         today = self.today()
         owners = owners_to_reevaluate(self.db.conn, self.inbox, tenant_id, platform, today, kinds)
-        totals = DiffCounts()
         self.failed_owners = {}
         failed_before = earlier_failures(self.db.conn, tenant_id, platform)
+        # Split across processes when there are enough owners to be worth starting one (reevaluation_processes).
+        totals, self.failed_owners = in_processes(self, tenant_id, platform, owners, today, failed_before)
+        return totals
+
+    def reevaluate_part(
+        self, tenant_id: str, platform: str, owners: list[str], today: date, failed_before: set[str]
+    ) -> tuple[DiffCounts, dict[str, str]]:
+        """Re-evaluate these owners in slices: the owners that could not be evaluated, with the reason."""
+        evaluator = self.evaluators[tenant_id]
+        totals = DiffCounts()
+        failed_owners: dict[str, str] = {}
         memo = FactsMemo()
         # In slices, each evaluated whole before the write lock and written in short transactions of only what
         # changed (pipeline/reevaluation.py), so webhooks never wait long for the lock while a whole caseload is
         # re-evaluated; folds are kept between slices in the bounded cache, so a worker holding cases across
         # many slices is read once while memory stays bounded.
         for start in range(0, len(owners), REEVALUATION_SLICE):
-            with self._one_at_a_time:
+            with self._one_at_a_time, self.slice_gate:
                 kept = KeptState(self.inbox, tenant_id, platform, self.folds)
                 facts = _Facts(kept, memo=memo)
                 chunk = owners[start : start + REEVALUATION_SLICE]
@@ -375,11 +393,11 @@ class Processor:
                     parts = [WritePart()]
                 for n, part in enumerate(parts):
                     checks = before_the_lock(evaluator, facts, part)
-                    plan = _Plan(
+                    plan = Plan(
                         evaluator, platform, [], part.desired, facts, part.changes, checks, digests, known
                     )
-                    with self.db.transaction() as conn:
-                        totals = _add(totals, self._apply(conn, [plan], today))
+                    with self.write_turn, self.db.transaction() as conn:
+                        totals = add_counts(totals, self._apply(conn, [plan], today))
                         if n == len(parts) - 1:
                             record_failures(conn, tenant_id, platform, "evaluate", cleared, failed)
                             # Subjects kept for the first time here (a database from before kept state) are stored.
@@ -388,27 +406,5 @@ class Processor:
                 # The engine's answers per worker hold the facts they were asked with, so they serve this slice's
                 # facts only; kept, they held every worker's sessions of a whole re-evaluation in memory.
                 evaluator.engine.personal.clear()
-                self.failed_owners.update(failed)
-        return totals
-
-
-@dataclass(frozen=True)
-class _Plan:
-    evaluator: Evaluator
-    platform: str
-    completed_steps: list[tuple[str, Held]]
-    desired: list[tuple[str, list[Obligation]]]
-    facts: _Facts
-    changes: dict[str, date | None] = field(default_factory=dict)  # owner -> the day to re-evaluate it on
-    # owner -> its met-check, worked out before the transaction (an owner missing is worked out in it).
-    checks: dict[str, tuple[MetCheck, SessionFinder]] = field(default_factory=dict)
-    # owner -> the digest of its desired obligations, and what `reevaluate_on` held before (both worked out in
-    # the transaction when not given).
-    digests: dict[str, str] | None = None
-    known: dict[str, Stored] | None = None
-    # The batch's sessions (event ids), whose skipped cycles are recorded: a re-evaluation brings none.
-    new_sessions: frozenset[str] = frozenset()
-
-
-def _add(a: DiffCounts, b: DiffCounts) -> DiffCounts:
-    return DiffCounts(a.created + b.created, a.moved + b.moved, a.withdrawn + b.withdrawn, a.met + b.met)
+                failed_owners.update(failed)
+        return totals, failed_owners

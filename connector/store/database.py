@@ -43,6 +43,7 @@ class Database:
     """Opens a connection lazily per thread; `transaction()` holds the write lock from its first statement."""
 
     def __init__(self, target: Path | str | DatabaseUrl) -> None:
+        self.target = target  # what another process opens to reach the same database
         self.engine = _engine(target)
         self.path = self.engine.label
         self._local = threading.local()
