@@ -114,6 +114,11 @@ def main() -> None:
             first = first or found
 
 
+def _children(found: dict[str, Any]) -> str:
+    peak = found.get("child_peak_mib")
+    return f" (the largest child process so far {peak:.0f} MiB)" if peak else ""
+
+
 def report(label: str, found: dict[str, Any], first: dict[str, Any] | None) -> None:
     ratio = "" if first is None else f" (this code takes {first['seconds'] / found['seconds']:.2f}x of it)"
     if first is not None and found.get("cpu") and first.get("cpu"):
@@ -127,7 +132,7 @@ def report(label: str, found: dict[str, Any], first: dict[str, Any] | None) -> N
         f"daily run of {found['day']}, {label}: {found['seconds']:.1f} s{cpu}{ratio}: re-evaluation {found['reevaluate']:.1f} s"
         f" of {found['evaluated']:,} subjects, tick {found['tick']:.1f} s ({found['reminders']:,} reminders and"
         f" escalations queued, {found['overdue']:,} newly overdue), retention {found['retention']:.1f} s;"
-        f" peak memory {found['peak_mib']:.0f} MiB"
+        f" peak memory {found['peak_mib']:.0f} MiB{_children(found)}"
     )
     if found.get("fold_cache"):
         print(
