@@ -89,13 +89,17 @@ def main() -> None:
 
         kept = args.keep / f"{args.cases}-{args.workers}" if args.keep else None
         if kept is not None and (kept / "bench.db").exists():
-            shutil.copy(kept / "bench.db", work / "bench.db")
+            for name in ("bench.db", "bench.db-wal"):
+                if (kept / name).exists():
+                    shutil.copy(kept / name, work / name)
             print(f"the evaluated store of {args.cases:,} cases and {args.workers:,} workers copied from {kept}")
         else:
             build(work, args.cases, args.workers)
             if kept is not None:
                 kept.mkdir(parents=True, exist_ok=True)
-                shutil.copy(work / "bench.db", kept / "bench.db")
+                for name in ("bench.db", "bench.db-wal"):  # every connection closed: no WAL, normally
+                    if (work / name).exists():
+                        shutil.copy(work / name, kept / name)
         baseline = work / "baseline"
         if args.baseline_processes and args.baseline_processes != args.processes:
             baseline.mkdir()
