@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from rules.calendar import WorkingCalendar
 from rules.explain import held
+from rules.makers import maker
 from rules.model import Basis, Booking, Session, WorkerFacts
 
 if TYPE_CHECKING:  # hints only: the pack loads the schedules, so they cannot load it
@@ -114,6 +115,11 @@ class Candidate:
     more: tuple[str, ...] = ()
     part: str = ""
     supervisor_id: str | None = None
+
+
+# Made for every slot of every subject: through these, not their classes (rules/makers.py says why).
+new_clock = maker(Clock)
+new_candidate = maker(Candidate)
 
 
 class Schedule:
