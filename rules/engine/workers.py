@@ -26,7 +26,7 @@ from rules.engine.settle import (
 from rules.explain import cited, label
 from rules.model import Basis, Obligation, Session, WorkerFacts
 from rules.pack import Rule
-from rules.schedules.base import booked_on, held_basis, new_clock
+from rules.schedules.base import basis_of, booked_on, held_basis, new_clock
 from rules.schedules.form_content import form_fields
 
 if TYPE_CHECKING:
@@ -63,11 +63,15 @@ def rules_for(engine: Engine, kind: str, worker: WorkerFacts) -> tuple[Rule, ...
 def worker_start(worker: WorkerFacts) -> Basis:
     """A worker's first due dates count from the later of joining, a new supervisor and when the connector
     first heard of the worker (rule 13)."""
-    return latest(
-        Basis("joining", worker.start_date),
-        None if worker.supervisor_since is None else Basis("new supervisor", worker.supervisor_since),
-        Basis("first event the connector received about the worker", worker.known_since),
-    )
+    # Asked three times for each worker evaluated: `latest` written out, naming only the fact that wins, as a
+    # Basis shared with every worker who counts from the same fact on the same day.
+    on, fact = worker.start_date, "joining"
+    since = worker.supervisor_since
+    if since is not None and since > on:
+        on, fact = since, "new supervisor"
+    if worker.known_since > on:
+        on, fact = worker.known_since, "first event the connector received about the worker"
+    return basis_of(fact, on)
 
 
 class Personal:
