@@ -27,7 +27,7 @@ from rules.explain import Later, cited, label
 from rules.model import Basis, CaseAllocation, CaseFacts, Obligation, Session, WorkerFacts
 from rules.pack import Rule
 from rules.schedules.assignment import roles
-from rules.schedules.base import Clock, basis_of, booked_on
+from rules.schedules.base import basis_of, booked_on, new_clock
 
 if TYPE_CHECKING:
     from rules.engine import Engine
@@ -166,7 +166,7 @@ def _case_supervision(
     else:
         sessions = qualifying
     since = allocation.start_date
-    clock = Clock(
+    clock = new_clock(
         as_of,
         engine.calendar,
         case_start(case, allocation, with_status=False),
@@ -242,7 +242,7 @@ def _fsm_group(
     pack = engine.pack
     kind = "fsm_group_supervision"
     sessions = held_sessions(case.sessions, pack.sessions_for(kind), case.held)
-    clock = Clock(
+    clock = new_clock(
         as_of,
         engine.calendar,
         case_start(case, allocation, with_status=True),
@@ -300,7 +300,7 @@ def _records(
         if recorded(case.sessions, booking, day, case.case_id, pack.sessions_for("case_supervision")):
             continue
         basis = Basis(f"{label(booking.kind)} booked", day)
-        settled = strictest(rules, Clock(as_of, engine.calendar, basis, booking=booking, worker=worker))
+        settled = strictest(rules, new_clock(as_of, engine.calendar, basis, booking=booking, worker=worker))
         if settled is None:
             continue
         found.append(

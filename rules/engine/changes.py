@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from rules.dates import add_days
 from rules.engine.settle import held_sessions
 from rules.model import CaseFacts, TeamFacts, WorkerFacts
-from rules.schedules.base import Clock, booked_on
+from rules.schedules.base import booked_on, new_clock
 
 if TYPE_CHECKING:
     from rules.engine import Engine
@@ -45,7 +45,7 @@ def worker_changes(engine: Engine, worker: WorkerFacts, as_of: date) -> date | N
     rules = [r for r in engine.date_rules if r.applies_to.worker_matches(worker)]
     if rules:
         sessions = held_sessions(worker.sessions, pack.sessions_for("practice_observation"), worker.held)
-        clock = Clock(as_of, engine.calendar, worker_start(worker), sessions, worker=worker)
+        clock = new_clock(as_of, engine.calendar, worker_start(worker), sessions, worker=worker)
         for rule in rules:
             days += rule.schedule.changes_after(clock)
     return _earliest(days, as_of)

@@ -9,7 +9,7 @@ from rules.engine.build import obligation
 from rules.engine.settle import held_sessions, left, strictest
 from rules.explain import label
 from rules.model import Basis, Obligation, TeamFacts
-from rules.schedules.base import Clock
+from rules.schedules.base import new_clock
 
 if TYPE_CHECKING:
     from rules.engine import Engine
@@ -32,7 +32,7 @@ def for_team(engine: Engine, team: TeamFacts, as_of: date) -> list[Obligation]:
         if not applicable:
             continue
         sessions = held_sessions(team.sessions, pack.sessions_for(kind), team.held)
-        settled = strictest(applicable, Clock(as_of, engine.calendar, start, sessions))
+        settled = strictest(applicable, new_clock(as_of, engine.calendar, start, sessions))
         if settled is None:
             continue
         found.append(

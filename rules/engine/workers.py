@@ -19,13 +19,14 @@ from rules.engine.settle import (
     held_sessions,
     latest,
     left,
+    new_due,
     recorded,
     strictest,
 )
 from rules.explain import cited, label
 from rules.model import Basis, Obligation, Session, WorkerFacts
 from rules.pack import Rule
-from rules.schedules.base import Clock, booked_on, held_basis
+from rules.schedules.base import basis_of, booked_on, held_basis, new_clock
 from rules.schedules.form_content import form_fields
 
 if TYPE_CHECKING:
@@ -62,11 +63,15 @@ def rules_for(engine: Engine, kind: str, worker: WorkerFacts) -> tuple[Rule, ...
 def worker_start(worker: WorkerFacts) -> Basis:
     """A worker's first due dates count from the later of joining, a new supervisor and when the connector
     first heard of the worker (rule 13)."""
-    return latest(
-        Basis("joining", worker.start_date),
-        None if worker.supervisor_since is None else Basis("new supervisor", worker.supervisor_since),
-        Basis("first event the connector received about the worker", worker.known_since),
-    )
+    # Asked three times for each worker evaluated: `latest` written out, naming only the fact that wins, as a
+    # Basis shared with every worker who counts from the same fact on the same day.
+    on, fact = worker.start_date, "joining"
+    since = worker.supervisor_since
+    if since is not None and since > on:
+        on, fact = since, "new supervisor"
+    if worker.known_since > on:
+        on, fact = worker.known_since, "first event the connector received about the worker"
+    return basis_of(fact, on)
 
 
 class Personal:
@@ -95,7 +100,7 @@ class Personal:
             rules = [
                 r for r in rules_for(self._engine, "personal_supervision", worker) if r.schedule.scope is None
             ]
-            clock = Clock(
+            clock = new_clock(
                 self.as_of, self._engine.calendar, worker_start(worker), self.sessions, worker=worker
             )
             due = self._due = strictest(rules, clock)
@@ -208,7 +213,7 @@ def _booked_ahead(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligatio
     rules = rules_for(engine, "supervision_booking", worker)
     if not rules:
         return None
-    clock = Clock(as_of, engine.calendar, worker_start(worker), worker=worker)
+    clock = new_clock(as_of, engine.calendar, worker_start(worker), worker=worker)
     settled = strictest(rules, clock)
     if settled is None:
         return None
@@ -239,7 +244,7 @@ def _agreement(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation |
         Basis("joining" if since == worker.start_date else "new supervisor", since),
         Basis("first event the connector received about the worker", worker.known_since),
     )
-    clock = Clock(
+    clock = new_clock(
         as_of, engine.calendar, start, made, since=since, known_since=worker.known_since, worker=worker
     )
     settled = strictest(rules_for(engine, kind, worker), clock)
@@ -267,7 +272,7 @@ def _practice_observation(engine: Engine, worker: WorkerFacts, as_of: date) -> O
     rules = rules_for(engine, kind, worker)
     if not rules:
         return None
-    found = first(rules, Clock(as_of, engine.calendar, worker_start(worker), done, worker=worker))
+    found = first(rules, new_clock(as_of, engine.calendar, worker_start(worker), done, worker=worker))
     if found is None:
         return None
     return obligation(
@@ -278,7 +283,7 @@ def _practice_observation(engine: Engine, worker: WorkerFacts, as_of: date) -> O
         cycle=found.cycle or 1,
         assignee=assignee(found.rule, worker.worker_id, None, worker),
         team_id=worker.team_id,
-        settled=Due(found.due, (found.rule,), found.basis),
+        settled=new_due(found.due, (found.rule,), found.basis),
         supervisor_id=worker.supervisor_id,
         what=f"Practice observation {found.part} for worker {worker.worker_id} in the year to {format_day(found.due)}",
         form=found.form,
@@ -303,7 +308,7 @@ def _agendas(engine: Engine, worker: WorkerFacts, as_of: date) -> list[Obligatio
         ):
             continue
         basis = Basis(f"{label(booking.kind)} booked", day)
-        settled = strictest(rules, Clock(as_of, engine.calendar, basis, booking=booking, worker=worker))
+        settled = strictest(rules, new_clock(as_of, engine.calendar, basis, booking=booking, worker=worker))
         if settled is None:
             continue
         found.append(
@@ -329,7 +334,7 @@ def _dip_sample(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation 
     rules = rules_for(engine, kind, worker)
     if not rules:
         return None
-    clock = Clock(
+    clock = new_clock(
         as_of,
         engine.calendar,
         worker_start(worker),
@@ -348,7 +353,7 @@ def _dip_sample(engine: Engine, worker: WorkerFacts, as_of: date) -> Obligation 
         cycle=found.cycle or 1,
         assignee=assignee(found.rule, worker.worker_id, found.supervisor_id, worker),
         team_id=worker.team_id,
-        settled=Due(found.due, (found.rule,), found.basis),
+        settled=new_due(found.due, (found.rule,), found.basis),
         supervisor_id=worker.supervisor_id,
         what=f"A dip sample of worker {worker.worker_id}'s case records after their {found.basis.fact} on {format_day(found.basis.on)}",
     )

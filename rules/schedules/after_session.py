@@ -12,7 +12,7 @@ from rules.calendar import WorkingCalendar
 from rules.dates import add_days
 from rules.explain import held, label
 from rules.model import Basis, Session, StatusSpell
-from rules.schedules.base import Candidate, Clock, Schedule, booked_on
+from rules.schedules.base import Candidate, Clock, Schedule, booked_on, new_candidate
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -88,7 +88,7 @@ class AfterSession(Schedule):
                 return None
             day = booked_on(booking)
             basis = Basis(f"{label(booking.kind)} booked", day)
-            return Candidate(rule, self.deadline(day, False, clock.calendar), basis)
+            return new_candidate(rule, self.deadline(day, False, clock.calendar), basis)
         sessions = sorted(
             (s for s in clock.history if s.kind in self.kinds), key=lambda s: (s.held_on, s.session_id)
         )
@@ -98,7 +98,7 @@ class AfterSession(Schedule):
         if any(s.kind in clock.met_by and s.held_on >= latest.held_on for s in clock.history):
             return None
         # Each session starts the next cycle: the one owed is the one after the latest session.
-        return Candidate(
+        return new_candidate(
             rule,
             self.deadline(latest.held_on, False, clock.calendar),
             Basis(held(latest.kind), latest.held_on),

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 from zoneinfo import ZoneInfo
 
 from rules.calendar import WorkingCalendar
 from rules.explain import held
+from rules.makers import maker
 from rules.model import Basis, Booking, Session, WorkerFacts
 
 if TYPE_CHECKING:  # hints only: the pack loads the schedules, so they cannot load it
@@ -25,7 +26,14 @@ LONDON = ZoneInfo("Europe/London")
 
 
 def booked_on(booking: Booking) -> date:
-    return booking.starts_at.astimezone(LONDON).date()
+    return _london_day(booking.starts_at)
+
+
+@lru_cache(maxsize=1 << 16)
+def _london_day(starts_at: datetime) -> date:
+    # A worker's evaluation asks the day of each booking three or four times (its agenda, its record, booking
+    # ahead), and converting to London time costs ten times looking the answer up.
+    return starts_at.astimezone(LONDON).date()
 
 
 @lru_cache(maxsize=1 << 16)
@@ -114,6 +122,11 @@ class Candidate:
     more: tuple[str, ...] = ()
     part: str = ""
     supervisor_id: str | None = None
+
+
+# Made for every slot of every subject: through these, not their classes (rules/makers.py says why).
+new_clock = maker(Clock)
+new_candidate = maker(Candidate)
 
 
 class Schedule:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from rules import codes
 from rules.explain import label
 from rules.model import Basis
-from rules.schedules.base import LONDON, Candidate, Clock, Schedule, booked_on
+from rules.schedules.base import LONDON, Candidate, Clock, Schedule, booked_on, new_candidate
 
 if TYPE_CHECKING:
     from rules.pack import Rule
@@ -37,4 +37,4 @@ class BeforeBooking(Schedule):
         if booking is None or booking.kind not in self.booking_kinds:
             return None
         due = (booking.starts_at - timedelta(hours=self.hours)).astimezone(LONDON).date()
-        return Candidate(rule, due, Basis(f"{label(booking.kind)} booked", booked_on(booking)))
+        return new_candidate(rule, due, Basis(f"{label(booking.kind)} booked", booked_on(booking)))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from rules import codes
 from rules.dates import add_days, add_months
 from rules.model import Basis, Booking
-from rules.schedules.base import Candidate, Clock, Schedule, booked_on
+from rules.schedules.base import Candidate, Clock, Schedule, booked_on, new_candidate
 
 if TYPE_CHECKING:
     from rules.pack import Rule
@@ -56,9 +56,9 @@ class BookedAhead(Schedule):
     def due(self, rule: Rule, clock: Clock) -> Candidate | None:
         furthest = max((booked_on(b) for b in self._bookings(clock) if not b.cancelled), default=None)
         if furthest is None:
-            return Candidate(rule, clock.start.on, clock.start)
+            return new_candidate(rule, clock.start.on, clock.start)
         if furthest >= add_months(clock.as_of, self.months):
             return None
         # Bookings stopped reaching far enough the day after the furthest was exactly that far ahead.
         due = max(add_days(add_months(furthest, -self.months), 1), clock.start.on)
-        return Candidate(rule, due, Basis("furthest session booked", furthest))
+        return new_candidate(rule, due, Basis("furthest session booked", furthest))

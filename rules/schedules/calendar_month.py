@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from rules.dates import end_of_next_month, month_end
 from rules.kinds import CLOCKED
-from rules.schedules.base import Candidate, Clock, Schedule
+from rules.schedules.base import Candidate, Clock, Schedule, new_candidate
 
 if TYPE_CHECKING:
     from rules.pack import Rule
@@ -28,4 +28,4 @@ class CalendarMonth(Schedule):
         # Rule 2: by the end of the month after the last session's; with none, by the end of the first month.
         last, basis = clock.last_or_start(rule)
         due = end_of_next_month(basis.on) if last is not None else month_end(basis.on)
-        return Candidate(rule, due, basis)
+        return new_candidate(rule, due, basis)

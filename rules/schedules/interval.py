@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from rules import codes
 from rules.dates import add_days
 from rules.kinds import CLOCKED, LEVELS
-from rules.schedules.base import Candidate, Clock, Schedule
+from rules.schedules.base import Candidate, Clock, Schedule, new_candidate
 
 if TYPE_CHECKING:
     from rules.pack import Rule
@@ -61,4 +61,4 @@ class Interval(Schedule):
     def due(self, rule: Rule, clock: Clock) -> Candidate | None:
         _, basis = clock.last_or_start(rule)
         days = self.days_for(clock.relationship, clock.permanency_plan_agreed)
-        return None if days is None else Candidate(rule, add_days(basis.on, days), basis)
+        return None if days is None else new_candidate(rule, add_days(basis.on, days), basis)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from rules.dates import add_days
-from rules.schedules.base import Candidate, Clock, Schedule
+from rules.schedules.base import Candidate, Clock, Schedule, new_candidate
 
 if TYPE_CHECKING:
     from rules.pack import Rule
@@ -56,4 +56,4 @@ class OnceAfter(Schedule):
         sessions = clock.sessions
         if sessions and sessions[-1].held_on >= since:
             return None
-        return Candidate(rule, add_days(clock.start.on, self.days), clock.start)
+        return new_candidate(rule, add_days(clock.start.on, self.days), clock.start)

@@ -9,7 +9,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from rules.dates import add_days, add_months
-from rules.schedules.base import Candidate, Clock, Schedule
+from rules.schedules.base import Candidate, Clock, Schedule, new_candidate
 
 if TYPE_CHECKING:
     from rules.pack import Rule
@@ -83,4 +83,4 @@ class Phased(Schedule):
         if phase is None:
             return None
         _, basis = clock.last_or_start(rule)
-        return Candidate(rule, add_days(basis.on, phase.every_days), basis)
+        return new_candidate(rule, add_days(basis.on, phase.every_days), basis)

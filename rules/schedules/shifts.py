@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from rules.explain import ordinal
 from rules.model import Basis
-from rules.schedules.base import Candidate, Clock, Schedule
+from rules.schedules.base import Candidate, Clock, Schedule, new_candidate
 
 if TYPE_CHECKING:
     from rules.pack import Rule
@@ -34,6 +34,6 @@ class Shifts(Schedule):
         if len(since) < self.every_shifts:
             return None
         day = since[self.every_shifts - 1]
-        return Candidate(
+        return new_candidate(
             rule, day, Basis(f"{ordinal(self.every_shifts)} shift worked since the last supervision", day)
         )

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from rules.schedules.base import Candidate, Clock, Schedule, basis_of
+from rules.schedules.base import Candidate, Clock, Schedule, basis_of, new_candidate
 
 if TYPE_CHECKING:
     from rules.pack import Rule
@@ -35,5 +35,5 @@ class WithPersonalSupervision(Schedule):
         after = max(clock.since, clock.own[-1].held_on) if clock.own else clock.since
         missed = personal.held_after(after)
         if missed is not None:
-            return Candidate(rule, missed.on, missed)
-        return Candidate(rule, due, basis_of("worker's personal supervision due", due))
+            return new_candidate(rule, missed.on, missed)
+        return new_candidate(rule, due, basis_of("worker's personal supervision due", due))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from rules.dates import add_days, format_day, year_starting
 from rules.model import Basis
-from rules.schedules.base import Candidate, Clock, Schedule
+from rules.schedules.base import Candidate, Clock, Schedule, new_candidate
 
 if TYPE_CHECKING:
     from rules.pack import Rule
@@ -73,7 +73,7 @@ class YearlyCount(Schedule):
             if heard is None or heard <= reminder:
                 form.append(("reminder_on", reminder.isoformat()))
         # One cycle per session owed in each year, e.g. 202601 and 202602 for the year from April 2026.
-        return Candidate(
+        return new_candidate(
             rule,
             ends,
             Basis("start of the practice year", begins),
