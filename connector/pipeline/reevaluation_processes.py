@@ -60,12 +60,11 @@ MOST_BY_DEFAULT = 4
 Result = tuple[DiffCounts, dict[str, str]]
 
 
-def processes_for(config: Config, owners: int, part_at_least: int | None = None) -> int:
+def processes_for(config: Config, owners: int) -> int:
     """How many processes re-evaluate this many owners: as configured (0: one per core, up to four), and
     only as many as have at least `PART_AT_LEAST` owners each."""
     wanted = config.service.reevaluation_processes or min(os.cpu_count() or 1, MOST_BY_DEFAULT)
-    least = PART_AT_LEAST if part_at_least is None else part_at_least
-    return max(1, min(wanted, owners // max(least, 1)))
+    return max(1, min(wanted, owners // max(PART_AT_LEAST, 1)))
 
 
 def in_processes(
