@@ -279,7 +279,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import waitress
 
     from adapters.mosaic.simulator import MosaicStore, create_simulator_app
-    from connector.pipeline.processor import Evaluator
+    from connector.pipeline.evaluator import Evaluator
 
     evaluated = EVALUATED
     real = Evaluator.obligations

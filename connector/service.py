@@ -198,11 +198,18 @@ class Service:
             if previous == fingerprint:
                 continue
             kinds = None if previous is None else rule_change.kinds_changed(previous, fingerprint)
+            case_rules = (
+                rule_change.case_rules_changed(previous, fingerprint)
+                if previous is not None and kinds is not None and "case" in kinds
+                else None
+            )
             if previous is not None and kinds != frozenset():
                 total = DiffCounts()
                 for platform in tenant.platforms:
                     with self.db.checkpoints_outside_the_lock():
-                        counts = self.processor.reevaluate_all(tenant.id, platform, kinds=kinds)
+                        counts = self.processor.reevaluate_all(
+                            tenant.id, platform, kinds=kinds, case_rules=case_rules
+                        )
                     total = DiffCounts(
                         total.created + counts.created,
                         total.moved + counts.moved,
@@ -213,7 +220,11 @@ class Service:
                 log.info(
                     "rules changed for %s: re-evaluated %s (%s)",
                     tenant.id,
-                    "every subject" if kinds is None else ", ".join(sorted(kinds)) + " (and the others due)",
+                    "every subject"
+                    if kinds is None
+                    else ", ".join(sorted(kinds))
+                    + ("" if case_rules is None else f" (the cases {', '.join(sorted(case_rules))} applied to)")
+                    + " (and the others due)",
                     total,
                 )
             with self.db.transaction() as conn:

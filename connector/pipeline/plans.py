@@ -13,7 +13,7 @@ from connector.pipeline.reevaluate_on import Stored
 from rules.model import Obligation
 
 if TYPE_CHECKING:  # only for the hints: the processor makes the plans
-    from connector.pipeline.processor import Evaluator, _Facts
+    from connector.pipeline.evaluator import Evaluator, _Facts
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class Plan:
     known: dict[str, Stored] | None = None
     # The batch's sessions (event ids), whose skipped cycles are recorded: a re-evaluation brings none.
     new_sessions: frozenset[str] = frozenset()
+    # owner -> the case-level rules its evaluation read (reevaluate_on.reads; None: not a case).
+    reads: dict[str, str | None] = field(default_factory=dict)
 
 
 def add_counts(a: DiffCounts, b: DiffCounts) -> DiffCounts:

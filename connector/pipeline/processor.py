@@ -11,24 +11,20 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
 from datetime import date
 
-from connector.config import Config, TenantConfig
+from connector.config import Config
 from connector.pipeline.collector import fewer_collections
+from connector.pipeline.evaluator import Evaluated, Evaluator, _Facts
 from connector.pipeline.facts_memo import FactsMemo
 from connector.pipeline.failures import record_failures
 from connector.pipeline.fold_cache import FoldCache
-from connector.pipeline.folds import TEAM_FACT_EVENTS, CaseFold, TeamFold, WorkerFold
+from connector.pipeline.folds import TEAM_FACT_EVENTS, WorkerFold
 from connector.pipeline.inbox import Inbox, InboxItem, subject_keys
 from connector.pipeline.kept_state import KeptState
 from connector.pipeline.ledger import DiffCounts, Ledger
 from connector.pipeline.met import (
     Held,
-    MetCheck,
-    SessionFinder,
-    booked_ahead_kinds,
-    fold_checks,
     held_of,
 )
 from connector.pipeline.outbox import Outbox
@@ -49,107 +45,13 @@ from connector.pipeline.skipped import obligations_before, skipped_cycles
 from connector.store.database import Database
 from connector.store.engines.base import Connection
 from connector.store.leases import turn
-from rules.calendar import WorkingCalendar
-from rules.engine import Engine
 from rules.events import Event, ShiftWorked, SupervisionBooked, SupervisionRecorded, WorkerUpdated
-from rules.model import CaseFacts, Obligation, TeamFacts, WorkerFacts
 
 log = logging.getLogger(__name__)
 
 REEVALUATION_SLICE = 2000
 FOLD_CACHE_SIZE = 50_000
 WORKER_FACT_EVENTS = (WorkerUpdated, ShiftWorked, SupervisionBooked, SupervisionRecorded)
-
-
-@dataclass
-class _Facts:
-    """The facts of one batch or slice, from the kept folds, each subject's made once."""
-
-    kept: KeptState
-    cases: dict[str, CaseFacts | None] = field(default_factory=dict)
-    workers: dict[str, WorkerFacts | None] = field(default_factory=dict)
-    # Workers' facts kept across a whole re-evaluation's slices (None: made once for this batch only).
-    memo: FactsMemo | None = None
-
-    def case(self, case_id: str) -> CaseFacts | None:
-        if case_id not in self.cases:
-            fold = self.kept.fold(f"case:{case_id}")
-            self.cases[case_id] = fold.facts() if isinstance(fold, CaseFold) else None
-        return self.cases[case_id]
-
-    def worker(self, worker_id: str) -> WorkerFacts | None:
-        if worker_id not in self.workers:
-            fold = self.kept.fold(f"worker:{worker_id}")
-            if self.memo is not None:
-                self.workers[worker_id] = self.memo.worker(worker_id, fold)
-            else:
-                self.workers[worker_id] = fold.facts() if isinstance(fold, WorkerFold) else None
-        return self.workers[worker_id]
-
-
-class Evaluator:
-    """Evaluates one tenant's rule pack on subjects of one platform; pure apart from reading the kept state."""
-
-    def __init__(self, tenant: TenantConfig) -> None:
-        self.tenant = tenant
-        self.engine = Engine(tenant.rule_pack, WorkingCalendar(tenant.closure_days))
-        self.booking_kinds = booked_ahead_kinds(tenant.rule_pack)
-
-    def obligations(self, facts: _Facts, owner: str, today: date) -> list[Obligation]:
-        kind, subject_id = owner.split(":", 1)
-        if kind == "case":
-            found = self._case(facts, subject_id)
-            return [] if found is None else self.engine.for_case(*found, today)
-        if kind == "worker":
-            worker = self._worker(facts, subject_id)
-            return [] if worker is None else self.engine.for_worker(worker, today)
-        team = self._team(facts, owner)
-        return [] if team is None else self.engine.for_team(team, today)
-
-    def changes(self, facts: _Facts, owner: str, today: date) -> date | None:
-        """The first day after `today` on which the owner's same facts could give other obligations (None: only
-        a new fact can), so the daily run can leave it alone until then."""
-        kind, subject_id = owner.split(":", 1)
-        if kind == "case":
-            found = self._case(facts, subject_id)
-            return None if found is None else self.engine.case_changes(*found, today)
-        if kind == "worker":
-            worker = self._worker(facts, subject_id)
-            return None if worker is None else self.engine.worker_changes(worker, today)
-        team = self._team(facts, owner)
-        return None if team is None else self.engine.team_changes(team, today)
-
-    def evaluate(self, facts: _Facts, owner: str, today: date) -> tuple[list[Obligation], date | None]:
-        return self.obligations(facts, owner, today), self.changes(facts, owner, today)
-
-    def _case(self, facts: _Facts, case_id: str) -> tuple[CaseFacts, dict[str, WorkerFacts]] | None:
-        case = facts.case(case_id)
-        if case is None:
-            return None
-        workers = {a.worker_id: facts.worker(a.worker_id) for a in case.allocations}
-        return case, {w: f for w, f in workers.items() if f is not None}
-
-    def _worker(self, facts: _Facts, worker_id: str) -> WorkerFacts | None:
-        return facts.worker(worker_id) if self.engine.has_worker_rules else None
-
-    def _team(self, facts: _Facts, owner: str) -> TeamFacts | None:
-        if not self.engine.has_team_rules:
-            return None
-        subject_id = owner.split(":", 1)[1]
-        fold = facts.kept.fold(owner)
-        assert isinstance(fold, TeamFold)
-        members = []
-        # A member is someone whose worker.updated names the team; workers seen only on its cases are not folded.
-        for other in sorted(fold.named):
-            member = facts.worker(other)
-            if member is not None and member.team_id == subject_id and member.end_date is None:
-                members.append(member)
-        return fold.facts(members, self.tenant.team_tags.get(subject_id, frozenset()))
-
-    def met_checks(self, facts: _Facts, owner: str) -> tuple[MetCheck, SessionFinder]:
-        """Whether each of the owner's ledger rows was met, and by which session, from its kept fold."""
-        fold = facts.kept.fold(owner)
-        return fold_checks(fold.held(), fold.booked(), self.engine.pack.sessions_for, self.booking_kinds)
 
 
 def owners_affected(facts: _Facts, event: Event) -> set[str]:
@@ -298,8 +200,11 @@ class Processor:
                 owners |= owners_affected(facts, item.event)
                 if isinstance(item.event, SupervisionRecorded) and item.event.step_ref:
                     steps.append((item.event.step_ref, held_of(item.event)))
-            desired, changes = self._desired(evaluator, facts, owners, today)
-            plans.append(Plan(evaluator, platform, steps, desired, facts, changes, new_sessions=new))
+            found = self._desired(evaluator, facts, owners, today)
+            desired = [(owner, got.obligations) for owner, got in found.items()]
+            changes = {owner: got.day for owner, got in found.items()}
+            reads = {owner: got.reads for owner, got in found.items()}
+            plans.append(Plan(evaluator, platform, steps, desired, facts, changes, new_sessions=new, reads=reads))
         with self.db.transaction() as conn:
             totals = self._apply(conn, plans, today)
             for plan in plans:
@@ -312,9 +217,8 @@ class Processor:
 
     def _desired(
         self, evaluator: Evaluator, facts: _Facts, owners: Iterable[str], today: date
-    ) -> tuple[list[tuple[str, list[Obligation]]], dict[str, date | None]]:
-        found = {owner: evaluator.evaluate(facts, owner, today) for owner in sorted(owners)}
-        return [(owner, got[0]) for owner, got in found.items()], {o: got[1] for o, got in found.items()}
+    ) -> dict[str, Evaluated]:
+        return {owner: evaluator.evaluate(facts, owner, today) for owner in sorted(owners)}
 
     def _apply(self, conn: Connection, plans: list[Plan], today: date) -> DiffCounts:
         totals = DiffCounts()
@@ -341,25 +245,35 @@ class Processor:
                     met_by=met_by, held_by=held_by, rows=rows.get(owner, []), skipped=skipped,
                 )  # fmt: skip
                 totals = add_counts(totals, counts)
-            save_reevaluate_on(conn, tenant.id, plan.platform, plan.changes, digests, known)
+            save_reevaluate_on(conn, tenant.id, plan.platform, plan.changes, digests, known, plan.reads)
         return totals
 
     def reevaluate_all(
-        self, tenant_id: str, platform: str, only_due: bool = False, kinds: frozenset[str] | None = None
+        self,
+        tenant_id: str,
+        platform: str,
+        only_due: bool = False,
+        kinds: frozenset[str] | None = None,
+        case_rules: frozenset[str] | None = None,
     ) -> DiffCounts:
         """Re-evaluate every subject a tenant's events ever mentioned (after a rule or config change); with
         `only_due` (the daily run), only those whose obligations the day alone may have changed since they were
         last evaluated, and those never evaluated with a day to re-evaluate on (a database from before it); with
-        `kinds` (a pack change that only some kinds of subject read), every subject of those and the due others."""
+        `kinds` (a pack change that only some kinds of subject read), every subject of those and the due others;
+        with `case_rules` too (a change of only those case-level rules), of the cases those they applied to."""
         with (
             turn(self.db, "processing", wait=True),
             fewer_collections(),
         ):  # another instance's turn is waited for
-            return self._reevaluate_all(tenant_id, platform, frozenset() if only_due else kinds)
+            if only_due:
+                kinds, case_rules = frozenset(), None
+            return self._reevaluate_all(tenant_id, platform, kinds, case_rules)
 
-    def _reevaluate_all(self, tenant_id: str, platform: str, kinds: frozenset[str] | None) -> DiffCounts:
+    def _reevaluate_all(
+        self, tenant_id: str, platform: str, kinds: frozenset[str] | None, case_rules: frozenset[str] | None
+    ) -> DiffCounts:
         today = self.today()
-        owners = owners_to_reevaluate(self.db.conn, self.inbox, tenant_id, platform, today, kinds)
+        owners = owners_to_reevaluate(self.db.conn, self.inbox, tenant_id, platform, today, kinds, case_rules)
         self.failed_owners = {}
         failed_before = earlier_failures(self.db.conn, tenant_id, platform)
         # Split across processes when there are enough owners to be worth starting one (reevaluation_processes).
@@ -384,18 +298,20 @@ class Processor:
                 facts = _Facts(kept, memo=memo)
                 chunk = owners[start : start + REEVALUATION_SLICE]
                 read_slice(kept, facts, chunk)
-                desired, changes, failed = evaluate_each(evaluator, facts, chunk, today)
-                digests = {owner: desired_digest(obligations) for owner, obligations in desired}
+                evaluated = evaluate_each(evaluator, facts, chunk, today)
+                failed = evaluated.failed
+                digests = {owner: desired_digest(obligations) for owner, obligations in evaluated.desired}
                 known = stored(self.db.conn, tenant_id, platform, chunk)
-                parts = write_parts(desired, changes, digests, known)
+                parts = write_parts(evaluated, digests, known)
                 cleared = [owner for owner in chunk if owner in failed_before and owner not in failed]
                 if not parts and (failed or cleared or kept.unsaved):
                     parts = [WritePart()]
                 for n, part in enumerate(parts):
                     checks = before_the_lock(evaluator, facts, part)
                     plan = Plan(
-                        evaluator, platform, [], part.desired, facts, part.changes, checks, digests, known
-                    )
+                        evaluator, platform, [], part.desired, facts, part.changes, checks, digests, known,
+                        reads=evaluated.reads,
+                    )  # fmt: skip
                     with self.write_turn, self.db.transaction() as conn:
                         totals = add_counts(totals, self._apply(conn, [plan], today))
                         if n == len(parts) - 1:

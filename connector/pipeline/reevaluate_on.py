@@ -3,7 +3,9 @@ its obligations (rules.engine.changes), written whenever it is evaluated. A subj
 its events and to a rule or config change (which re-evaluates every subject that reads what changed, and of the
 others those due here: pipeline/rule_change.py). Beside it, the digest of the
 obligations its last diff made the ledger hold (pipeline/owner_digest.py); NULL for an owner that could not be
-evaluated, so its next diff is made in full.
+evaluated, so its next diff is made in full. And for a case, `reads`: the case-level timing rules that applied
+to it (rules.engine.cases.case_reads), so a pack change of only such rules re-evaluates only the cases one of
+them applied to; NULL (not a case, not evaluated, or a row from before it) is taken by every such change.
 """
 
 from __future__ import annotations
@@ -17,8 +19,23 @@ NEVER = "9999-12-31"  # sorts after every real day, so one comparison selects th
 # Owners per `stored` query (well under any database's limit on parameters).
 STORED_PART = 500
 
-# What is stored of an owner: (its day, its digest).
-Stored = tuple[str, str | None]
+# What is stored of an owner: (its day, its digest, the rules it read).
+Stored = tuple[str, str | None, str | None]
+_SEPARATOR = " "  # rule ids are codes without spaces (rules/pack/load.py)
+
+
+def reads_text(rules: frozenset[str]) -> str:
+    return _SEPARATOR.join(sorted(rules))
+
+
+def cases_reading(conn: Connection, tenant: str, platform: str, rules: frozenset[str]) -> list[str]:
+    """The cases whose last evaluation read one of these rules, and those with none stored (every case the
+    connector ever evaluated has a row: one never evaluated is among `due_owners`'s)."""
+    rows = conn.execute(
+        "SELECT owner, reads FROM reevaluate_on WHERE tenant = ? AND platform = ? AND owner LIKE 'case:%'",
+        (tenant, platform),
+    )
+    return [owner for owner, read in rows if read is None or not rules.isdisjoint(read.split(_SEPARATOR))]
 
 
 def day_text(day: date | None) -> str:
@@ -38,34 +55,37 @@ def save_reevaluate_on(
     changes: Mapping[str, date | None],
     digests: Mapping[str, str] | None = None,
     stored: Mapping[str, Stored] | None = None,
+    reads: Mapping[str, str | None] | None = None,
 ) -> None:
-    """Write each owner's day and digest (`digests`; an owner missing from it gets none); with `stored` (what
-    `stored` read), only those that differ from it, so an unchanged re-evaluation writes nothing."""
+    """Write each owner's day, digest and rules read (`digests`, `reads`; an owner missing from one gets none);
+    with `stored` (what `stored` read), only those that differ from it, so an unchanged re-evaluation writes
+    nothing."""
     found = digests or {}
+    read = reads or {}
     rows = []
     for owner, day in changes.items():
-        row = (day_text(day), found.get(owner))
+        row = (day_text(day), found.get(owner), read.get(owner))
         if stored is None or stored.get(owner) != row:
             rows.append((tenant, platform, owner, *row))
     conn.executemany(
-        "INSERT INTO reevaluate_on (tenant, platform, owner, on_date, digest) VALUES (?, ?, ?, ?, ?)"
+        "INSERT INTO reevaluate_on (tenant, platform, owner, on_date, digest, reads) VALUES (?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (tenant, platform, owner) DO UPDATE SET on_date = excluded.on_date,"
-        " digest = excluded.digest",
+        " digest = excluded.digest, reads = excluded.reads",
         rows,
     )
 
 
 def stored(conn: Connection, tenant: str, platform: str, owners: Sequence[str]) -> dict[str, Stored]:
-    """The stored day and digest of each of these owners that has them, a query per 500 owners."""
+    """The stored day, digest and rules read of each of these owners that has them, a query per 500 owners."""
     found: dict[str, Stored] = {}
     for start in range(0, len(owners), STORED_PART):
         part = owners[start : start + STORED_PART]
         for row in conn.execute(
-            "SELECT owner, on_date, digest FROM reevaluate_on WHERE tenant = ? AND platform = ?"
+            "SELECT owner, on_date, digest, reads FROM reevaluate_on WHERE tenant = ? AND platform = ?"
             f" AND owner IN ({', '.join('?' * len(part))})",
             (tenant, platform, *part),
         ):
-            found[row[0]] = (row[1], row[2])
+            found[row[0]] = (row[1], row[2], row[3])
     return found
 
 

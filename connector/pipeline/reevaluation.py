@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 from connector.pipeline.inbox import Inbox
 from connector.pipeline.kept_state import KeptState
 from connector.pipeline.met import MetCheck, SessionFinder
-from connector.pipeline.reevaluate_on import Stored, day_text, digest_unchanged, due_owners
+from connector.pipeline.reevaluate_on import Stored, cases_reading, day_text, digest_unchanged, due_owners
 from connector.store.engines.base import Connection
 from rules.model import Obligation
 from rules.pack.levels import SUBJECT_KINDS
 
 if TYPE_CHECKING:  # only for the hints: the processor runs the re-evaluation with these
-    from connector.pipeline.processor import Evaluator, _Facts
+    from connector.pipeline.evaluator import Evaluator, _Facts
 
 log = logging.getLogger(__name__)
 
@@ -35,19 +35,29 @@ WRITE_PART = 100
 
 
 def owners_to_reevaluate(
-    conn: Connection, inbox: Inbox, tenant: str, platform: str, today: date, kinds: frozenset[str] | None
+    conn: Connection,
+    inbox: Inbox,
+    tenant: str,
+    platform: str,
+    today: date,
+    kinds: frozenset[str] | None,
+    case_rules: frozenset[str] | None = None,
 ) -> list[str]:
     """Every subject of these kinds (None: of every kind) and, of the other kinds, those whose obligations the
     day alone may have changed since they were last evaluated (`due_owners`), in order: what a rule change
-    re-evaluates (empty `kinds`: what the daily run does). Without the days stored (a database from before
-    them) every subject is taken."""
+    re-evaluates (empty `kinds`: what the daily run does). With `case_rules` (a change of only those
+    case-level timing rules, pipeline/rule_change.py), of the cases only those one of them applied to, and the
+    due. Without the days stored (a database from before them) every subject is taken."""
     due = None if kinds is None else due_owners(conn, tenant, platform, today)
     if due is None:
-        kinds = frozenset(SUBJECT_KINDS)
+        kinds, case_rules = frozenset(SUBJECT_KINDS), None
     # Every subject evaluated has its day stored, and every one an event named has a kept fold.
     owners = {owner for owner in due or () if owner.split(":", 1)[0] in SUBJECT_KINDS}
     for kind in sorted(kinds or ()):
-        owners.update(f"{kind}:{sid}" for sid in inbox.subjects(tenant, platform, kind))
+        if kind == "case" and case_rules is not None:
+            owners.update(cases_reading(conn, tenant, platform, case_rules))
+        else:
+            owners.update(f"{kind}:{sid}" for sid in inbox.subjects(tenant, platform, kind))
     return by_holder(conn, tenant, platform, owners)
 
 
@@ -82,24 +92,34 @@ def read_slice(kept: KeptState, facts: _Facts, owners: list[str]) -> None:
     kept.read_many(workers)
 
 
-def evaluate_each(
-    evaluator: Evaluator, facts: _Facts, owners: Iterable[str], today: date
-) -> tuple[list[tuple[str, list[Obligation]]], dict[str, date | None], dict[str, str]]:
+@dataclass
+class Evaluations:
+    """A slice's evaluations: each owner's obligations (not of those that failed), day to re-evaluate on and
+    rules read, and why each that failed did."""
+
+    desired: list[tuple[str, list[Obligation]]] = field(default_factory=list)
+    changes: dict[str, date | None] = field(default_factory=dict)
+    reads: dict[str, str | None] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def evaluate_each(evaluator: Evaluator, facts: _Facts, owners: Iterable[str], today: date) -> Evaluations:
     """Each owner's obligations and day to re-evaluate on; one owner's error is logged (ids only) and returned
     instead of raised, so the others go on. A failed owner is left out of the diff: its ledger rows stay as they
-    were rather than being withdrawn as if nothing were owed; it is due again the next day."""
-    desired: list[tuple[str, list[Obligation]]] = []
-    changes: dict[str, date | None] = {}
-    failed: dict[str, str] = {}
+    were rather than being withdrawn as if nothing were owed; it is due again the next day, and read no rules
+    the record of which a pack change could trust."""
+    found = Evaluations()
+    desired, changes, reads, failed = found.desired, found.changes, found.reads, found.failed
     for owner in sorted(owners):
         try:
-            obligations, changes[owner] = evaluator.evaluate(facts, owner, today)
+            obligations, changes[owner], reads[owner] = evaluator.evaluate(facts, owner, today)
             desired.append((owner, obligations))
         except Exception as exc:
             log.exception("tenant %s: %s could not be evaluated", evaluator.tenant.id, owner)
             failed[owner] = f"{type(exc).__name__}: {exc}"
             changes[owner] = today
-    return desired, changes, failed
+            reads.pop(owner, None)
+    return found
 
 
 @dataclass
@@ -112,25 +132,22 @@ class WritePart:
 
 
 def write_parts(
-    desired: list[tuple[str, list[Obligation]]],
-    changes: Mapping[str, date | None],
-    digests: Mapping[str, str],
-    known: Mapping[str, Stored],
-    size: int | None = None,
+    evaluated: Evaluations, digests: Mapping[str, str], known: Mapping[str, Stored], size: int | None = None
 ) -> list[WritePart]:
     """The slice's writes in parts of about `size` rows. `changes` holds every owner tried (those that could
-    not be evaluated too, which are in no `desired` and get their day without a digest); an owner whose digest
-    and day are both as stored is in no part."""
+    not be evaluated too, which are in no `desired` and get their day without a digest); an owner whose digest,
+    day and rules read are all as stored is in no part."""
     size = WRITE_PART if size is None else size
-    wanted = dict(desired)
+    wanted = dict(evaluated.desired)
+    reads = evaluated.reads
     parts: list[WritePart] = []
     part = WritePart()
-    for owner, day in changes.items():
+    for owner, day in evaluated.changes.items():
         obligations = wanted.get(owner)
         if obligations is not None and not digest_unchanged(known, owner, digests[owner]):
             part.desired.append((owner, obligations))
             part.rows += len(obligations)
-        elif known.get(owner) == (day_text(day), digests.get(owner)):
+        elif known.get(owner) == (day_text(day), digests.get(owner), reads.get(owner)):
             continue
         part.changes[owner] = day
         part.rows += 1

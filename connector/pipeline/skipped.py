@@ -25,7 +25,7 @@ from connector.pipeline.met import SESSION_FACTS, Held, SessionFinder
 from rules.model import Obligation, Session, TeamFacts, WorkerFacts
 
 if TYPE_CHECKING:
-    from connector.pipeline.processor import Evaluator, _Facts
+    from connector.pipeline.evaluator import Evaluator, _Facts
 
 Series = tuple[str, str, str]  # (kind, scope, holder)
 # (series, first cycle never held, the session that met the cycle before it or None, the cycle desired now) ->

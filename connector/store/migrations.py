@@ -359,6 +359,13 @@ def _020_dated_reminders(db: sqlite_utils.Database) -> None:
     )
 
 
+def _021_reevaluate_on_reads(db: sqlite_utils.Database) -> None:
+    # The case-level timing rules that applied to a case when it was last evaluated (pipeline/reevaluate_on.py):
+    # a pack change of only such rules re-evaluates the cases one of them applied to. NULL (every row before
+    # it): taken by every such change, so the first one after the upgrade re-evaluates every case.
+    db.table("reevaluate_on").add_column("reads", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _001_inbox,
     _002_obligations,
@@ -380,4 +387,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _018_reevaluate_on_digest,
     _019_reminder_said,
     _020_dated_reminders,
+    _021_reevaluate_on_reads,
 ]

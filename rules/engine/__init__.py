@@ -96,6 +96,11 @@ class Engine:
         while the team has no manager the connector knows of."""
         return teams.for_team(self, team, as_of)
 
+    def case_reads(self, case: CaseFacts, workers: Mapping[str, WorkerFacts], as_of: date) -> frozenset[str]:
+        """The ids of the case-level rules whose schedules `for_case` reads for this case, beside whether they
+        apply (cases.case_reads)."""
+        return cases.case_reads(self, case, workers, as_of)
+
     def case_changes(self, case: CaseFacts, workers: Mapping[str, WorkerFacts], as_of: date) -> date | None:
         """The first day after `as_of` on which `for_case` could give something else with the same facts (None:
         only a new fact can change it)."""

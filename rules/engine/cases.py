@@ -90,6 +90,10 @@ class CaseRules:
     # Whether a case supervision rule reads the worker's own sessions and personal supervision (`Clock.own`,
     # `Clock.personal`), so they are worked out at all.
     asks_personal: bool
+    # The ids of the case supervision and FSM group rules, and of the record rules (read only for a case with
+    # bookings): what `case_reads` reports.
+    timing_ids: frozenset[str]
+    record_ids: frozenset[str]
 
 
 def case_rules(
@@ -108,14 +112,48 @@ def case_rules(
         )
 
     supervision = of("case_supervision")
+    fsm_group = of("fsm_group_supervision")
+    records = of("supervision_record")
     return CaseRules(
         supervision,
-        of("fsm_group_supervision"),
-        of("supervision_record"),
+        fsm_group,
+        records,
         any(r.applies_to.statuses is not None for r in supervision),
         fixed_contenders(supervision),
         any(r.schedule.reads_personal for r in supervision),
+        frozenset(r.id for r in (*supervision, *fsm_group)),
+        frozenset(r.id for r in records),
     )
+
+
+def case_reads(
+    engine: Engine, case: CaseFacts, workers: Mapping[str, WorkerFacts], as_of: date
+) -> frozenset[str]:
+    """The ids of the case-level timing rules whose schedules `for_case` reads for this case: the rules that
+    apply to one of its allocations (the same answers `for_case` keeps, so this costs a lookup per allocation).
+    A rule left out is read only for whether it applies, so changing anything of it but its `applies_to` cannot
+    change this case's obligations (connector/pipeline/rule_change.py narrows a pack change with this)."""
+    if case.closed_on is not None:
+        return frozenset()
+    status = case.status
+    status_key = (
+        None
+        if status is None
+        else (status.status, status.permanency_plan_agreed, status.fsm, status.looked_after)
+    )
+    found: frozenset[str] = frozenset()
+    for allocation in case.allocations:
+        worker = workers.get(allocation.worker_id)
+        if worker is not None and worker.end_date is not None and worker.end_date <= as_of:
+            continue
+        key = (allocation.relationship, status_key, None if worker is None else engine.case_worker_key(worker))
+        rules = engine.applicable.get(key)
+        if rules is None:
+            rules = engine.applicable[key] = case_rules(engine, case, allocation, worker)
+        found |= rules.timing_ids
+        if case.bookings:
+            found |= rules.record_ids
+    return found
 
 
 def case_start(case: CaseFacts, allocation: CaseAllocation, with_status: bool) -> Basis:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from rules import codes
@@ -49,6 +49,11 @@ class AppliesTo:
             named.add("employment")
         return frozenset(named)
 
+    def canonical(self) -> str:
+        """The conditions as text that is the same for the same conditions (sets sorted), for digests. Every
+        field, so a condition added later is digested too."""
+        return repr([(f.name, _canonical(getattr(self, f.name))) for f in fields(self)])
+
     def case_matches(
         self, status: StatusSpell | None, allocation: CaseAllocation, counts_as: frozenset[str] = frozenset()
     ) -> bool:
@@ -90,6 +95,14 @@ class AppliesTo:
             else any(s.kind in kinds for s in team.sessions)
         )
         return tagged or held
+
+
+def _canonical(value: object) -> object:
+    if isinstance(value, frozenset):
+        return sorted(value)
+    if isinstance(value, Mapping):
+        return sorted(value.items())
+    return value
 
 
 def tag(text: str) -> str:

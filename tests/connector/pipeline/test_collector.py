@@ -15,7 +15,7 @@ from tests.support.harness import event, make_config, start_connector
 
 from connector.pipeline import scheduler
 from connector.pipeline.collector import BULK_OLDER, BULK_THRESHOLD, fewer_collections
-from connector.pipeline.processor import Evaluator, _Facts
+from connector.pipeline.evaluator import Evaluator, _Facts
 from rules.model import Obligation
 
 ALLOCATED = event(

@@ -238,7 +238,7 @@ def test_a_reevaluation_writes_its_diffs_a_part_at_a_time_and_works_out_met_chec
     connector: Connector, mosaic: FakeMosaic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from connector.pipeline import reevaluation
-    from connector.pipeline.processor import Evaluator
+    from connector.pipeline.evaluator import Evaluator
     from rules.explain import PackWording
 
     assert connector.post(OTHER_CASE).status_code == 202
@@ -292,7 +292,7 @@ def test_the_engine_keeps_no_workers_facts_after_a_batch_or_a_reevaluation_slice
 ) -> None:
     # Its answers per worker serve only the facts they were asked with (one batch's, one slice's); kept, they
     # held every worker's facts, and through them every session, of 1 April's re-evaluation: over 1 GB at 500k.
-    from connector.pipeline.processor import Evaluator
+    from connector.pipeline.evaluator import Evaluator
 
     worker = event(
         "evt_w",
