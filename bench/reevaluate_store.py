@@ -10,11 +10,13 @@ due every three weeks, not four) and the service started again; the timed step i
 it queued, and where its CPU time went (cProfile of the same step, by the pipeline's stages).
 
     python bench/reevaluate_store.py [--cases 500000] [--workers 30000] [--processes N]
-        [--baseline-processes 1] [--keep DIR] [--profile]
+        [--baseline-processes 1] [--baseline-unnarrowed] [--keep DIR] [--profile]
 
 The change runs with `service.reevaluation_processes = --processes` (0, the default: one process per core); its
 CPU time counts its child processes'. The same change is then run in `--baseline-processes` processes (default
-1) on a copy of the store taken before it, for a same-run baseline. While each runs, a probe writes an inbox row
+1) on a copy of the store taken before it, for a same-run baseline. With `--baseline-unnarrowed`, the baseline
+runs in the same processes as the change but re-evaluates every case, as before a change of case-level timing
+rules alone was narrowed to the cases they applied to (pipeline/rule_change.py). While each runs, a probe writes an inbox row
 every 50 ms from another process, as intake would, and the longest wait for the write lock is
 printed. With `--keep DIR`, the store as evaluated once is kept under DIR (by cases and workers) and a later run
 starts from a copy of it: at 500,000 cases building it takes most of the run.
@@ -76,6 +78,10 @@ def main() -> None:
         help="also the same change in this many processes, on a copy of the store (0: not)",
     )  # fmt: skip
     parser.add_argument(
+        "--baseline-unnarrowed", action="store_true",
+        help="the baseline re-evaluates every case (the change is not narrowed to the cases its rule applied to)",
+    )  # fmt: skip
+    parser.add_argument(
         "--keep", type=Path, help="keep the evaluated store under this folder, and start from it when it is there"
     )
     args = parser.parse_args()
@@ -100,11 +106,13 @@ def main() -> None:
             if kept is not None:
                 kept.mkdir(parents=True, exist_ok=True)
                 _copy(work, kept)
-        runs = [(f"rule-pack change, {args.processes or 'one per core'} processes", args.processes)]
-        if args.baseline_processes and args.baseline_processes != args.processes:
-            runs.append((f"the same in {args.baseline_processes} (same run, a copy of the store)", args.baseline_processes))
+        runs = [(f"rule-pack change, {args.processes or 'one per core'} processes", args.processes, True)]
+        if args.baseline_unnarrowed:
+            runs.append(("the same, every case re-evaluated (same run, a copy of the store)", args.processes, False))
+        elif args.baseline_processes and args.baseline_processes != args.processes:
+            runs.append((f"the same in {args.baseline_processes} (same run, a copy of the store)", args.baseline_processes, True))
         found = []
-        for n, (label, processes) in enumerate(runs):
+        for n, (label, processes, narrowed) in enumerate(runs):
             # Each run on a fresh copy, written out first: at 500,000 cases the copies are 9 GB each, and a run
             # reading a copy the next one's had pushed out of the page cache, or sharing the disk with its
             # write-back, measured the disk.
@@ -112,13 +120,31 @@ def main() -> None:
             folder.mkdir()
             _copy(pristine, folder)
             profile = cProfile.Profile(time.process_time) if args.profile and n == 0 else None
-            found.append(timed(label, folder, changed_pack, processes, args.cases, profile))
+            with unnarrowed(not narrowed):
+                found.append(timed(label, folder, changed_pack, processes, args.cases, profile))
             if profile is not None:
                 stages(profile)
             shutil.rmtree(folder)
         if len(found) == 2:
             (took, cpu), (then, then_cpu) = found
             print(f"ratio: {then / took:.2f}x the wall time's speed, {then_cpu / cpu:.2f}x the CPU's")
+
+
+@contextlib.contextmanager
+def unnarrowed(on: bool) -> Iterator[None]:
+    """While `on`, a pack change re-evaluates every case of the kinds it changed, not only those its changed
+    case-level rules applied to: what the service did before that narrowing."""
+    if not on:
+        yield
+        return
+    from connector.pipeline import rule_change
+
+    real = rule_change.case_rules_changed
+    rule_change.case_rules_changed = lambda previous, current: None
+    try:
+        yield
+    finally:
+        rule_change.case_rules_changed = real
 
 
 def _copy(source: Path, target: Path) -> None:
