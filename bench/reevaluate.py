@@ -4,10 +4,13 @@ Builds, deterministically, `--cases` open cases (default 500,000) held by `--wor
 teams of about 15, with a year of recorded sessions (case supervisions every 2 to 8 weeks, personal supervision
 monthly), statuses spread as in a children's services caseload, and some transfers and involved workers. Then,
 for each pack, times the rule engine alone over every case, worker and team, on one core (this process), and
-prints cases per second, obligations produced and peak memory.
+prints cases per second, obligations produced and peak memory. Each pack is measured in a fresh process of its
+own, and the engine is run as the service runs it: each subject's held sessions indexed (`rules.held`, as a kept
+fold hands them over; `--no-held` leaves them out) and with the garbage collector's thresholds of a whole
+re-evaluation (`--gc-threshold 50000 --gc-older 1000`, connector/pipeline/collector.py).
 
     python bench/reevaluate.py [--cases 500000] [--workers 30000] [--packs lincolnshire,bracknell-forest]
-                               [--baseline DIR]
+                               [--baseline DIR] [--gc-threshold N] [--gc-older N] [--no-held]
 
 Facts are generated in chunks and dropped after evaluation, so peak memory is the engine's working set plus one
 chunk, as in a real re-evaluation that folds subject by subject. Only the engine's calls are timed, in CPU
@@ -20,6 +23,7 @@ and prints each pack's figure beside it with the ratio. Prints figures only; ass
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import os
@@ -57,6 +61,24 @@ from rules.model import (  # noqa: E402
     WorkerFacts,
 )
 from rules.pack import load_pack, shipped_pack_names  # noqa: E402
+
+try:  # a baseline checkout from before the held index has none
+    from rules.held import SessionsKept
+except ImportError:  # pragma: no cover
+    SessionsKept = None  # type: ignore[assignment,misc]
+
+# Whether facts carry their held sessions indexed, as the service's kept folds give them (`--no-held`: not).
+INDEXED = ["--no-held" not in sys.argv]
+
+
+def indexed(facts: CaseFacts | WorkerFacts) -> CaseFacts | WorkerFacts:
+    """The facts with their sessions indexed as a kept fold indexes them, where this engine has the index."""
+    if not INDEXED[0] or SessionsKept is None or "held" not in {f.name for f in dataclasses.fields(facts)}:
+        return facts
+    kept = SessionsKept()
+    for session in facts.sessions:
+        kept.add(session)
+    return dataclasses.replace(facts, held=kept.index())  # type: ignore[call-arg]
 
 AS_OF = date(2026, 11, 22)
 YEAR_AGO = AS_OF - timedelta(days=365)
@@ -98,7 +120,7 @@ def make_workers(count: int, seed: int) -> dict[str, WorkerFacts]:
             Session(f"ps-{worker_id}-{k}", "personal", worker_id, manager, str(team), (), day, day)
             for k, day in enumerate(_every(rng, max(start, YEAR_AGO), 28, 35))
         )
-        workers[worker_id] = WorkerFacts(
+        workers[worker_id] = WorkerFacts(  # type: ignore[assignment]
             worker_id=worker_id,
             known_since=YEAR_AGO,
             team_id=str(team),
@@ -128,7 +150,7 @@ def make_workers(count: int, seed: int) -> dict[str, WorkerFacts]:
                 for k in range(2)
             ),
         )
-    return workers
+    return {worker_id: indexed(worker) for worker_id, worker in workers.items()}  # type: ignore[misc]
 
 
 def _every(rng: random.Random, start: date, low: int, high: int) -> list[date]:
@@ -188,7 +210,7 @@ def cases(count: int, workers: dict[str, WorkerFacts], seed: int, chunk: int) ->
             closed_on=None,
             sessions=sessions,
         )
-        batch.append((facts, {a.worker_id: workers[a.worker_id] for a in allocations}))
+        batch.append((indexed(facts), {a.worker_id: workers[a.worker_id] for a in allocations}))  # type: ignore[arg-type]
         if len(batch) == chunk:
             yield batch
             batch = []
@@ -245,7 +267,8 @@ def baseline(directory: str, name: str, args: argparse.Namespace) -> dict[str, f
     """The same measure, in a fresh process, with the engine of the checkout in `directory`."""
     command = [sys.executable, __file__, "--engine-from", directory, "--packs", name, "--json"]
     command += ["--cases", str(args.cases), "--workers", str(args.workers), "--chunk", str(args.chunk)]
-    command += ["--gc-threshold", str(args.gc_threshold)]
+    command += ["--gc-threshold", str(args.gc_threshold), "--gc-older", str(args.gc_older)]
+    command += ["--no-held"] if args.no_held else []
     done = subprocess.run(
         command, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": ""}
     )
@@ -265,29 +288,41 @@ def main() -> None:
     parser.add_argument(
         "--gc-threshold",
         type=int,
-        default=700,
+        default=50_000,
         metavar="N",
-        help="young objects between garbage collections while timing (700, the interpreter's default; the"
-        " service's whole re-evaluation runs with 50000, see connector/pipeline/collector.py)",
+        help="young objects between garbage collections while timing (50000, as the service's whole"
+        " re-evaluation runs, connector/pipeline/collector.py; 700 is the interpreter's default)",
     )
+    parser.add_argument(
+        "--gc-older",
+        type=int,
+        default=1_000,
+        metavar="N",
+        help="collections of a generation between those of the next older one (1000, as the service's whole"
+        " re-evaluation; 10 is the interpreter's default)",
+    )
+    parser.add_argument("--no-held", action="store_true", help="hand the engine no held-session index")
     parser.add_argument("--engine-from", metavar="DIR", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     # Set here, not by importing the service's collector, so a baseline checkout without one is timed alike.
-    gc.set_threshold(args.gc_threshold, *gc.get_threshold()[1:])
+    gc.set_threshold(args.gc_threshold, args.gc_older, args.gc_older)
 
-    started = time.perf_counter()
-    workers = make_workers(args.workers, seed=1)
     if args.json:
+        workers = make_workers(args.workers, seed=1)
         print(json.dumps({name: measure(name, args, workers) for name in args.packs.split(",")}))
         return
     print(
         f"caseload: {args.cases:,} open cases, {args.workers:,} workers in teams of 15, a year of sessions"
-        f" to {AS_OF.isoformat()} (workers built in {time.perf_counter() - started:.1f} s);"
-        f" engine time in CPU seconds of one core; a garbage collection every {args.gc_threshold:,} young objects"
+        f" to {AS_OF.isoformat()}; engine time in CPU seconds of one core, each pack in a fresh process;"
+        f" a garbage collection every {args.gc_threshold:,} young objects (older: every {args.gc_older:,});"
+        f" held sessions {'not ' if args.no_held else ''}indexed"
     )
+    here = str(Path(__file__).resolve().parents[1])
     for name in args.packs.split(","):
-        now = measure(name, args, workers)
+        # In a process of its own, as the baseline is: a pack timed after another in the same process ran in
+        # a heap the first had grown, against a baseline in a fresh one.
+        now = baseline(here, name, args)
         rate = now["cases"] / now["case_cpu"]
         print(
             f"{name}: {rate:,.0f} cases/s for the cases alone ({now['case_cpu']:.1f} s CPU,"
