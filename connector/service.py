@@ -185,7 +185,7 @@ class Service:
     @contextmanager
     def _processing_turn(self) -> Iterator[None]:
         # No batch may re-fold a subject from its checkpoints while compaction deletes the events after them.
-        with self.processor._one_at_a_time, turn(self.db, "processing", wait=True):
+        with self.processor.one_at_a_time, turn(self.db, "processing", wait=True):
             yield
 
     def reevaluate_if_rules_changed(self) -> dict[str, DiffCounts]:

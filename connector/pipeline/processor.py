@@ -95,7 +95,8 @@ class Processor:
         self.failed_owners: dict[str, str] = {}
         # One batch or slice at a time: each folds from what it read before its commit, so two at once (the
         # work loop and the daily run's catch-up at start) would each save a fold without the other's events.
-        self._one_at_a_time = threading.RLock()
+        # Taken from outside too: by compaction, and to put a re-evaluation's gates in place between batches.
+        self.one_at_a_time = threading.RLock()
         # While a re-evaluation has parts in other processes (reevaluation_processes.py), each batch holds a lock
         # that each of their slices holds too: neither writes from folds read before the other's commit.
         self.batch_gate: AbstractContextManager[object] = nullcontext()
@@ -106,7 +107,7 @@ class Processor:
     def run_once(self, limit: int = 200) -> int:
         """Process up to `limit` pending events; returns how many were processed (0 while another process on
         the same PostgreSQL database has the processing turn: store/leases.py)."""
-        with self._one_at_a_time, self.batch_gate, turn(self.db, "processing") as mine:
+        with self.one_at_a_time, self.batch_gate, turn(self.db, "processing") as mine:
             return self._run_once(limit) if mine else 0
 
     def _run_once(self, limit: int) -> int:
@@ -140,7 +141,7 @@ class Processor:
     def retry_event(self, seq: int) -> tuple[str, str | None] | None:
         """Process one failed event again now: (its new state, the reason if it failed again); None if no such
         failed event. Back to pending first, so its own event is folded again."""
-        with self._one_at_a_time, self.batch_gate:
+        with self.one_at_a_time, self.batch_gate:
             item = self.inbox.item(seq)
             state = self.inbox.state_of(seq)
             if item is None or state is None or state[0] != "failed":
@@ -293,7 +294,7 @@ class Processor:
         # re-evaluated; folds are kept between slices in the bounded cache, so a worker holding cases across
         # many slices is read once while memory stays bounded.
         for start in range(0, len(owners), REEVALUATION_SLICE):
-            with self._one_at_a_time, self.slice_gate:
+            with self.one_at_a_time, self.slice_gate:
                 kept = KeptState(self.inbox, tenant_id, platform, self.folds)
                 facts = _Facts(kept, memo=memo)
                 chunk = owners[start : start + REEVALUATION_SLICE]

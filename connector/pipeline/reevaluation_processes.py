@@ -90,7 +90,7 @@ def in_processes(
     gate, write_turn = spawn.Lock(), spawn.Lock()
     children: list[tuple[list[str], BaseProcess, Pipe]] = []
     # The gate is in place before any child reads a fold: a batch running now ends first (it holds the lock).
-    with processor._one_at_a_time:
+    with processor.one_at_a_time:
         processor.batch_gate, processor.write_turn = gate, write_turn
     try:
         for part in parts[1:]:
@@ -120,7 +120,7 @@ def in_processes(
             if started.is_alive():
                 started.kill()
             started.join()
-        with processor._one_at_a_time:
+        with processor.one_at_a_time:
             processor.batch_gate = processor.write_turn = nullcontext()
 
 
