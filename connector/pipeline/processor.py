@@ -38,6 +38,7 @@ from connector.pipeline.reevaluation import (
     evaluate_each,
     owners_to_reevaluate,
     read_slice,
+    slices,
     write_parts,
 )
 from connector.pipeline.reevaluation_processes import in_processes
@@ -49,7 +50,7 @@ from rules.events import Event, ShiftWorked, SupervisionBooked, SupervisionRecor
 
 log = logging.getLogger(__name__)
 
-REEVALUATION_SLICE = 2000
+REEVALUATION_SLICE = 2000  # cases, or the weight of as many (reevaluation.SLICE_WEIGHTS)
 FOLD_CACHE_SIZE = 50_000
 WORKER_FACT_EVENTS = (WorkerUpdated, ShiftWorked, SupervisionBooked, SupervisionRecorded)
 
@@ -293,11 +294,10 @@ class Processor:
         # changed (pipeline/reevaluation.py), so webhooks never wait long for the lock while a whole caseload is
         # re-evaluated; folds are kept between slices in the bounded cache, so a worker holding cases across
         # many slices is read once while memory stays bounded.
-        for start in range(0, len(owners), REEVALUATION_SLICE):
+        for chunk in slices(owners, REEVALUATION_SLICE):
             with self.one_at_a_time, self.slice_gate:
                 kept = KeptState(self.inbox, tenant_id, platform, self.folds)
                 facts = _Facts(kept, memo=memo)
-                chunk = owners[start : start + REEVALUATION_SLICE]
                 read_slice(kept, facts, chunk)
                 evaluated = evaluate_each(evaluator, facts, chunk, today)
                 failed = evaluated.failed

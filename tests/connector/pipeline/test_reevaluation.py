@@ -255,3 +255,17 @@ def test_a_whole_reevaluation_takes_each_workers_cases_one_after_another(
         assert len(runs) == len(set(held))
     finally:
         service.close()
+
+
+def test_slices_are_cut_by_what_their_subjects_weigh_so_a_run_of_teams_is_never_one_slice() -> None:
+    owners = [f"case:{n}" for n in range(2500)] + [f"team:{n}" for n in range(50)] + [f"worker:{n}" for n in range(900)]
+    cut = list(reevaluation.slices(owners, 2000))
+    assert [o for part in cut for o in part] == owners  # every owner once, in order
+    sizes = [(len(part), part[0].split(":")[0]) for part in cut]
+    # 2,000 cases; 500 more and 15 teams; 20 teams; 15 teams and 125 workers (1,500 + 500); 500 workers; 275.
+    assert sizes == [(2000, "case"), (515, "case"), (20, "team"), (140, "team"), (500, "worker"), (275, "worker")]
+    for part in cut:
+        weight = sum(reevaluation.SLICE_WEIGHTS[o.split(":")[0]] for o in part)
+        assert weight <= 2000
+    # A subject heavier than a slice is a slice of its own, never skipped.
+    assert list(reevaluation.slices(["team:1", "team:2", "case:3"], 50)) == [["team:1"], ["team:2"], ["case:3"]]
