@@ -234,9 +234,9 @@ class Holds:
         original = db.transaction
 
         @contextlib.contextmanager
-        def timed(*args: object, **kwargs: object) -> Iterator[sqlite3.Connection]:
+        def timed() -> Iterator[sqlite3.Connection]:
             wall, cpu = time.perf_counter(), time.thread_time()
-            with original(*args, **kwargs) as conn:
+            with original() as conn:
                 yield conn
             self.wall.append(time.perf_counter() - wall)
             self.cpu.append(time.thread_time() - cpu)

@@ -313,9 +313,7 @@ class Processor:
                         evaluator, platform, [], part.desired, facts, part.changes, checks, digests, known,
                         reads=evaluated.reads,
                     )  # fmt: skip
-                    # The turn is held to the commit, not through the checkpoint after it: holding it there kept
-                    # the other processes from writing for a third of a 500,000-case pack change.
-                    with self.db.transaction(turn=self.write_turn) as conn:
+                    with self.write_turn, self.db.transaction() as conn:
                         totals = add_counts(totals, self._apply(conn, [plan], today))
                         if n == len(parts) - 1:
                             record_failures(conn, tenant_id, platform, "evaluate", cleared, failed)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -72,18 +72,15 @@ class Database:
         return self.engine.migration_target(self.conn)
 
     @contextmanager
-    def transaction(self, turn: AbstractContextManager[object] | None = None) -> Iterator[Connection]:
-        """A write transaction, committed at the end of the `with`. `turn`, a lock held from BEGIN to COMMIT
-        only (processes taking turns at writing: not during the checkpoint after, which blocks no writer)."""
+    def transaction(self) -> Iterator[Connection]:
         conn = self.conn
         if conn.in_transaction:
             yield conn
             return
         if not self.engine.serialise_writers:
-            with turn or nullcontext():
-                yield from self._run_transaction(conn)
+            yield from self._run_transaction(conn)
             return
-        with self._write_lock, turn or nullcontext():
+        with self._write_lock:
             yield from self._run_transaction(conn)
         if getattr(self._local, "checkpoint_after_commit", False):
             # Outside the lock: a passive checkpoint lets writers go on appending to the WAL meanwhile.

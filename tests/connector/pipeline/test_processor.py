@@ -252,9 +252,9 @@ def test_a_reevaluation_writes_its_diffs_a_part_at_a_time_and_works_out_met_chec
     transactions: list[int] = []
     real_transaction = db.transaction
 
-    def counting(**kwargs: object) -> object:
+    def counting() -> object:
         transactions.append(1)
-        return real_transaction(**kwargs)
+        return real_transaction()
 
     locked: list[bool] = []
     real_checks = Evaluator.met_checks

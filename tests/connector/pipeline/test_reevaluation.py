@@ -215,7 +215,7 @@ def test_a_reevaluation_that_changes_nothing_writes_nothing(tmp_path: Path, data
         before = _outcome(service)
         opened: list[int] = []
         transaction = service.db.transaction
-        service.db.transaction = lambda **kw: (opened.append(1), transaction(**kw))[1]  # type: ignore[method-assign]
+        service.db.transaction = lambda: (opened.append(1), transaction())[1]  # type: ignore[method-assign]
         counts = service.processor.reevaluate_all("lincolnshire", "mosaic")
         assert (counts.created, counts.moved, counts.withdrawn, counts.met) == (0, 0, 0, 0)
         assert opened == []
