@@ -140,7 +140,6 @@ def evaluate_each(evaluator: Evaluator, facts: _Facts, owners: Iterable[str], to
             log.exception("tenant %s: %s could not be evaluated", evaluator.tenant.id, owner)
             failed[owner] = f"{type(exc).__name__}: {exc}"
             changes[owner] = today
-            reads.pop(owner, None)
     return found
 
 
