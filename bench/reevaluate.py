@@ -35,6 +35,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 
 def _engine_root(argv: list[str]) -> Path:
@@ -71,7 +72,10 @@ except ImportError:  # pragma: no cover
 INDEXED = ["--no-held" not in sys.argv]
 
 
-def indexed(facts: CaseFacts | WorkerFacts) -> CaseFacts | WorkerFacts:
+Indexed = TypeVar("Indexed", CaseFacts, WorkerFacts)
+
+
+def indexed(facts: Indexed) -> Indexed:
     """The facts with their sessions indexed as a kept fold indexes them, where this engine has the index."""
     if not INDEXED[0] or SessionsKept is None or "held" not in {f.name for f in dataclasses.fields(facts)}:
         return facts
@@ -120,7 +124,7 @@ def make_workers(count: int, seed: int) -> dict[str, WorkerFacts]:
             Session(f"ps-{worker_id}-{k}", "personal", worker_id, manager, str(team), (), day, day)
             for k, day in enumerate(_every(rng, max(start, YEAR_AGO), 28, 35))
         )
-        workers[worker_id] = WorkerFacts(  # type: ignore[assignment]
+        workers[worker_id] = WorkerFacts(
             worker_id=worker_id,
             known_since=YEAR_AGO,
             team_id=str(team),
@@ -150,7 +154,7 @@ def make_workers(count: int, seed: int) -> dict[str, WorkerFacts]:
                 for k in range(2)
             ),
         )
-    return {worker_id: indexed(worker) for worker_id, worker in workers.items()}  # type: ignore[misc]
+    return {worker_id: indexed(worker) for worker_id, worker in workers.items()}
 
 
 def _every(rng: random.Random, start: date, low: int, high: int) -> list[date]:
@@ -210,7 +214,7 @@ def cases(count: int, workers: dict[str, WorkerFacts], seed: int, chunk: int) ->
             closed_on=None,
             sessions=sessions,
         )
-        batch.append((indexed(facts), {a.worker_id: workers[a.worker_id] for a in allocations}))  # type: ignore[arg-type]
+        batch.append((indexed(facts), {a.worker_id: workers[a.worker_id] for a in allocations}))
         if len(batch) == chunk:
             yield batch
             batch = []
