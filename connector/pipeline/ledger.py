@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from connector.pipeline.ledger_writes import LedgerWrites
 from connector.pipeline.met import Held, MetCheck, SessionFinder, never_met, no_session
 from connector.pipeline.outbox import Outbox
-from connector.pipeline.outcomes import record_outcome
+from connector.pipeline.outcomes import outcome_params
 from connector.pipeline.skipped import SkippedCycles, none_skipped
 from connector.store.database import Database, utc_now_text
 from connector.store.engines.base import Connection, Row
@@ -86,18 +87,42 @@ class Ledger:
         rows: list[Row] | None = None,
         skipped: SkippedCycles = none_skipped,
     ) -> DiffCounts:
-        """Make the ledger hold `desired` for this owner and queue the platform writes that takes.
+        """Make the ledger hold `desired` for this owner and queue the platform writes that takes (`diff`, and
+        its writes made at once)."""
+        if rows is None:
+            rows = self.rows_of(conn, tenant, platform, [(owner, desired)]).get(owner, [])
+        writes = LedgerWrites()
+        counts = self.diff(
+            conn, writes, tenant, platform, prefix, owner, desired, today, met_by, held_by, rows, skipped
+        )
+        writes.write(conn)
+        return counts
+
+    def diff(
+        self,
+        conn: Connection,
+        writes: LedgerWrites,
+        tenant: str,
+        platform: str,
+        prefix: str,
+        owner: str,
+        desired: list[Obligation],
+        today: date,
+        met_by: MetCheck,
+        held_by: SessionFinder,
+        rows: list[Row],
+        skipped: SkippedCycles = none_skipped,
+    ) -> DiffCounts:
+        """The writes (added to `writes`) that make the ledger hold `desired` for this owner, from its `rows` as
+        `rows_of` gives them. `conn` is read only for a series first desired above cycle 1 with `skipped`.
 
         A cycle that leaves the desired set ends `met` (its step completed) when the desired set holds a later
         cycle of the same kind, scope and holder, or when `met_by` says a session met it (see connector/met.py);
         otherwise it is `withdrawn` (its step cancelled). `held_by` names the session that met it, for the
-        compliance history (connector/pipeline/outcomes.py). `rows`: the owner's rows `rows_of` gives, when the
-        caller read them already (one query for many owners). `skipped`: the cycles a jump of the desired set
+        compliance history (connector/pipeline/outcomes.py). `skipped`: the cycles a jump of the desired set
         went past, whose outcomes are recorded too (connector/pipeline/skipped.py)."""
         if met_by is never_met and held_by is not no_session:
             met_by = _found_by(held_by)
-        if rows is None:
-            rows = self.rows_of(conn, tenant, platform, [(owner, desired)]).get(owner, [])
         by_key: dict[tuple[str, str, str, int], list[Row]] = {}
         for row in rows:
             by_key.setdefault((row["kind"], row["scope"], row["holder"], row["cycle"]), []).append(row)
@@ -108,7 +133,8 @@ class Ledger:
         for obligation in desired:
             series = (obligation.kind, obligation.scope, obligation.holder)
             latest_cycle[series] = max(latest_cycle.get(series, obligation.cycle), obligation.cycle)
-        now = utc_now_text()
+        now = writes.now
+        inserted: list[tuple[tuple[str, str, str], int]] = []  # what `_first_of_series` would have found
         for obligation in desired:
             history = by_key.get(obligation.key, [])
             live = [r for r in history if r["status"] in ("open", "closed", "met")]
@@ -123,8 +149,8 @@ class Ledger:
                     # Made only for a write: most obligations of a re-evaluation are unchanged.
                     payload = obligation_payload(obligation, today)
                     payload["incoming_on"] = row["created_at"][:10]
-                    self._update(conn, tenant, platform, row["reference"], columns, now)
-                    self.outbox.put(conn, tenant, platform, row["reference"], "obligation", "move", payload)
+                    writes.moves.append((*columns, now, tenant, platform, row["reference"]))
+                    writes.queue(tenant, platform, row["reference"], "move", payload)
                     moved += 1
                 continue
             # A withdrawn cycle cannot be reopened on the platform (a cancelled step is final): use a new reference.
@@ -132,11 +158,17 @@ class Ledger:
             if history:
                 reference = f"{reference}.r{len(history) + 1}"
             wanted.add(reference)
-            self._insert(conn, tenant, platform, reference, owner, obligation, now)
+            writes.inserts.append(
+                (tenant, platform, reference, owner, obligation.kind, obligation.scope, obligation.holder,
+                 obligation.cycle, *_mutable_columns(obligation), now, now)
+            )  # fmt: skip
+            series = (obligation.kind, obligation.scope, obligation.holder)
             if obligation.cycle > 1 and not history and skipped is not none_skipped:
-                self._first_of_series(conn, tenant, platform, prefix, owner, obligation, rows, skipped, today)
-            payload = obligation_payload(obligation, today)
-            self.outbox.put(conn, tenant, platform, reference, "obligation", "create", payload)
+                self._first_of_series(
+                    conn, writes, tenant, platform, prefix, owner, obligation, rows, inserted, skipped, today
+                )
+            inserted.append((series, obligation.cycle))
+            writes.queue(tenant, platform, reference, "create", obligation_payload(obligation, today))
             created += 1
 
         for row in rows:
@@ -145,32 +177,37 @@ class Ledger:
                 latest = latest_cycle.get(series, row["cycle"])
                 if latest > row["cycle"] or met_by(row):
                     session = held_by(row)
-                    self._end(conn, tenant, platform, row, True, session, today)
+                    self._end(writes, tenant, platform, row, True, session, today)
                     met += 1
                     if latest > row["cycle"] + 1:
                         found = skipped(series, row["cycle"] + 1, session, latest)
-                        self._record_skipped(conn, tenant, platform, prefix, found, today)
+                        self._record_skipped(writes, tenant, platform, prefix, found, today)
                 else:
-                    self._end(conn, tenant, platform, row, False, None, today)
+                    self._end(writes, tenant, platform, row, False, None, today)
                     withdrawn += 1
         return DiffCounts(created, moved, withdrawn, met)
 
     def _first_of_series(
         self,
         conn: Connection,
+        writes: LedgerWrites,
         tenant: str,
         platform: str,
         prefix: str,
         owner: str,
         obligation: Obligation,
         rows: list[Row],
+        inserted: list[tuple[tuple[str, str, str], int]],
         skipped: SkippedCycles,
         today: date,
     ) -> None:
         """A series first desired above cycle 1 (a subject's first evaluation saw several of its sessions at
-        once): the cycles before had no row, unless the ledger held them once (a worker given a case back)."""
+        once): the cycles before had no row, unless the ledger held them once (a worker given a case back) or
+        this diff inserts one."""
         series = (obligation.kind, obligation.scope, obligation.holder)
         if any((r["kind"], r["scope"], r["holder"]) == series for r in rows):
+            return
+        if any(s == series and cycle < obligation.cycle for s, cycle in inserted):
             return
         held_before = conn.execute(
             "SELECT 1 FROM obligations WHERE tenant = ? AND platform = ? AND owner = ? AND kind = ? AND scope = ?"
@@ -179,12 +216,12 @@ class Ledger:
         ).fetchone()
         if held_before is None:
             self._record_skipped(
-                conn, tenant, platform, prefix, skipped(series, 1, None, obligation.cycle), today
+                writes, tenant, platform, prefix, skipped(series, 1, None, obligation.cycle), today
             )
 
     def _record_skipped(
         self,
-        conn: Connection,
+        writes: LedgerWrites,
         tenant: str,
         platform: str,
         prefix: str,
@@ -197,7 +234,7 @@ class Ledger:
             row.update(
                 reference=base_reference(prefix, obligation), kind=obligation.kind, holder=obligation.holder
             )
-            record_outcome(conn, tenant, platform, row, True, session, today)
+            writes.outcomes.append(outcome_params(tenant, platform, row, True, session, today))
 
     def rows_of(
         self, conn: Connection, tenant: str, platform: str, desired: Sequence[tuple[str, list[Obligation]]]
@@ -245,7 +282,7 @@ class Ledger:
 
     def _end(
         self,
-        conn: Connection,
+        writes: LedgerWrites,
         tenant: str,
         platform: str,
         row: Row,
@@ -254,62 +291,12 @@ class Ledger:
         today: date,
     ) -> None:
         """Close a cycle: `met` (the platform step is completed) or `withdrawn` (the step is cancelled)."""
-        record_outcome(conn, tenant, platform, row, met, session, today)
-        conn.execute(
-            "UPDATE obligations SET status = ?, updated_at = ? WHERE tenant = ? AND platform = ? AND reference = ?",
-            ("met" if met else "withdrawn", utc_now_text(), tenant, platform, row["reference"]),
-        )
+        writes.outcomes.append(outcome_params(tenant, platform, row, met, session, today))
+        writes.ends.append(("met" if met else "withdrawn", writes.now, tenant, platform, row["reference"]))
         payload = json.loads(_payload_of_row(row))
         payload["open"] = False
         payload["met"] = met
-        action = "complete" if met else "withdraw"
-        self.outbox.put(conn, tenant, platform, row["reference"], "obligation", action, payload)
-
-    def _insert(
-        self,
-        conn: Connection,
-        tenant: str,
-        platform: str,
-        reference: str,
-        owner: str,
-        obligation: Obligation,
-        now: str,
-    ) -> None:
-        conn.execute(
-            "INSERT INTO obligations (tenant, platform, reference, owner, kind, scope, holder, cycle, case_id,"
-            " assignee_id, team_id, due_date, rules, counted_from_fact, counted_from_date, explanation, form,"
-            " status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
-            (
-                tenant,
-                platform,
-                reference,
-                owner,
-                obligation.kind,
-                obligation.scope,
-                obligation.holder,
-                obligation.cycle,
-                *_mutable_columns(obligation),
-                now,
-                now,
-            ),
-        )
-
-    def _update(
-        self,
-        conn: Connection,
-        tenant: str,
-        platform: str,
-        reference: str,
-        columns: tuple[Any, ...],
-        now: str,
-    ) -> None:
-        """`columns`: the obligation's `_mutable_columns`, made once for the comparison and the write."""
-        conn.execute(
-            "UPDATE obligations SET case_id = ?, assignee_id = ?, team_id = ?, due_date = ?, rules = ?,"
-            " counted_from_fact = ?, counted_from_date = ?, explanation = ?, form = ?, overdue_since = NULL,"
-            " updated_at = ? WHERE tenant = ? AND platform = ? AND reference = ?",
-            (*columns, now, tenant, platform, reference),
-        )
+        writes.queue(tenant, platform, row["reference"], "complete" if met else "withdraw", payload)
 
     def record_confirmation(
         self,
@@ -352,9 +339,11 @@ class Ledger:
             "SELECT * FROM obligations WHERE tenant = ? AND platform = ? AND platform_id = ? AND status = 'open'",
             (tenant, platform, step_ref),
         ).fetchall()
+        writes = LedgerWrites()
         for row in rows:
             closed_on = today or (session.held_on if session is not None else date.today())
-            self._end(conn, tenant, platform, row, True, session, closed_on)
+            self._end(writes, tenant, platform, row, True, session, closed_on)
+        writes.write(conn)
 
 
 def _found_by(held_by: SessionFinder) -> MetCheck:

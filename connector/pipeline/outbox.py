@@ -7,7 +7,7 @@ deletes a row only if its version is still the one it sent, so nothing newer is 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -55,6 +55,31 @@ def _row(row: Row) -> OutboxRow:
     )
 
 
+OUTBOX_UPSERT = (
+    "INSERT INTO outbox (tenant, platform, reference, item, action, payload, version, state, attempts,"
+    " next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, 'pending', 0, ?, ?, ?)"
+    " ON CONFLICT (tenant, platform, reference) DO UPDATE SET"
+    # A create not yet confirmed stays a create whatever changes next; the writer decides by ids anyway.
+    "  action = CASE WHEN outbox.action = 'create' AND excluded.action = 'move' THEN 'create'"
+    "                ELSE excluded.action END,"
+    "  payload = excluded.payload, version = outbox.version + 1, state = 'pending', attempts = 0,"
+    "  next_attempt_at = excluded.next_attempt_at, last_error = NULL, updated_at = excluded.updated_at"
+)
+
+
+def encoded(
+    writes: Iterable[tuple[str, str, str, str, str, dict[str, Any]]], now: str | None = None
+) -> list[tuple[str, ...]]:
+    """`OUTBOX_UPSERT`'s parameters for each (tenant, platform, reference, item, action, payload), due `now`
+    (None: this moment)."""
+    now = utc_now_text() if now is None else now
+    return [
+        (tenant, platform, reference, item, action, json.dumps(payload, separators=(",", ":"), sort_keys=True),
+         now, now, now)
+        for tenant, platform, reference, item, action, payload in writes
+    ]  # fmt: skip
+
+
 class Outbox:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -78,31 +103,11 @@ class Outbox:
         self, conn: Connection, writes: Iterable[tuple[str, str, str, str, str, dict[str, Any]]]
     ) -> None:
         """`put` for many references in one statement (the daily tick queues thousands)."""
-        now = utc_now_text()
-        conn.executemany(
-            "INSERT INTO outbox (tenant, platform, reference, item, action, payload, version, state, attempts,"
-            " next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, 'pending', 0, ?, ?, ?)"
-            " ON CONFLICT (tenant, platform, reference) DO UPDATE SET"
-            # A create not yet confirmed stays a create whatever changes next; the writer decides by ids anyway.
-            "  action = CASE WHEN outbox.action = 'create' AND excluded.action = 'move' THEN 'create'"
-            "                ELSE excluded.action END,"
-            "  payload = excluded.payload, version = outbox.version + 1, state = 'pending', attempts = 0,"
-            "  next_attempt_at = excluded.next_attempt_at, last_error = NULL, updated_at = excluded.updated_at",
-            [
-                (
-                    tenant,
-                    platform,
-                    reference,
-                    item,
-                    action,
-                    json.dumps(payload, separators=(",", ":"), sort_keys=True),
-                    now,
-                    now,
-                    now,
-                )
-                for tenant, platform, reference, item, action, payload in writes
-            ],
-        )
+        self.put_encoded(conn, encoded(writes))
+
+    def put_encoded(self, conn: Connection, rows: Sequence[tuple[str, ...]]) -> None:
+        """`put_many` of writes `encoded` already (a prepared diff encodes them before the write lock)."""
+        conn.executemany(OUTBOX_UPSERT, rows)
 
     def due(self, now: datetime, limit: int = 100, skip: Iterable[tuple[str, str]] = ()) -> list[OutboxRow]:
         """Pending rows due by `now`, oldest first, leaving out the (tenant, platform) pairs in `skip` (those

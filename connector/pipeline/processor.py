@@ -30,6 +30,7 @@ from connector.pipeline.met import (
 from connector.pipeline.outbox import Outbox
 from connector.pipeline.owner_digest import desired_digest
 from connector.pipeline.plans import Plan, add_counts
+from connector.pipeline.prepared_diffs import prepare, write_prepared
 from connector.pipeline.reevaluate_on import digest_unchanged, save_reevaluate_on, stored
 from connector.pipeline.reevaluation import (
     WritePart,
@@ -313,8 +314,13 @@ class Processor:
                         evaluator, platform, [], part.desired, facts, part.changes, checks, digests, known,
                         reads=evaluated.reads,
                     )  # fmt: skip
+                    prepared = prepare(self.ledger, self.db.conn, plan, today)
                     with self.write_turn, self.db.transaction() as conn:
-                        totals = add_counts(totals, self._apply(conn, [plan], today))
+                        counts = write_prepared(self.ledger, conn, plan, prepared)
+                        if counts is None:  # a row changed since it was read: diffed again, in the lock
+                            log.info("tenant %s: a write part's ledger rows changed; diffed again", tenant_id)
+                            counts = self._apply(conn, [plan], today)
+                        totals = add_counts(totals, counts)
                         if n == len(parts) - 1:
                             record_failures(conn, tenant_id, platform, "evaluate", cleared, failed)
                             # Subjects kept for the first time here (a database from before kept state) are stored.
