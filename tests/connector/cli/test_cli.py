@@ -8,21 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from pytest_httpserver import HTTPServer
+from tests.connector.pipeline.one_case import ALLOCATED
 from tests.support.fake_mosaic import FakeMosaic
-from tests.support.harness import Connector, event, make_config, start_connector, write_config_file
+from tests.support.harness import Connector, make_config, start_connector, write_config_file
 
 from connector.cli import main
-
-ALLOCATED = event(
-    "evt_a",
-    "case.allocated",
-    "2026-11-02T09:30:00Z",
-    person_id=100234,
-    worker_id=5521,
-    team_id=310,
-    relationship="ALLWKR",
-    start_date="2026-11-02",
-)
 
 
 def run(args: list[str]) -> Result:

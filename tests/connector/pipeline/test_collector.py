@@ -10,24 +10,14 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+from tests.connector.pipeline.one_case import ALLOCATED
 from tests.support.fake_mosaic import FakeMosaic
-from tests.support.harness import event, make_config, start_connector
+from tests.support.harness import make_config, start_connector
 
 from connector.pipeline import scheduler
 from connector.pipeline.collector import BULK_OLDER, BULK_THRESHOLD, fewer_collections
 from connector.pipeline.evaluator import Evaluator, _Facts
 from rules.model import Obligation
-
-ALLOCATED = event(
-    "evt_a",
-    "case.allocated",
-    "2026-11-02T09:30:00Z",
-    person_id=100234,
-    worker_id=5521,
-    team_id=310,
-    relationship="ALLWKR",
-    start_date="2026-11-02",
-)
 
 
 @pytest.fixture

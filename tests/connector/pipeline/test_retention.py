@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
+from tests.connector.pipeline.one_case import ALLOCATED, CP_PLAN
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import Connector, event, make_config, start_connector, write_config_file
 
@@ -20,24 +21,6 @@ from connector.pipeline.folds import CaseFold
 from connector.pipeline.kept_state import KeptState
 from rules.events import CaseAllocated, CaseStatusChanged, Relationship
 
-ALLOCATED = event(
-    "evt_a",
-    "case.allocated",
-    "2026-11-02T09:30:00Z",
-    person_id=100234,
-    worker_id=5521,
-    team_id=310,
-    relationship="ALLWKR",
-    start_date="2026-11-02",
-)
-CP_PLAN = event(
-    "evt_cp",
-    "case.status_changed",
-    "2026-11-04T10:00:00Z",
-    person_id=100234,
-    status="CP",
-    start_date="2026-11-04",
-)
 CLOSED = event("evt_close", "case.closed", "2026-11-10T09:00:00Z", person_id=100234, end_date="2026-11-10")
 OPEN_CASE = event(
     "evt_open",

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
+from tests.connector.pipeline.one_case import ALLOCATED
 from tests.support.fake_mosaic import FakeMosaic
 from tests.support.harness import NOW, Connector, config_document, config_toml, event, signed, start_connector
 
@@ -19,16 +20,6 @@ from connector.service import Service
 from connector.web.app import create_app
 
 TOKEN = "admin-token-of-sixteen-chars"
-ALLOCATED = event(
-    "evt_a",
-    "case.allocated",
-    "2026-11-02T09:30:00Z",
-    person_id=100234,
-    worker_id=5521,
-    team_id=310,
-    relationship="ALLWKR",
-    start_date="2026-11-02",
-)
 INVOLVED = event(
     "evt_b",
     "case.allocated",
